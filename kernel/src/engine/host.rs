@@ -1,0 +1,84 @@
+//! Runs an [`Engine`] on a thread of its own and lets async code send it work.
+//!
+//! Evaluation blocks for as long as a cell runs, and evcxr's context is not `Send`, so the
+//! engine is created on and never leaves its thread. The server awaits each job's answer;
+//! interrupts go around the queue through the engine's [`Interrupter`].
+
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+
+use super::{Engine, Interrupter};
+
+type Job = Box<dyn FnOnce(&mut dyn Engine) + Send>;
+
+/// The engine could not be started, so it cannot run anything.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the Rust engine is not available: {0}")]
+pub struct EngineUnavailable(pub String);
+
+pub struct EngineHost {
+    jobs: mpsc::Sender<Job>,
+    interrupter: Arc<OnceLock<Arc<dyn Interrupter>>>,
+    start_error: Arc<Mutex<Option<String>>>,
+}
+
+impl EngineHost {
+    /// Starts `make` on a new thread; jobs sent before it finishes wait for it.
+    pub fn spawn<F>(make: F) -> std::io::Result<Self>
+    where
+        F: FnOnce() -> Result<Box<dyn Engine>, String> + Send + 'static,
+    {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let interrupter: Arc<OnceLock<Arc<dyn Interrupter>>> = Arc::new(OnceLock::new());
+        let start_error = Arc::new(Mutex::new(None));
+        let (slot, error_slot) = (interrupter.clone(), start_error.clone());
+        std::thread::Builder::new().name("engine".into()).spawn(move || {
+            let mut engine = match make() {
+                Ok(engine) => engine,
+                Err(reason) => {
+                    log::error!("engine failed to start: {reason}");
+                    if let Ok(mut e) = error_slot.lock() {
+                        *e = Some(reason);
+                    }
+                    // Dropping the queue makes every waiting job report the start error.
+                    return;
+                }
+            };
+            let _ = slot.set(engine.interrupter());
+            while let Ok(job) = queue.recv() {
+                job(engine.as_mut());
+            }
+        })?;
+        Ok(EngineHost { jobs, interrupter, start_error })
+    }
+
+    /// Runs `f` on the engine thread and waits for its result.
+    pub async fn run<R, F>(&self, f: F) -> Result<R, EngineUnavailable>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Engine) -> R + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |engine| {
+            let _ = tx.send(f(engine));
+        });
+        if self.jobs.send(job).is_err() {
+            return Err(self.unavailable());
+        }
+        rx.await.map_err(|_| self.unavailable())
+    }
+
+    /// The engine's interrupter, once the engine has started.
+    pub fn interrupter(&self) -> Option<Arc<dyn Interrupter>> {
+        self.interrupter.get().cloned()
+    }
+
+    fn unavailable(&self) -> EngineUnavailable {
+        let reason = self
+            .start_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| "the engine thread stopped".into());
+        EngineUnavailable(reason)
+    }
+}

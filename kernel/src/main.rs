@@ -1,0 +1,157 @@
+//! `strata`: the command line over the kernel library.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use strata_kernel::engine::evcxr_engine::{self, EvcxrEngine};
+use strata_kernel::engine::workspace::Workspace;
+use strata_kernel::engine::{Engine, LiveOutput, OutputSink};
+use strata_kernel::install::{self, Target};
+use strata_kernel::protocol::ConnectionInfo;
+use strata_kernel::KernelError;
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "Jupyter kernel for Rust cells, with the Strata runtime preloaded")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kernel (Jupyter starts this from the kernelspec).
+    Kernel {
+        #[arg(long, short = 'f')]
+        connection_file: PathBuf,
+    },
+    /// Register the "strata" kernelspec with Jupyter and warm the compile cache.
+    Install(InstallArgs),
+    /// Compile the preloaded crates into the cache, so new kernels start fast.
+    Warm,
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct Where {
+    /// Install for the current user (the default).
+    #[arg(long)]
+    user: bool,
+    /// Install into the active Python environment (virtualenv or conda).
+    #[arg(long)]
+    sys_prefix: bool,
+    /// Install into DIR/share/jupyter/kernels.
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct InstallArgs {
+    #[command(flatten)]
+    target: Where,
+    /// Kernelspec name.
+    #[arg(long, default_value = "strata")]
+    name: String,
+    /// Only write the kernelspec; skip compiling the preloaded crates.
+    #[arg(long)]
+    no_warm: bool,
+}
+
+fn main() -> ExitCode {
+    // When evcxr starts this binary to run compiled cells, it never returns from here.
+    evcxr_engine::child_process_hook();
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("STRATA_LOG", "warn")).init();
+    let result = match Cli::parse().command {
+        Command::Kernel { connection_file } => run_kernel(&connection_file),
+        Command::Install(args) => run_install(args),
+        Command::Warm => warm(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {
+    let conn = ConnectionInfo::from_file(connection_file)?;
+    let workspace = Workspace::acquire(&Workspace::cache_root())?;
+    evcxr_engine::configure_process(&workspace);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| KernelError::Io { context: "starting the async runtime".into(), source: e })?;
+    let crates = evcxr_engine::crates_dir();
+    runtime.block_on(async move {
+        // The frontend interrupts through the control channel; a stray terminal Ctrl-C must
+        // not kill the kernel (and with it, the user's variables).
+        #[cfg(unix)]
+        if let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+            tokio::spawn(async move {
+                while sigint.recv().await.is_some() {
+                    log::info!("ignoring SIGINT; use the interrupt button (control channel)");
+                }
+            });
+        }
+        strata_kernel::server::serve(
+            conn,
+            Box::new(move |sink| {
+                EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>)
+            }),
+        )
+        .await
+    })?;
+    // Leave without unwinding the runtime: its socket tasks are parked in receives.
+    std::process::exit(0);
+}
+
+fn run_install(args: InstallArgs) -> Result<(), KernelError> {
+    let target = match (args.target.user, args.target.sys_prefix, args.target.prefix) {
+        (_, true, _) => Target::SysPrefix,
+        (_, _, Some(dir)) => Target::Prefix(dir),
+        _ => Target::User,
+    };
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| KernelError::Io { context: "locating the strata binary".into(), source: e })?;
+    let crates = evcxr_engine::crates_dir()
+        .canonicalize()
+        .map_err(|e| KernelError::Io { context: "locating the Strata crates".into(), source: e })?;
+    let dir = install::install_kernelspec(&target, &args.name, &exe, &crates)?;
+    println!("Installed kernelspec {} in {}", args.name, dir.display());
+    if args.no_warm {
+        return Ok(());
+    }
+    warm()
+}
+
+/// Prints build progress so a first install does not look hung.
+struct StderrSink;
+
+impl OutputSink for StderrSink {
+    fn emit(&self, output: LiveOutput) {
+        match output {
+            LiveOutput::Stdout(line) | LiveOutput::Stderr(line) => eprintln!("  {line}"),
+        }
+    }
+}
+
+fn warm() -> Result<(), KernelError> {
+    let started = std::time::Instant::now();
+    eprintln!("Compiling the preloaded crates into the cache (the first time takes a few minutes)...");
+    let workspace = Workspace::acquire(&Workspace::cache_root())?;
+    evcxr_engine::configure_process(&workspace);
+    let mut engine = EvcxrEngine::start(workspace, &evcxr_engine::crates_dir(), Arc::new(StderrSink))
+        .map_err(KernelError::Warm)?;
+    match engine.execute("strata::exec::map_tasks(4, |i| i).map(|v| v.len())", None) {
+        strata_kernel::engine::ExecuteOutcome::Ok { .. } => {
+            eprintln!("Cache ready in {:.1} s.", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        strata_kernel::engine::ExecuteOutcome::Error(e) => Err(KernelError::Warm(format!("{}: {}", e.ename, e.evalue))),
+    }
+}

@@ -1,0 +1,68 @@
+//! Turns what a cell's process writes (stdout and stderr lines, display markers) into iopub
+//! messages, in the order it was written.
+
+use serde_json::json;
+use strata_display::marker::DisplayCommand;
+
+use crate::engine::LiveOutput;
+use crate::protocol::{Header, MessageFactory, WireMessage};
+
+/// The iopub message for one line of a cell's output.
+pub fn live_output_message(output: LiveOutput, parent: Option<&Header>, factory: &MessageFactory) -> WireMessage {
+    match output {
+        LiveOutput::Stdout(line) => match DisplayCommand::parse(&line) {
+            Some(command) => display_message(command, parent, factory),
+            None => stream(factory, parent, "stdout", line),
+        },
+        LiveOutput::Stderr(line) => stream(factory, parent, "stderr", line),
+    }
+}
+
+fn stream(factory: &MessageFactory, parent: Option<&Header>, name: &str, mut line: String) -> WireMessage {
+    line.push('\n');
+    factory.iopub(parent, "stream", json!({"name": name, "text": line}))
+}
+
+fn display_message(command: DisplayCommand, parent: Option<&Header>, factory: &MessageFactory) -> WireMessage {
+    match command {
+        DisplayCommand::Display { data, metadata, display_id } => {
+            let transient = match display_id {
+                Some(id) => json!({"display_id": id}),
+                None => json!({}),
+            };
+            factory.iopub(parent, "display_data", json!({"data": data, "metadata": metadata, "transient": transient}))
+        }
+        DisplayCommand::Update { data, metadata, display_id } => factory.iopub(
+            parent,
+            "update_display_data",
+            json!({"data": data, "metadata": metadata, "transient": {"display_id": display_id}}),
+        ),
+        DisplayCommand::Clear { wait } => factory.iopub(parent, "clear_output", json!({"wait": wait})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    #[test]
+    fn plain_lines_become_streams_and_markers_become_displays() {
+        let f = MessageFactory::new();
+        let m = live_output_message(LiveOutput::Stdout("hi".into()), None, &f);
+        assert_eq!(m.header.msg_type, "stream");
+        assert_eq!(m.content["text"], "hi\n");
+        let m = live_output_message(LiveOutput::Stderr("oops".into()), None, &f);
+        assert_eq!(m.content["name"], "stderr");
+
+        let mut data = Map::new();
+        data.insert("text/plain".into(), "x".into());
+        let line = DisplayCommand::Update { data, metadata: Map::new(), display_id: "id7".into() }.to_line();
+        let m = live_output_message(LiveOutput::Stdout(line), None, &f);
+        assert_eq!(m.header.msg_type, "update_display_data");
+        assert_eq!(m.content["transient"]["display_id"], "id7");
+        let m = live_output_message(LiveOutput::Stdout(DisplayCommand::Clear { wait: true }.to_line()), None, &f);
+        assert_eq!(m.header.msg_type, "clear_output");
+        assert_eq!(m.content["wait"], true);
+    }
+}
