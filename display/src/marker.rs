@@ -1,5 +1,5 @@
-//! The display-marker lines: the one definition of how a cell's process asks the kernel to
-//! show, update or clear output in the middle of a cell.
+//! The marker lines: the one definition of how a cell's process tells the kernel something
+//! besides text: show, update or clear output in the middle of a cell, and how a cell failed.
 //!
 //! Each command is one stdout line: a prefix that ordinary output never starts with (it opens
 //! with the ASCII record separator), then the command as single-line JSON. One line per
@@ -15,10 +15,10 @@ use std::io::Write;
 /// Starts every marker line.
 pub const PREFIX: &str = "\u{1e}strata-display:v1 ";
 
-/// What a cell asks the frontend to do with its output area.
+/// What a cell's process tells the kernel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum DisplayCommand {
+pub enum Marker {
     /// Show a MIME bundle; with a display id it can be updated later.
     Display {
         data: Map<String, Value>,
@@ -39,9 +39,23 @@ pub enum DisplayCommand {
         #[serde(default)]
         wait: bool,
     },
+    /// A panic happened (written by the panic hook [`report_panics`] installs). Whether it
+    /// failed the cell is said by `CellFailed`: a panic caught inside user code does not.
+    Panic { message: String, location: Option<String> },
+    /// The cell did not complete: it panicked, or a `?` returned an error.
+    CellFailed { cause: FailureCause },
 }
 
-impl DisplayCommand {
+/// Why a cell failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    Panic,
+    /// A `?` in the cell returned an error; its message was written to stderr.
+    Error,
+}
+
+impl Marker {
     /// The marker line, without its newline.
     pub fn to_line(&self) -> String {
         // A DisplayCommand always serializes: its maps have string keys.
@@ -50,7 +64,7 @@ impl DisplayCommand {
 
     /// Parses a stdout line; `None` for ordinary output (or a damaged marker, which is then
     /// shown as the text it is rather than lost).
-    pub fn parse(line: &str) -> Option<DisplayCommand> {
+    pub fn parse(line: &str) -> Option<Marker> {
         serde_json::from_str(line.strip_prefix(PREFIX)?).ok()
     }
 
@@ -61,6 +75,21 @@ impl DisplayCommand {
         let _ = writeln!(out, "{}", self.to_line());
         let _ = out.flush();
     }
+}
+
+/// Makes every later panic in this process write a [`Marker::Panic`] line, so the kernel can
+/// report the panic's message as the cell's error instead of as loose stderr text.
+pub fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+        let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        Marker::Panic { message, location }.emit();
+    }));
 }
 
 /// Writes a cell's final value in the format evcxr collects into `execute_result`.
@@ -86,21 +115,23 @@ mod tests {
         let mut data = Map::new();
         data.insert("text/html".into(), Value::String("<b>multi\nline</b>".into()));
         let commands = [
-            DisplayCommand::Display { data: data.clone(), metadata: Map::new(), display_id: Some("d1".into()) },
-            DisplayCommand::Update { data, metadata: Map::new(), display_id: "d1".into() },
-            DisplayCommand::Clear { wait: true },
+            Marker::Display { data: data.clone(), metadata: Map::new(), display_id: Some("d1".into()) },
+            Marker::Update { data, metadata: Map::new(), display_id: "d1".into() },
+            Marker::Clear { wait: true },
+            Marker::Panic { message: "boom\nline 2".into(), location: Some("src/lib.rs:1:1".into()) },
+            Marker::CellFailed { cause: FailureCause::Error },
         ];
         for command in commands {
             let line = command.to_line();
             assert!(!line.contains('\n'));
-            assert_eq!(DisplayCommand::parse(&line), Some(command));
+            assert_eq!(Marker::parse(&line), Some(command));
         }
     }
 
     #[test]
     fn ordinary_and_damaged_lines_are_not_commands() {
-        assert_eq!(DisplayCommand::parse("hello"), None);
-        assert_eq!(DisplayCommand::parse(&format!("{PREFIX}{{not json")), None);
-        assert_eq!(DisplayCommand::parse(&format!("{PREFIX}{{\"op\":\"explode\"}}")), None);
+        assert_eq!(Marker::parse("hello"), None);
+        assert_eq!(Marker::parse(&format!("{PREFIX}{{not json")), None);
+        assert_eq!(Marker::parse(&format!("{PREFIX}{{\"op\":\"explode\"}}")), None);
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::marker::{self, DisplayCommand};
+use crate::marker::{self, Marker};
 
 /// mime type -> content (a string for text formats and base64 images, JSON otherwise).
 pub type MimeBundle = Map<String, Value>;
@@ -89,7 +89,7 @@ impl DisplayHandle {
 
     /// Replaces what this handle shows with `value`.
     pub fn update<T: Render>(&self, value: T) {
-        DisplayCommand::Update {
+        Marker::Update {
             data: value.mime_bundle(),
             metadata: Map::new(),
             display_id: self.id.clone(),
@@ -110,7 +110,7 @@ fn new_display_id() -> String {
 /// value or a reference to it (`display(&ds)` keeps `ds` usable).
 pub fn display<T: Render>(value: T) -> DisplayHandle {
     let handle = DisplayHandle { id: new_display_id() };
-    DisplayCommand::Display {
+    Marker::Display {
         data: value.mime_bundle(),
         metadata: Map::new(),
         display_id: Some(handle.id.clone()),
@@ -121,7 +121,7 @@ pub fn display<T: Render>(value: T) -> DisplayHandle {
 
 /// Clears the cell's output; with `wait`, when the next output arrives (no flicker).
 pub fn clear_output(wait: bool) {
-    DisplayCommand::Clear { wait }.emit();
+    Marker::Clear { wait }.emit();
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! messages, in the order it was written.
 
 use serde_json::json;
-use strata_display::marker::DisplayCommand;
+use strata_display::marker::Marker;
 
 use crate::engine::LiveOutput;
 use crate::protocol::{Header, MessageFactory, WireMessage};
@@ -10,8 +10,8 @@ use crate::protocol::{Header, MessageFactory, WireMessage};
 /// The iopub message for one line of a cell's output.
 pub fn live_output_message(output: LiveOutput, parent: Option<&Header>, factory: &MessageFactory) -> WireMessage {
     match output {
-        LiveOutput::Stdout(line) => match DisplayCommand::parse(&line) {
-            Some(command) => display_message(command, parent, factory),
+        LiveOutput::Stdout(line) => match Marker::parse(&line) {
+            Some(marker) => display_message(marker, parent, factory).unwrap_or_else(|| stream(factory, parent, "stdout", line)),
             None => stream(factory, parent, "stdout", line),
         },
         LiveOutput::Stderr(line) => stream(factory, parent, "stderr", line),
@@ -23,22 +23,25 @@ fn stream(factory: &MessageFactory, parent: Option<&Header>, name: &str, mut lin
     factory.iopub(parent, "stream", json!({"name": name, "text": line}))
 }
 
-fn display_message(command: DisplayCommand, parent: Option<&Header>, factory: &MessageFactory) -> WireMessage {
-    match command {
-        DisplayCommand::Display { data, metadata, display_id } => {
+/// The iopub message for a display marker; `None` for markers that are not about display
+/// (the engine consumes those before they get here).
+fn display_message(marker: Marker, parent: Option<&Header>, factory: &MessageFactory) -> Option<WireMessage> {
+    Some(match marker {
+        Marker::Display { data, metadata, display_id } => {
             let transient = match display_id {
                 Some(id) => json!({"display_id": id}),
                 None => json!({}),
             };
             factory.iopub(parent, "display_data", json!({"data": data, "metadata": metadata, "transient": transient}))
         }
-        DisplayCommand::Update { data, metadata, display_id } => factory.iopub(
+        Marker::Update { data, metadata, display_id } => factory.iopub(
             parent,
             "update_display_data",
             json!({"data": data, "metadata": metadata, "transient": {"display_id": display_id}}),
         ),
-        DisplayCommand::Clear { wait } => factory.iopub(parent, "clear_output", json!({"wait": wait})),
-    }
+        Marker::Clear { wait } => factory.iopub(parent, "clear_output", json!({"wait": wait})),
+        Marker::Panic { .. } | Marker::CellFailed { .. } => return None,
+    })
 }
 
 #[cfg(test)]
@@ -57,11 +60,11 @@ mod tests {
 
         let mut data = Map::new();
         data.insert("text/plain".into(), "x".into());
-        let line = DisplayCommand::Update { data, metadata: Map::new(), display_id: "id7".into() }.to_line();
+        let line = Marker::Update { data, metadata: Map::new(), display_id: "id7".into() }.to_line();
         let m = live_output_message(LiveOutput::Stdout(line), None, &f);
         assert_eq!(m.header.msg_type, "update_display_data");
         assert_eq!(m.content["transient"]["display_id"], "id7");
-        let m = live_output_message(LiveOutput::Stdout(DisplayCommand::Clear { wait: true }.to_line()), None, &f);
+        let m = live_output_message(LiveOutput::Stdout(Marker::Clear { wait: true }.to_line()), None, &f);
         assert_eq!(m.header.msg_type, "clear_output");
         assert_eq!(m.content["wait"], true);
     }

@@ -13,12 +13,16 @@ use std::time::Duration;
 
 use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs};
 use serde_json::Value;
+use strata_display::marker::{FailureCause, Marker};
 
 use super::workspace::Workspace;
 use super::{
     CellError, Completions, Engine, ExecuteOutcome, InputSource, Inspection, Interrupter,
     LiveOutput, MimeBundle, OutputSink,
 };
+
+/// Run in each new cell process, so panics reach the kernel as messages.
+const REPORT_PANICS: &str = "strata_display::marker::report_panics();";
 
 /// How long a cell may ignore SIGINT before its process is killed. Cooperative code (the
 /// runtime's scheduler) stops well within this; a plain loop does not listen at all.
@@ -27,6 +31,11 @@ const INTERRUPT_GRACE: Duration = Duration::from_millis(1000);
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
 pub fn child_process_hook() {
+    if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
+        if let Err(e) = super::child_stdout::install() {
+            eprintln!("strata: cell failures will show only as text: {e}");
+        }
+    }
     evcxr::runtime_hook();
 }
 
@@ -100,7 +109,7 @@ impl EvcxrEngine {
         // new slot only compiles the local crates.
         let preload = format!(
             ":cache 4096\n:dep strata = {{ path = {runtime:?} }}\n:dep strata-display = {{ path = {display:?} }}\n\
-             use strata::prelude::*;\nuse strata_display::prelude::*;"
+             use strata::prelude::*;\nuse strata_display::prelude::*;\n{REPORT_PANICS}"
         );
         ctx.execute(&preload).map_err(|e| {
             format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue)
@@ -141,6 +150,7 @@ impl Engine for EvcxrEngine {
             return self.page_for(name);
         }
         let before = self.variables();
+        self.pump.signals().reset();
         let generation = self.interrupt.begin();
         // evcxr does not export its request type; the field's type gives the closure its own.
         let mut callbacks = EvalCallbacks {
@@ -153,7 +163,9 @@ impl Engine for EvcxrEngine {
         let result = self.ctx.execute_with_callbacks(code, &mut callbacks);
         let interrupted = self.interrupt.end(generation);
         self.pump.flush();
+        let signals = self.pump.signals().take();
         match result {
+            Ok(_) if signals.failed.is_some() => ExecuteOutcome::Error(failure_error(&signals, interrupted)),
             Ok(outputs) => {
                 if let Some(timing) = outputs.timing {
                     self.pump.sink.emit(LiveOutput::Stdout(format!("Took {}ms", timing.as_millis())));
@@ -174,6 +186,12 @@ impl Engine for EvcxrEngine {
             }
             Err(evcxr::Error::SubprocessTerminated(reason)) => {
                 let lost: Vec<String> = before.into_iter().collect();
+                // evcxr has started a new process; it needs the panic reporter too.
+                if let Err(e) = self.ctx.execute(REPORT_PANICS) {
+                    log::warn!("could not re-install the panic reporter: {e}");
+                }
+                self.pump.flush();
+                self.pump.signals().reset();
                 ExecuteOutcome::Error(restart_error(&reason, interrupted, &lost))
             }
             Err(error) => {
@@ -282,6 +300,36 @@ fn describe_error(error: &evcxr::Error, code: &str) -> CellError {
     }
 }
 
+/// The error for a cell that evcxr ran to its end but that panicked or hit a `?` error.
+fn failure_error(signals: &CellSignals, interrupted: bool) -> CellError {
+    match signals.failed {
+        Some(FailureCause::Panic) => {
+            let (message, location) = signals
+                .panic
+                .clone()
+                .unwrap_or_else(|| ("the cell panicked".to_owned(), None));
+            let mut traceback = Vec::new();
+            // Locations inside the cell are evcxr's generated file: only library ones help.
+            match location.filter(|l| !l.starts_with("src/lib.rs")) {
+                Some(at) => traceback.push(format!("panicked at {at}:")),
+                None => traceback.push("panicked:".to_owned()),
+            }
+            traceback.extend(message.lines().map(str::to_owned));
+            let first = message.lines().next().unwrap_or_default().to_owned();
+            CellError { ename: "Panic".into(), evalue: first, traceback }
+        }
+        _ => {
+            let message = signals
+                .recent_stderr
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "the cell returned an error".to_owned());
+            let ename = if interrupted { "Interrupted" } else { "Error" };
+            CellError { ename: ename.into(), evalue: message.clone(), traceback: vec![message] }
+        }
+    }
+}
+
 fn restart_error(reason: &str, interrupted: bool, lost: &[String]) -> CellError {
     let cause = if interrupted {
         "The cell was interrupted by stopping the process that ran it.".to_owned()
@@ -367,37 +415,81 @@ impl Interrupter for ChildInterrupter {
     }
 }
 
+/// What the cell process said about the running cell, besides its output.
+#[derive(Default, Clone)]
+struct CellSignals {
+    failed: Option<FailureCause>,
+    panic: Option<(String, Option<String>)>,
+    /// The cell's last few stderr lines: a `?` error's message is the last of them.
+    recent_stderr: Vec<String>,
+}
+
+#[derive(Default)]
+struct SharedSignals(Mutex<CellSignals>);
+
+impl SharedSignals {
+    fn with<R>(&self, f: impl FnOnce(&mut CellSignals) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    fn reset(&self) {
+        self.with(|s| *s = CellSignals::default());
+    }
+    fn take(&self) -> CellSignals {
+        self.with(std::mem::take)
+    }
+    /// Routes one stdout line: failure markers are kept here, everything else is output.
+    fn observe_stdout(&self, line: String, sink: &dyn OutputSink) {
+        match Marker::parse(&line) {
+            Some(Marker::CellFailed { cause }) => self.with(|s| s.failed = Some(cause)),
+            Some(Marker::Panic { message, location }) => self.with(|s| s.panic = Some((message, location))),
+            _ => sink.emit(LiveOutput::Stdout(line)),
+        }
+    }
+    fn observe_stderr(&self, line: String, sink: &dyn OutputSink) {
+        self.with(|s| {
+            if s.recent_stderr.len() == 8 {
+                s.recent_stderr.remove(0);
+            }
+            s.recent_stderr.push(line.clone());
+        });
+        sink.emit(LiveOutput::Stderr(line));
+    }
+}
+
 /// Moves the child's stdout and stderr lines to the sink as they arrive.
 struct OutputPump {
     flush_tx: crossbeam_channel::Sender<crossbeam_channel::Sender<()>>,
     sink: Arc<dyn OutputSink>,
+    signals: Arc<SharedSignals>,
 }
 
 impl OutputPump {
     fn spawn(outputs: EvalContextOutputs, sink: Arc<dyn OutputSink>) -> Self {
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded::<crossbeam_channel::Sender<()>>();
         let pump_sink = sink.clone();
+        let signals = Arc::new(SharedSignals::default());
+        let pump_signals = signals.clone();
         let spawned = std::thread::Builder::new().name("cell-output".into()).spawn(move || {
             let EvalContextOutputs { stdout, stderr } = outputs;
             loop {
                 crossbeam_channel::select! {
                     recv(stdout) -> line => match line {
-                        Ok(line) => pump_sink.emit(LiveOutput::Stdout(line)),
+                        Ok(line) => pump_signals.observe_stdout(line, pump_sink.as_ref()),
                         Err(_) => break,
                     },
                     recv(stderr) -> line => match line {
-                        Ok(line) => pump_sink.emit(LiveOutput::Stderr(line)),
+                        Ok(line) => pump_signals.observe_stderr(line, pump_sink.as_ref()),
                         Err(_) => break,
                     },
                     recv(flush_rx) -> ack => match ack {
                         Ok(ack) => {
                             while let Ok(line) = stdout.try_recv() {
-                                pump_sink.emit(LiveOutput::Stdout(line));
+                                pump_signals.observe_stdout(line, pump_sink.as_ref());
                             }
                             // stderr travels through its own pipe and reader thread; give
                             // lines the cell wrote just before it ended a moment to arrive.
                             while let Ok(line) = stderr.recv_timeout(Duration::from_millis(15)) {
-                                pump_sink.emit(LiveOutput::Stderr(line));
+                                pump_signals.observe_stderr(line, pump_sink.as_ref());
                             }
                             let _ = ack.send(());
                         }
@@ -409,7 +501,11 @@ impl OutputPump {
         if let Err(e) = spawned {
             log::error!("could not start the output thread: {e}");
         }
-        OutputPump { flush_tx, sink }
+        OutputPump { flush_tx, sink, signals }
+    }
+
+    fn signals(&self) -> &SharedSignals {
+        &self.signals
     }
 
     /// Returns once every line the cell wrote has reached the sink.
