@@ -155,7 +155,8 @@ mod tests {
         assert_eq!(h2.tail(10).len(), 2);
         assert_eq!(h2.range(-1, 2, None)[0].input, "a + 1");
         assert_eq!(h2.range(1, 1, Some(2)).len(), 1);
-        assert_eq!(h2.search("a*", None, false).len(), 2);
+        assert_eq!(h2.search("*a*", None, false).len(), 2);
+        assert_eq!(h2.search("a*", None, false).len(), 1);
         assert_eq!(h2.search("a + ?", None, false).len(), 1);
         assert_eq!(to_reply(&h2.tail(1), false), json!([[1, 2, "a + 1"]]));
     }

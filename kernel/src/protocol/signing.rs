@@ -46,18 +46,17 @@ impl Signer {
     }
 
     /// True when `signature` (hex, as sent on the wire) matches the parts.
+    ///
+    /// The comparison is on the exact lowercase hex text, as jupyter_client's is: accepting
+    /// other spellings of the same digest (upper case) would let a captured message be
+    /// replayed past the replay guard, which remembers signatures as sent.
     pub fn verify(&self, signature: &[u8], parts: [&[u8]; 4]) -> bool {
+        use subtle::ConstantTimeEq;
         match &self.mac {
             None => true,
-            Some(mac) => {
-                let Ok(expected) = hex::decode(signature) else {
-                    return false;
-                };
-                let mut mac = mac.clone();
-                for part in parts {
-                    mac.update(part);
-                }
-                mac.verify_slice(&expected).is_ok()
+            Some(_) => {
+                let expected = self.sign(parts);
+                expected.len() == signature.len() && bool::from(expected.as_bytes().ct_eq(signature))
             }
         }
     }
@@ -110,6 +109,8 @@ mod tests {
         assert!(s.verify(sig.as_bytes(), [b"a", b"b", b"c", b"d"]));
         assert!(!s.verify(sig.as_bytes(), [b"a", b"b", b"c", b"e"]));
         assert!(!s.verify(b"zz", [b"a", b"b", b"c", b"d"]));
+        let upper = sig.to_uppercase();
+        assert!(!s.verify(upper.as_bytes(), [b"a", b"b", b"c", b"d"]), "another spelling of the digest must not verify");
         assert!(!Signer::new("other").verify(sig.as_bytes(), [b"a", b"b", b"c", b"d"]));
     }
 
