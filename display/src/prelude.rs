@@ -1,5 +1,9 @@
-//! What a notebook cell brings into scope with `use strata_display::prelude::*` (the kernel
-//! does this for every session).
+//! Everything a notebook cell has in scope: the kernel runs `use strata_display::prelude::*;`
+//! at the start of every session. It re-exports the runtime's prelude and the `strata` crate
+//! itself, so one dependency gives cells the whole platform (`strata::exec::map_tasks` and
+//! `map_tasks` both work).
 
 pub use crate::output::{clear_output, display, DisplayHandle, Html, Markdown, Render, Text};
 pub use evcxr_input::{get_password as input_password, get_string as input};
+pub use strata;
+pub use strata::prelude::*;

@@ -56,6 +56,10 @@ pub fn crates_dir() -> PathBuf {
 /// that loads cells is told where libstd is.
 pub fn configure_process(workspace: &Workspace) {
     std::env::set_var("EVCXR_TMPDIR", workspace.dir());
+    // evcxr also reads ~/.config/evcxr/evcxr.toml; a user's settings there (tmpdir, linking,
+    // preludes) must not change how this kernel builds cells. An `evcxr.toml` in the
+    // notebook's own directory is still honoured, as evcxr users expect.
+    std::env::set_var("EVCXR_CONFIG_DIR", workspace.dir().join("evcxr-config"));
     let libdir = std::process::Command::new("rustc")
         .args(["--print", "target-libdir"])
         .output()
@@ -86,8 +90,10 @@ impl EvcxrEngine {
     /// Starts evcxr's child process and loads the preloaded crates. In a warm workspace this
     /// takes a few seconds; in a cold one, as long as compiling the dependencies.
     pub fn start(workspace: Workspace, crates_dir: &Path, sink: Arc<dyn OutputSink>) -> Result<Self, String> {
+        let started = std::time::Instant::now();
         let (mut ctx, outputs) =
             CommandContext::new().map_err(|e| format!("could not start evcxr: {e}"))?;
+        log::info!("evcxr context ready in {:?}", started.elapsed());
         let pump = OutputPump::spawn(outputs, sink);
         let interrupt = Arc::new(InterruptState {
             child: ctx.process_handle(),
@@ -95,26 +101,25 @@ impl EvcxrEngine {
             generation: AtomicU64::new(0),
             interrupted_generation: AtomicU64::new(u64::MAX),
         });
-        let runtime = crates_dir.join("runtime");
+        // The display crate depends on the runtime and its prelude re-exports it, so one
+        // dependency (one cargo resolution and one rust-analyzer reload) brings in both.
         let display = crates_dir.join("display");
-        for (name, path) in [("runtime", &runtime), ("display", &display)] {
-            if !path.join("Cargo.toml").exists() {
-                return Err(format!(
-                    "the Strata {name} crate is not at {} (set STRATA_CRATES_DIR)",
-                    path.display()
-                ));
-            }
+        if !display.join("Cargo.toml").exists() || !crates_dir.join("runtime/Cargo.toml").exists() {
+            return Err(format!(
+                "the Strata crates are not in {} (set STRATA_CRATES_DIR to the source checkout)",
+                crates_dir.display()
+            ));
         }
-        // evcxr's build cache keeps compiled registry crates across workspaces, so even a
-        // new slot only compiles the local crates.
+        // evcxr's build cache (`:cache`) keeps compiled registry crates across workspaces, so
+        // a new slot (a second kernel running at once) compiles only the local crates.
         let preload = format!(
-            ":cache 4096\n:dep strata = {{ path = {runtime:?} }}\n:dep strata-display = {{ path = {display:?} }}\n\
-             use strata::prelude::*;\nuse strata_display::prelude::*;\n{REPORT_PANICS}"
+            ":cache 4096\n:dep strata-display = {{ path = {display:?} }}\nuse strata_display::prelude::*;\n{REPORT_PANICS}"
         );
         ctx.execute(&preload).map_err(|e| {
             format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue)
         })?;
         pump.flush();
+        log::info!("Strata crates loaded; engine ready {:?} after start", started.elapsed());
         Ok(EvcxrEngine { ctx, pump, interrupt, _workspace: workspace })
     }
 
