@@ -44,7 +44,14 @@ pub enum Marker {
     Panic { message: String, location: Option<String> },
     /// The cell did not complete: it panicked, or a `?` returned an error.
     CellFailed { cause: FailureCause },
+    /// Text the cell wrote without a line end (yet), to be shown exactly as it is.
+    Text { text: String },
 }
+
+/// Names the environment variable through which [`install_cell_hooks`] tells the kernel's
+/// stream filter how to flush the cells' stdout (its value: the address of
+/// [`flush_cell_output`]).
+pub const FLUSH_FN_ENV: &str = "STRATA_CELL_FLUSH_FN";
 
 /// Why a cell failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +82,27 @@ impl Marker {
         let _ = writeln!(out, "{}", self.to_line());
         let _ = out.flush();
     }
+}
+
+/// Flushes the cells' stdout and stderr. Cells link the toolchain's shared libstd, whose
+/// stdout buffer the kernel's own code cannot reach; the kernel calls this through the address
+/// published by [`install_cell_hooks`] when a cell ends, so no `print!` text is left behind.
+pub extern "C" fn flush_cell_output() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+/// Run once in each process that runs cells (the kernel does it at start and after a
+/// restart): panics are reported as [`Marker::Panic`], `print!` text without a line end is
+/// flushed within a tenth of a second while a cell runs, and the kernel learns how to flush
+/// the rest when the cell ends.
+pub fn install_cell_hooks() {
+    report_panics();
+    std::env::set_var(FLUSH_FN_ENV, (flush_cell_output as extern "C" fn() as usize).to_string());
+    let _ = std::thread::Builder::new().name("strata-flush".into()).spawn(|| loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let _ = std::io::stdout().flush();
+    });
 }
 
 /// Makes every later panic in this process write a [`Marker::Panic`] line, so the kernel can
@@ -120,6 +148,7 @@ mod tests {
             Marker::Clear { wait: true },
             Marker::Panic { message: "boom\nline 2".into(), location: Some("src/lib.rs:1:1".into()) },
             Marker::CellFailed { cause: FailureCause::Error },
+            Marker::Text { text: "50%\r".into() },
         ];
         for command in commands {
             let line = command.to_line();

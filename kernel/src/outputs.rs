@@ -11,16 +11,24 @@ use crate::protocol::{Header, MessageFactory, WireMessage};
 pub fn live_output_message(output: LiveOutput, parent: Option<&Header>, factory: &MessageFactory) -> WireMessage {
     match output {
         LiveOutput::Stdout(line) => match Marker::parse(&line) {
-            Some(marker) => display_message(marker, parent, factory).unwrap_or_else(|| stream(factory, parent, "stdout", line)),
-            None => stream(factory, parent, "stdout", line),
+            Some(Marker::Text { text }) => stream(factory, parent, "stdout", text),
+            Some(marker) => display_message(marker, parent, factory).unwrap_or_else(|| line_stream(factory, parent, "stdout", line)),
+            None => line_stream(factory, parent, "stdout", line),
         },
-        LiveOutput::Stderr(line) => stream(factory, parent, "stderr", line),
+        LiveOutput::Stderr(line) => match Marker::parse(&line) {
+            Some(Marker::Text { text }) => stream(factory, parent, "stderr", text),
+            _ => line_stream(factory, parent, "stderr", line),
+        },
     }
 }
 
-fn stream(factory: &MessageFactory, parent: Option<&Header>, name: &str, mut line: String) -> WireMessage {
+fn line_stream(factory: &MessageFactory, parent: Option<&Header>, name: &str, mut line: String) -> WireMessage {
     line.push('\n');
-    factory.iopub(parent, "stream", json!({"name": name, "text": line}))
+    stream(factory, parent, name, line)
+}
+
+fn stream(factory: &MessageFactory, parent: Option<&Header>, name: &str, text: String) -> WireMessage {
+    factory.iopub(parent, "stream", json!({"name": name, "text": text}))
 }
 
 /// The iopub message for a display marker; `None` for markers that are not about display
@@ -40,7 +48,7 @@ fn display_message(marker: Marker, parent: Option<&Header>, factory: &MessageFac
             json!({"data": data, "metadata": metadata, "transient": {"display_id": display_id}}),
         ),
         Marker::Clear { wait } => factory.iopub(parent, "clear_output", json!({"wait": wait})),
-        Marker::Panic { .. } | Marker::CellFailed { .. } => return None,
+        Marker::Panic { .. } | Marker::CellFailed { .. } | Marker::Text { .. } => return None,
     })
 }
 
@@ -57,6 +65,9 @@ mod tests {
         assert_eq!(m.content["text"], "hi\n");
         let m = live_output_message(LiveOutput::Stderr("oops".into()), None, &f);
         assert_eq!(m.content["name"], "stderr");
+        let partial = Marker::Text { text: "50%".into() }.to_line();
+        let m = live_output_message(LiveOutput::Stderr(partial), None, &f);
+        assert_eq!((m.content["name"].as_str(), m.content["text"].as_str()), (Some("stderr"), Some("50%")));
 
         let mut data = Map::new();
         data.insert("text/plain".into(), "x".into());

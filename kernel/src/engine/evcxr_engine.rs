@@ -21,8 +21,9 @@ use super::{
     LiveOutput, MimeBundle, OutputSink,
 };
 
-/// Run in each new cell process, so panics reach the kernel as messages.
-const REPORT_PANICS: &str = "strata_display::marker::report_panics();";
+/// Run in each new cell process: panics reach the kernel as messages, and output without a
+/// line end is flushed (see [`strata_display::marker::install_cell_hooks`]).
+const CELL_HOOKS: &str = "strata_display::marker::install_cell_hooks();";
 
 /// How long a cell may ignore SIGINT before its process is killed. Cooperative code (the
 /// runtime's scheduler) stops well within this; a plain loop does not listen at all.
@@ -32,7 +33,7 @@ const INTERRUPT_GRACE: Duration = Duration::from_millis(1000);
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
 pub fn child_process_hook() {
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
-        if let Err(e) = super::child_stdout::install() {
+        if let Err(e) = super::child_streams::install() {
             eprintln!("strata: cell failures will show only as text: {e}");
         }
     }
@@ -113,7 +114,7 @@ impl EvcxrEngine {
         // evcxr's build cache (`:cache`) keeps compiled registry crates across workspaces, so
         // a new slot (a second kernel running at once) compiles only the local crates.
         let preload = format!(
-            ":cache 4096\n:dep strata-display = {{ path = {display:?} }}\nuse strata_display::prelude::*;\n{REPORT_PANICS}"
+            ":cache 4096\n:dep strata-display = {{ path = {display:?} }}\nuse strata_display::prelude::*;\n{CELL_HOOKS}"
         );
         ctx.execute(&preload).map_err(|e| {
             format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue)
@@ -171,7 +172,12 @@ impl Engine for EvcxrEngine {
         let signals = self.pump.signals().take();
         match result {
             Ok(_) if signals.failed.is_some() => ExecuteOutcome::Error(failure_error(&signals, interrupted)),
-            Ok(outputs) => {
+            Ok(mut outputs) => {
+                // A cell ending in a unit expression (a loop, a call) has nothing to show,
+                // as a Python cell ending in None has not.
+                if outputs.content_by_mime_type.len() == 1 && outputs.get("text/plain") == Some("()") {
+                    outputs.content_by_mime_type.clear();
+                }
                 if let Some(timing) = outputs.timing {
                     self.pump.sink.emit(LiveOutput::Stdout(format!("Took {}ms", timing.as_millis())));
                 }
@@ -192,7 +198,7 @@ impl Engine for EvcxrEngine {
             Err(evcxr::Error::SubprocessTerminated(reason)) => {
                 let lost: Vec<String> = before.into_iter().collect();
                 // evcxr has started a new process; it needs the panic reporter too.
-                if let Err(e) = self.ctx.execute(REPORT_PANICS) {
+                if let Err(e) = self.ctx.execute(CELL_HOOKS) {
                     log::warn!("could not re-install the panic reporter: {e}");
                 }
                 self.pump.flush();
@@ -451,6 +457,10 @@ impl SharedSignals {
         }
     }
     fn observe_stderr(&self, line: String, sink: &dyn OutputSink) {
+        if Marker::parse(&line).is_some() {
+            sink.emit(LiveOutput::Stderr(line));
+            return;
+        }
         self.with(|s| {
             if s.recent_stderr.len() == 8 {
                 s.recent_stderr.remove(0);

@@ -5,7 +5,7 @@
 //! report plain data and raw child-process lines, and [`crate::outputs`] turns those into
 //! iopub messages.
 
-pub mod child_stdout;
+pub mod child_streams;
 pub mod evcxr_engine;
 pub mod host;
 pub mod is_complete;

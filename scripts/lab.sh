@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Build everything, install the kernel into .venv, and start JupyterLab on notebooks/.
+# Extra arguments go to `jupyter lab`, e.g.: scripts/lab.sh --no-browser --ip 127.0.0.1
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+
+# The venv's kernelspec first, ahead of any `strata` installed with --user elsewhere.
+export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+export PATH="$PWD/.venv/bin:$PATH"
+exec .venv/bin/jupyter lab --notebook-dir notebooks "$@"
