@@ -606,15 +606,13 @@ def test_interrupt_plain_loop_restarts_child_and_names_lost_variables(
 
 
 def test_input_request_round_trip(kernel: KernelSession) -> None:
-    """evcxr's input API is the evcxr_input crate: `get_string` prints a request line that
-    evcxr turns into a callback, which the kernel must turn into an input_request."""
-    dep = kernel.run(':dep evcxr_input = "1"', timeout=300)
-    if dep.status != "ok":
-        pytest.skip(f"could not load evcxr_input with :dep: {dep.error_text[:300]}")
-    code = 'let name = evcxr_input::get_string("Your name? ");\nprintln!("hello {name}!");'
+    """The prelude's `input` (evcxr's input protocol underneath) becomes an input_request on
+    the stdin channel, parented to the cell, and the reply's value reaches the cell."""
+    code = 'let name = input("Your name? ");\nprintln!("hello {name}!");'
     msg_id, sent_at = kernel.submit(code, allow_stdin=True)
-    request = kernel.wait_for("stdin", lambda r: r.msg_type == "input_request",
-                              timeout=120, what="input_request")
+    request = kernel.wait_for(
+        "stdin", lambda r: r.msg_type == "input_request" and r.parent_id == msg_id,
+        timeout=120, what="input_request")
     assert request.parent_id == msg_id
     assert "Your name?" in request.content["prompt"]
     assert not request.content["password"]
@@ -622,6 +620,19 @@ def test_input_request_round_trip(kernel: KernelSession) -> None:
     run = kernel.finish(code, msg_id, sent_at)
     assert run.status == "ok", run.describe()
     assert "hello Ferris!" in run.stream()
+
+
+def test_password_input_is_flagged(kernel: KernelSession) -> None:
+    code = 'let secret = input_password("Token: ");\nsecret.len()'
+    msg_id, sent_at = kernel.submit(code, allow_stdin=True)
+    request = kernel.wait_for(
+        "stdin", lambda r: r.msg_type == "input_request" and r.parent_id == msg_id,
+        timeout=120, what="input_request")
+    assert request.content["password"]
+    kernel.kc.input("abcd")
+    run = kernel.finish(code, msg_id, sent_at)
+    assert run.status == "ok", run.describe()
+    assert text_plain(run.result) == "4"
 
 
 # -- history and shutdown ------------------------------------------------------------------------
