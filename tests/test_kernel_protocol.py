@@ -249,6 +249,20 @@ def test_execute_result_rich_and_plain(kernel: KernelSession) -> None:
     md = kernel.run_ok('Markdown("**m**")').result
     assert md and md["text/markdown"] == "**m**" and "text/plain" in md, md
     assert kernel.run_ok("let unit_probe = 1;").result is None
+    # A cell ending in a unit expression shows nothing, as a Python cell ending in None.
+    assert kernel.run_ok("for _ in 0..2 {}").result is None
+    assert text_plain(kernel.run_ok('"quoted"').result) == '"quoted"'
+
+
+def test_fmt_command_applies_to_results(fresh_kernel: Callable[..., KernelSession]) -> None:
+    """`:fmt {:#?}` pretty-prints later results, and still does after the cell process is
+    replaced (the kernel passes the format to each new process)."""
+    ks = fresh_kernel()
+    ks.run_ok(":fmt {:#?}")
+    assert text_plain(ks.run_ok("(1, 2)").result) == "(\n    1,\n    2,\n)"
+    run = ks.run("std::process::abort()")
+    assert run.status == "error", run.describe()
+    assert text_plain(ks.run_ok("(3, 4)").result) == "(\n    3,\n    4,\n)"
 
 
 def test_display_update_and_clear_mid_cell(kernel: KernelSession) -> None:

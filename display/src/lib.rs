@@ -8,5 +8,6 @@
 pub mod marker;
 pub mod output;
 pub mod prelude;
+pub mod result;
 
-pub use output::{clear_output, display, DisplayHandle, Html, Markdown, MimeBundle, Render, Text};
+pub use output::{clear_output, display, show_result, DisplayHandle, Html, Markdown, MimeBundle, Render, Text};

@@ -120,8 +120,11 @@ pub fn report_panics() {
     }));
 }
 
+/// A MIME bundle as the markers carry it.
+pub type Bundle = Map<String, Value>;
+
 /// Writes a cell's final value in the format evcxr collects into `execute_result`.
-pub fn write_result(bundle: &Map<String, Value>) {
+pub fn write_result(bundle: &Bundle) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for (mime, value) in bundle {

@@ -11,14 +11,32 @@ pub type MimeBundle = Map<String, Value>;
 
 /// Anything that can be shown in a notebook. `text/plain` should always be present: it is
 /// what consoles, and notebooks with rich output stripped, show.
+///
+/// For a value of the type to show richly as a cell's result, the type also needs an
+/// inherent `evcxr_display` method calling [`show_result`] (see [`crate::result`] for why
+/// inherent): `impl MyType { pub fn evcxr_display(&self) { show_result(self) } }`.
 pub trait Render {
     fn mime_bundle(&self) -> MimeBundle;
-
-    /// How evcxr shows a cell's final value: this method's presence is what it looks for.
-    fn evcxr_display(&self) {
-        marker::write_result(&self.mime_bundle());
-    }
 }
+
+/// Shows `value` as the cell's result (`execute_result`).
+pub fn show_result<T: Render + ?Sized>(value: &T) {
+    marker::write_result(&value.mime_bundle());
+}
+
+/// Gives rich types the inherent `evcxr_display` method that cell results are shown through.
+macro_rules! show_as_result {
+    ($($name:ident),*) => {$(
+        impl<S: AsRef<str>> $name<S> {
+            /// Called by evcxr on a cell's final value.
+            pub fn evcxr_display(&self) {
+                show_result(self)
+            }
+        }
+    )*};
+}
+
+show_as_result!(Html, Markdown, Text);
 
 impl<T: Render + ?Sized> Render for &T {
     fn mime_bundle(&self) -> MimeBundle {

@@ -3,7 +3,8 @@
 //! itself, so one dependency gives cells the whole platform (`strata::exec::map_tasks` and
 //! `map_tasks` both work).
 
-pub use crate::output::{clear_output, display, DisplayHandle, Html, Markdown, Render, Text};
+pub use crate::output::{clear_output, display, show_result, DisplayHandle, Html, Markdown, Render, Text};
+pub use crate::result::DebugResult;
 pub use evcxr_input::{get_password as input_password, get_string as input};
 pub use strata;
 pub use strata::prelude::*;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs};
 use serde_json::Value;
 use strata_display::marker::{FailureCause, Marker};
+use strata_display::result::RESULT_FORMAT_ENV;
 
 use super::workspace::Workspace;
 use super::{
@@ -81,6 +82,9 @@ pub fn configure_process(workspace: &Workspace) {
 
 pub struct EvcxrEngine {
     ctx: CommandContext,
+    /// The format set with `:fmt`, which the cell process must know too (see
+    /// [`strata_display::result`]); re-applied when a new process starts.
+    result_format: Option<String>,
     pump: OutputPump,
     interrupt: Arc<InterruptState>,
     /// Held for the engine's life: the lock that keeps other kernels out of this slot.
@@ -121,7 +125,30 @@ impl EvcxrEngine {
         })?;
         pump.flush();
         log::info!("Strata crates loaded; engine ready {:?} after start", started.elapsed());
-        Ok(EvcxrEngine { ctx, pump, interrupt, _workspace: workspace })
+        Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, _workspace: workspace })
+    }
+
+    /// Code that sets up a new cell process: the cell hooks, and the `:fmt` in force.
+    fn process_setup(&self) -> String {
+        let mut code = CELL_HOOKS.to_owned();
+        if let Some(format) = &self.result_format {
+            // evcxr compiles cells as edition 2024, where set_var is unsafe; the cell process is
+            // single-threaded at this point but for our own idle flusher, which reads no env.
+            code.push_str(&format!("\nunsafe {{ std::env::set_var({RESULT_FORMAT_ENV:?}, {format:?}); }}"));
+        }
+        code
+    }
+
+    /// Follows a `:fmt` the cell ran, so values shown without evcxr's fallback obey it too.
+    fn track_result_format(&mut self, code: &str) {
+        let Some(format) = code.lines().rev().find_map(|l| l.trim().strip_prefix(":fmt ")) else {
+            return;
+        };
+        self.result_format = Some(format.trim().to_owned());
+        let setup = self.process_setup();
+        if let Err(e) = self.ctx.execute(&setup) {
+            log::warn!("could not pass :fmt to the cell process: {e}");
+        }
     }
 
     fn variables(&self) -> BTreeSet<String> {
@@ -173,6 +200,7 @@ impl Engine for EvcxrEngine {
         match result {
             Ok(_) if signals.failed.is_some() => ExecuteOutcome::Error(failure_error(&signals, interrupted)),
             Ok(mut outputs) => {
+                self.track_result_format(code);
                 // A cell ending in a unit expression (a loop, a call) has nothing to show,
                 // as a Python cell ending in None has not.
                 if outputs.content_by_mime_type.len() == 1 && outputs.get("text/plain") == Some("()") {
@@ -197,8 +225,9 @@ impl Engine for EvcxrEngine {
             }
             Err(evcxr::Error::SubprocessTerminated(reason)) => {
                 let lost: Vec<String> = before.into_iter().collect();
-                // evcxr has started a new process; it needs the panic reporter too.
-                if let Err(e) = self.ctx.execute(CELL_HOOKS) {
+                // evcxr has started a new process; it needs the cell hooks too.
+                let setup = self.process_setup();
+                if let Err(e) = self.ctx.execute(&setup) {
                     log::warn!("could not re-install the panic reporter: {e}");
                 }
                 self.pump.flush();
