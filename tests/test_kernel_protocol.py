@@ -716,3 +716,23 @@ def test_two_kernels_run_cells_at_the_same_time(
     assert [text_plain(r.result) for r in results] == ["21", "42"], [r.describe() for r in results]
     # Each kernel has its own variables.
     assert a.run(f"{kb}").status == "error"
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+
+def test_pipelined_execute_requests_are_all_answered_in_order(kernel: KernelSession) -> None:
+    """A client that sends 100 cells without waiting gets 100 replies, in order, each with
+    its own output and counter: nothing is dropped or reordered by the shell queue."""
+    t = token()
+    ids = [kernel.submit(f'println!("pipe-{t}-{i}"); {i}')[0] for i in range(100)]
+    replies = [kernel.reply(msg_id, timeout=300) for msg_id in ids]
+    assert all(r["content"]["status"] == "ok" for r in replies), [r["content"] for r in replies if r["content"]["status"] != "ok"][:3]
+    counts = [r["content"]["execution_count"] for r in replies]
+    assert counts == list(range(counts[0], counts[0] + 100)), counts
+    arrival = {r.parent_id: i for i, r in enumerate(kernel.buffers["shell"]) if r.parent_id in ids}
+    assert [arrival[m] for m in ids] == sorted(arrival[m] for m in ids), "replies out of order"
+    for i, msg_id in enumerate(ids[::10]):
+        outputs = kernel.iopub_until_idle(msg_id)
+        streams = "".join(o.content["text"] for o in outputs if o.msg_type == "stream")
+        assert streams == f"pipe-{t}-{i * 10}\n", streams
