@@ -1,9 +1,47 @@
 //! The runtime's one error type.
 
 /// Everything a runtime computation can fail with, each variant naming its cause.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The user interrupted the computation (Ctrl-C, or the notebook's stop button).
     #[error("computation interrupted after {completed} of {total} tasks")]
     Interrupted { completed: usize, total: usize },
+    #[error("{op}: shapes {left:?} and {right:?} do not fit together")]
+    ShapeMismatch { op: &'static str, left: Vec<usize>, right: Vec<usize> },
+    #[error("{op}: axis {axis} is out of range for an array of {ndim} dimensions")]
+    AxisOutOfRange { op: &'static str, axis: usize, ndim: usize },
+    #[error("index {index} is out of range for axis {axis} of length {len}")]
+    IndexOutOfRange { axis: usize, index: usize, len: usize },
+    #[error("{op}: expected {expected} values, got {got}")]
+    WrongLength { op: &'static str, expected: usize, got: usize },
+    #[error("invalid chunks: {reason}")]
+    InvalidChunks { reason: String },
+    #[error("{op} needs at least one array")]
+    Empty { op: &'static str },
+    #[error("{op} is not defined for {dtype}")]
+    UnsupportedDType { op: &'static str, dtype: crate::array::DType },
+    /// A result (or an intermediate that must be held whole) is larger than the memory budget.
+    #[error("{what} needs {needed} bytes ({needed_h}), more than the memory budget of {budget} bytes ({budget_h}); compute a reduction or a smaller selection, or raise the budget")]
+    OverBudget { what: String, needed: u64, needed_h: String, budget: u64, budget_h: String },
+    /// A user function given to map_blocks returned a block of the wrong shape.
+    #[error("map_blocks: the function returned shape {got:?} for a chunk of shape {expected:?}")]
+    MapBlocksShape { expected: Vec<usize>, got: Vec<usize> },
+}
+
+impl Error {
+    pub(crate) fn over_budget(what: impl Into<String>, needed: u64, budget: u64) -> Error {
+        Error::OverBudget { what: what.into(), needed, needed_h: human_bytes(needed), budget, budget_h: human_bytes(budget) }
+    }
+}
+
+/// Bytes as a person reads them (binary units).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.2} {}", UNITS[unit]) }
 }

@@ -1,14 +1,24 @@
-//! Strata's runtime: parallel, cancellable computation for notebooks and programs alike.
+//! Strata's runtime: chunked, lazy, parallel N-d arrays (dask.array's job), for notebooks and
+//! programs alike.
 //!
-//! The contract: nothing here knows about Jupyter, HTML or plotting. A computation runs on
-//! the rayon pool, checks for cancellation between tasks, and reports failures as
-//! [`Error`] values that name their cause; no input makes it panic.
+//! The contract: building an array builds a plan ([`plan`], plain data) and does no work;
+//! `compute` runs it on the rayon pool ([`exec`]) inside a memory budget, checking for
+//! cancellation (SIGINT) between tasks and reporting progress to an observer. Bad input (shapes
+//! that do not fit, axes out of range, a result larger than the budget) gives an [`Error`]
+//! naming the cause; nothing panics on it. Nothing here knows about Jupyter, HTML or plotting.
 //!
-//! This crate grows into the chunked, lazy array engine (plan, optimizer, scheduler, Zarr
-//! I/O); today it provides the execution core those will run on.
+//! ```
+//! use strata::prelude::*;
+//! let x = RandomState::new(0).random(&[1_000, 1_000], &[250, 250]);
+//! let y = &x + &x.t() - x.mean(&[0]);
+//! let total = y.sum(..).scalar().unwrap();
+//! assert!(total.is_finite());
+//! ```
 
+pub mod array;
 pub mod error;
 pub mod exec;
+pub mod plan;
 pub mod prelude;
 
 pub use error::Error;

@@ -1,4 +1,8 @@
 //! What a notebook cell or a program brings into scope with `use strata::prelude::*`.
 
+pub use crate::array::{
+    arange, concatenate, from_array, full, linspace, ones, random, random_normal, stack, where_, zeros, Axes,
+    ChunkSpec, ChunkedArray, DType, RandomState, Sel,
+};
 pub use crate::error::Error as StrataError;
-pub use crate::exec::map_tasks;
+pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};

@@ -1,6 +1,10 @@
-//! Running tasks on all cores, stoppable from outside.
+//! Running work on all cores, inside a memory budget, stoppable from outside.
 
 pub mod cancel;
+pub mod elementwise;
+pub mod eval;
+pub mod reduce;
+pub mod scheduler;
 
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 
 pub use cancel::Computation;
+pub use scheduler::{compute, compute_chunks, memory_budget, set_memory_budget, ComputeOptions, Observer, Progress};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///

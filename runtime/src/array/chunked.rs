@@ -1,0 +1,658 @@
+//! [`ChunkedArray`]: a typed, lazy, chunked N-d array. Every method builds a plan and returns
+//! at once; `compute` runs it. Errors in building (shapes that do not broadcast, an axis out
+//! of range) are kept in the plan and returned by `compute`, so expressions read like NumPy's.
+
+use std::marker::PhantomData;
+use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo};
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+
+use super::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
+use crate::error::Error;
+use crate::exec::eval::promote_operands;
+use crate::exec::reduce::ReduceSpec;
+use crate::exec::{self, ComputeOptions};
+use crate::plan::{AxisSelect, BinaryOp, Node, NodeRef, Op, ReduceOp, UnaryOp};
+
+/// Element types with NumPy's result types for sums and means.
+pub trait Reducible: BlockElement {
+    /// What `sum` returns: the widest type of the same kind.
+    type Sum: BlockElement;
+    /// What `mean`, `var` and `std` return.
+    type Float: BlockElement;
+}
+
+macro_rules! reducible {
+    ($($t:ty => $s:ty, $f:ty);*) => {$( impl Reducible for $t { type Sum = $s; type Float = $f; } )*};
+}
+reducible!(bool => i64, f64; i8 => i64, f64; i16 => i64, f64; i32 => i64, f64; i64 => i64, f64;
+           u8 => u64, f64; u16 => u64, f64; u32 => u64, f64; u64 => u64, f64; f32 => f32, f32; f64 => f64, f64);
+
+pub struct ChunkedArray<T> {
+    node: NodeRef,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ChunkedArray<T> {
+    fn clone(&self) -> Self {
+        ChunkedArray { node: self.node.clone(), _type: PhantomData }
+    }
+}
+
+impl<T: BlockElement> std::fmt::Debug for ChunkedArray<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ChunkedArray<{}>(shape={:?}, chunksize={:?}, npartitions={}, op={})",
+            self.dtype(),
+            self.shape(),
+            self.chunksize(),
+            self.npartitions(),
+            self.node.op.name()
+        )
+    }
+}
+
+/// Which axes a reduction runs over: `..` (all), one axis, or a list.
+pub trait Axes {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error>;
+}
+
+impl Axes for RangeFull {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        Ok((0..ndim).collect())
+    }
+}
+
+impl Axes for usize {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        [*self].as_slice().resolve(ndim)
+    }
+}
+
+impl Axes for &[usize] {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        let mut axes = self.to_vec();
+        axes.sort_unstable();
+        axes.dedup();
+        match axes.iter().find(|&&a| a >= ndim) {
+            Some(&axis) => Err(Error::AxisOutOfRange { op: "reduce", axis, ndim }),
+            None => Ok(axes),
+        }
+    }
+}
+
+impl<const N: usize> Axes for &[usize; N] {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        self.as_slice().resolve(ndim)
+    }
+}
+
+impl<const N: usize> Axes for [usize; N] {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        self.as_slice().resolve(ndim)
+    }
+}
+
+impl Axes for Vec<usize> {
+    fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error> {
+        self.as_slice().resolve(ndim)
+    }
+}
+
+/// A selection along one axis, as in NumPy indexing: `Sel::from(2..10).step(2)`, `Sel::All`,
+/// `Sel::Index(3)` (drops the axis).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sel {
+    All,
+    Index(usize),
+    Range { start: Option<usize>, end: Option<usize>, step: usize },
+}
+
+impl Sel {
+    /// Every `step`-th element of the selection.
+    pub fn step(self, step: usize) -> Sel {
+        match self {
+            Sel::All => Sel::Range { start: None, end: None, step },
+            Sel::Range { start, end, .. } => Sel::Range { start, end, step },
+            index => index,
+        }
+    }
+
+    fn resolve(&self, axis: usize, len: usize) -> Result<AxisSelect, Error> {
+        match *self {
+            Sel::All => Ok(AxisSelect::Range { start: 0, step: 1, len }),
+            Sel::Index(i) if i < len => Ok(AxisSelect::Index(i)),
+            Sel::Index(index) => Err(Error::IndexOutOfRange { axis, index, len }),
+            Sel::Range { start, end, step } => {
+                let (start, end) = (start.unwrap_or(0), end.unwrap_or(len));
+                if step == 0 || start > end || end > len {
+                    return Err(Error::IndexOutOfRange { axis, index: end.max(start), len });
+                }
+                Ok(AxisSelect::Range { start, step, len: (end - start).div_ceil(step) })
+            }
+        }
+    }
+}
+
+impl From<Range<usize>> for Sel {
+    fn from(r: Range<usize>) -> Self {
+        Sel::Range { start: Some(r.start), end: Some(r.end), step: 1 }
+    }
+}
+impl From<RangeInclusive<usize>> for Sel {
+    fn from(r: RangeInclusive<usize>) -> Self {
+        Sel::Range { start: Some(*r.start()), end: Some(*r.end() + 1), step: 1 }
+    }
+}
+impl From<RangeFrom<usize>> for Sel {
+    fn from(r: RangeFrom<usize>) -> Self {
+        Sel::Range { start: Some(r.start), end: None, step: 1 }
+    }
+}
+impl From<RangeTo<usize>> for Sel {
+    fn from(r: RangeTo<usize>) -> Self {
+        Sel::Range { start: None, end: Some(r.end), step: 1 }
+    }
+}
+impl From<RangeFull> for Sel {
+    fn from(_: RangeFull) -> Self {
+        Sel::All
+    }
+}
+impl From<usize> for Sel {
+    fn from(i: usize) -> Self {
+        Sel::Index(i)
+    }
+}
+
+/// NumPy broadcasting of two shapes.
+fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    (0..n)
+        .map(|k| {
+            let x = if k + a.len() >= n { a[k + a.len() - n] } else { 1 };
+            let y = if k + b.len() >= n { b[k + b.len() - n] } else { 1 };
+            match (x, y) {
+                _ if x == y => Some(x),
+                (1, _) => Some(y),
+                (_, 1) => Some(x),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The output grid of a broadcasting operation: each axis chunked as the first operand
+/// that is not broadcast along it.
+fn broadcast_grid(shape: &[usize], operands: &[&NodeRef]) -> ChunkGrid {
+    let n = shape.len();
+    let chunks: Vec<Vec<usize>> = (0..n)
+        .map(|k| {
+            operands
+                .iter()
+                .find_map(|op| {
+                    let s = op.shape();
+                    let lead = n - s.len();
+                    (k >= lead && s[k - lead] == shape[k]).then(|| op.grid.chunks()[k - lead].clone())
+                })
+                .unwrap_or_else(|| vec![shape[k]])
+        })
+        .collect();
+    ChunkGrid::from_spec(shape, &ChunkSpec::Explicit(chunks), 8)
+        .unwrap_or_else(|_| ChunkGrid::regular(shape, shape).unwrap_or_else(|_| ChunkGrid::regular(&[], &[]).expect("0-d grid")))
+}
+
+pub(crate) fn binary_node(op: BinaryOp, lhs: &NodeRef, rhs: &NodeRef) -> NodeRef {
+    let operand = promote_operands(lhs, rhs);
+    let dtype = if op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) {
+        DType::Bool
+    } else if operand == DType::Bool {
+        DType::I64
+    } else {
+        operand
+    };
+    match broadcast_shapes(&lhs.shape(), &rhs.shape()) {
+        Some(shape) => Node::new(Op::Binary { op, lhs: lhs.clone(), rhs: rhs.clone() }, broadcast_grid(&shape, &[lhs, rhs]), dtype),
+        None => Node::invalid(
+            Error::ShapeMismatch { op: "broadcast", left: lhs.shape(), right: rhs.shape() },
+            lhs.grid.clone(),
+            dtype,
+        ),
+    }
+}
+
+fn scalar_node<S: BlockElement>(value: S) -> NodeRef {
+    Node::new(Op::Full { value: value.to_f64() }, ChunkGrid::regular(&[], &[]).expect("0-d grid"), S::DTYPE)
+}
+
+impl<T: BlockElement> ChunkedArray<T> {
+    pub(crate) fn from_node(node: NodeRef) -> Self {
+        ChunkedArray { node, _type: PhantomData }
+    }
+
+    fn derive<U: BlockElement>(&self, op: Op, grid: ChunkGrid) -> ChunkedArray<U> {
+        ChunkedArray::from_node(Node::new(op, grid, U::DTYPE))
+    }
+
+    fn invalid<U: BlockElement>(&self, error: Error) -> ChunkedArray<U> {
+        ChunkedArray::from_node(Node::invalid(error, self.node.grid.clone(), U::DTYPE))
+    }
+
+    /// The plan behind the array (plain data; what displays and optimisers read).
+    pub fn plan(&self) -> &NodeRef {
+        &self.node
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        self.node.shape()
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.node.grid.ndim()
+    }
+
+    pub fn size(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.node.dtype
+    }
+
+    pub fn nbytes(&self) -> u64 {
+        self.node.nbytes()
+    }
+
+    /// Chunk lengths along each axis.
+    pub fn chunks(&self) -> &[Vec<usize>] {
+        self.node.grid.chunks()
+    }
+
+    /// The largest chunk's shape.
+    pub fn chunksize(&self) -> Vec<usize> {
+        self.node.grid.chunk_shape()
+    }
+
+    pub fn npartitions(&self) -> usize {
+        self.node.grid.nchunks()
+    }
+
+    /// Runs the plan on all cores and returns the values.
+    pub fn compute(&self) -> Result<ArrayD<T>, Error> {
+        self.compute_with(&ComputeOptions::default())
+    }
+
+    pub fn compute_with(&self, options: &ComputeOptions) -> Result<ArrayD<T>, Error> {
+        Ok(exec::compute(&self.node, options)?.into_typed::<T>())
+    }
+
+    /// The single value of a 0-d (or one-element) result, e.g. `x.sum(..).scalar()?`.
+    pub fn scalar(&self) -> Result<T, Error> {
+        let values = self.compute()?;
+        match values.iter().next() {
+            Some(&v) if values.len() == 1 => Ok(v),
+            _ => Err(Error::WrongLength { op: "scalar", expected: 1, got: values.len() }),
+        }
+    }
+
+    /// Computes the chunks and keeps them in memory: later plans built on the result reuse
+    /// them instead of recomputing.
+    pub fn persist(&self) -> Result<ChunkedArray<T>, Error> {
+        let chunks = exec::compute_chunks(&self.node, &ComputeOptions::default())?;
+        Ok(self.derive(Op::Persisted { chunks: Arc::new(chunks) }, self.node.grid.clone()))
+    }
+
+    pub fn rechunk(&self, chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
+        match ChunkGrid::from_spec(&self.shape(), &chunks.into(), T::DTYPE.size_of()) {
+            Ok(grid) => self.derive(Op::Rechunk { input: self.node.clone() }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+
+    /// Reverses the axes.
+    pub fn t(&self) -> ChunkedArray<T> {
+        let perm: Vec<usize> = (0..self.ndim()).rev().collect();
+        self.transpose(&perm)
+    }
+
+    /// Output axis `k` is input axis `perm[k]`.
+    pub fn transpose(&self, perm: &[usize]) -> ChunkedArray<T> {
+        let n = self.ndim();
+        let mut sorted = perm.to_vec();
+        sorted.sort_unstable();
+        if sorted != (0..n).collect::<Vec<_>>() {
+            return self.invalid(Error::ShapeMismatch { op: "transpose", left: self.shape(), right: perm.to_vec() });
+        }
+        let chunks: Vec<Vec<usize>> = perm.iter().map(|&p| self.chunks()[p].clone()).collect();
+        let shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+            Ok(grid) => self.derive(Op::Transpose { input: self.node.clone(), perm: perm.to_vec() }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+
+    pub fn swapaxes(&self, a: usize, b: usize) -> ChunkedArray<T> {
+        let n = self.ndim();
+        if a >= n || b >= n {
+            return self.invalid(Error::AxisOutOfRange { op: "swapaxes", axis: a.max(b), ndim: n });
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.swap(a, b);
+        self.transpose(&perm)
+    }
+
+    /// NumPy basic indexing, one [`Sel`] per leading axis (missing ones keep everything).
+    pub fn isel(&self, selection: &[Sel]) -> ChunkedArray<T> {
+        let shape = self.shape();
+        if selection.len() > shape.len() {
+            return self.invalid(Error::AxisOutOfRange { op: "isel", axis: selection.len() - 1, ndim: shape.len() });
+        }
+        let mut axes = Vec::with_capacity(shape.len());
+        for (axis, &len) in shape.iter().enumerate() {
+            match selection.get(axis).unwrap_or(&Sel::All).resolve(axis, len) {
+                Ok(sel) => axes.push(sel),
+                Err(e) => return self.invalid(e),
+            }
+        }
+        // Chunks of the result follow the source's where the selection keeps them whole.
+        let mut chunks = Vec::new();
+        for (axis, sel) in axes.iter().enumerate() {
+            if let AxisSelect::Range { start, step, len } = sel {
+                let mut lens = Vec::new();
+                let mut taken = 0;
+                for r in self.node.grid.ranges(axis) {
+                    // Selected positions i with start + i*step inside r.
+                    let first = if r.start <= *start { 0 } else { (r.start - start).div_ceil(*step) };
+                    let last = if r.end <= *start { 0 } else { (r.end - start).div_ceil(*step) };
+                    let n = last.min(*len).saturating_sub(first.max(taken));
+                    if n > 0 {
+                        lens.push(n);
+                        taken += n;
+                    }
+                }
+                if lens.is_empty() {
+                    lens.push(0);
+                }
+                chunks.push(lens);
+            }
+        }
+        let out_shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
+        let grid = if out_shape.contains(&0) {
+            ChunkGrid::regular(&out_shape, &out_shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>())
+        } else {
+            ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8)
+        };
+        match grid {
+            Ok(grid) => self.derive(Op::Select { input: self.node.clone(), axes }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+
+    /// The elements at `indices` along `axis`, in that order.
+    pub fn take(&self, axis: usize, indices: &[usize]) -> ChunkedArray<T> {
+        let shape = self.shape();
+        if axis >= shape.len() {
+            return self.invalid(Error::AxisOutOfRange { op: "take", axis, ndim: shape.len() });
+        }
+        if let Some(&bad) = indices.iter().find(|&&i| i >= shape[axis]) {
+            return self.invalid(Error::IndexOutOfRange { axis, index: bad, len: shape[axis] });
+        }
+        let mut chunks: Vec<Vec<usize>> = self.chunks().to_vec();
+        let per = self.chunksize()[axis].max(1);
+        let mut lens = vec![per; indices.len() / per];
+        if indices.len() % per != 0 || indices.is_empty() {
+            lens.push(indices.len() % per);
+        }
+        chunks[axis] = lens;
+        let mut out_shape = shape.clone();
+        out_shape[axis] = indices.len();
+        match ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8) {
+            Ok(grid) => self.derive(Op::Take { input: self.node.clone(), axis, indices: Arc::new(indices.to_vec()) }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+
+    /// The elements along `axis` where `mask` is true (a boolean index along one axis).
+    pub fn compress(&self, axis: usize, mask: &[bool]) -> ChunkedArray<T> {
+        let len = self.shape().get(axis).copied().unwrap_or(0);
+        if mask.len() != len {
+            return self.invalid(Error::WrongLength { op: "boolean mask", expected: len, got: mask.len() });
+        }
+        let indices: Vec<usize> = mask.iter().enumerate().filter(|(_, &m)| m).map(|(i, _)| i).collect();
+        self.take(axis, &indices)
+    }
+
+    pub fn astype<U: BlockElement>(&self) -> ChunkedArray<U> {
+        self.derive(Op::Cast { input: self.node.clone() }, self.node.grid.clone())
+    }
+
+    fn unary<U: BlockElement>(&self, op: UnaryOp) -> ChunkedArray<U> {
+        let node = Node::new(
+            Op::Unary { op, input: self.node.clone() },
+            self.node.grid.clone(),
+            exec::elementwise::unary_dtype(op, T::DTYPE),
+        );
+        if node.dtype == U::DTYPE {
+            ChunkedArray::from_node(node)
+        } else {
+            ChunkedArray::<U>::from_node(node).astype::<U>()
+        }
+    }
+
+    pub fn isnan(&self) -> ChunkedArray<bool> {
+        self.unary(UnaryOp::IsNan)
+    }
+
+    pub fn isfinite(&self) -> ChunkedArray<bool> {
+        self.unary(UnaryOp::IsFinite)
+    }
+
+    pub fn notnull(&self) -> ChunkedArray<bool> {
+        self.isnan().not()
+    }
+
+    fn binary_with(&self, op: BinaryOp, other: &NodeRef) -> NodeRef {
+        binary_node(op, &self.node, other)
+    }
+
+    fn compare(&self, op: BinaryOp, other: &NodeRef) -> ChunkedArray<bool> {
+        ChunkedArray::from_node(self.binary_with(op, other))
+    }
+
+    pub fn gt(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Gt, &other.node) }
+    pub fn ge(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Ge, &other.node) }
+    pub fn lt(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Lt, &other.node) }
+    pub fn le(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Le, &other.node) }
+    pub fn eq_(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Eq, &other.node) }
+    pub fn ne_(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Ne, &other.node) }
+    pub fn gt_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Gt, &scalar_node(v)) }
+    pub fn ge_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Ge, &scalar_node(v)) }
+    pub fn lt_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Lt, &scalar_node(v)) }
+    pub fn le_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Le, &scalar_node(v)) }
+    pub fn eq_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Eq, &scalar_node(v)) }
+
+    /// Element-wise minimum (NaN wins, as NumPy's `minimum`).
+    pub fn minimum(&self, other: &ChunkedArray<T>) -> ChunkedArray<T> {
+        self.arith(BinaryOp::Min, &other.node)
+    }
+
+    pub fn maximum(&self, other: &ChunkedArray<T>) -> ChunkedArray<T> {
+        self.arith(BinaryOp::Max, &other.node)
+    }
+
+    pub fn powf(&self, exponent: T) -> ChunkedArray<T> {
+        self.arith(BinaryOp::Pow, &scalar_node(exponent))
+    }
+
+    fn arith(&self, op: BinaryOp, other: &NodeRef) -> ChunkedArray<T> {
+        let node = self.binary_with(op, other);
+        if node.dtype == T::DTYPE {
+            ChunkedArray::from_node(node)
+        } else {
+            ChunkedArray::<T>::from_node(node).astype::<T>()
+        }
+    }
+
+    /// Applies `f` to every chunk (the whole chunk, as an ndarray); it must keep the shape.
+    pub fn map_blocks<F>(&self, f: F) -> ChunkedArray<T>
+    where
+        F: Fn(ArrayD<T>) -> ArrayD<T> + Send + Sync + 'static,
+    {
+        let f = Arc::new(move |block: &Block| T::wrap(f(block.clone().into_typed::<T>())));
+        self.derive(Op::MapBlocks { input: self.node.clone(), f }, self.node.grid.clone())
+    }
+
+    fn reduce<U: BlockElement>(&self, op: ReduceOp, axes: impl Axes, ddof: usize, skipna: bool) -> ChunkedArray<U> {
+        let axes = match axes.resolve(self.ndim()) {
+            Ok(axes) => axes,
+            Err(e) => return self.invalid(e),
+        };
+        if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) && axes.len() != 1 {
+            return self.invalid(Error::WrongLength { op: "argmin/argmax axes", expected: 1, got: axes.len() });
+        }
+        let kept: Vec<usize> = (0..self.ndim()).filter(|a| !axes.contains(a)).collect();
+        let chunks: Vec<Vec<usize>> = kept.iter().map(|&a| self.chunks()[a].clone()).collect();
+        let shape: Vec<usize> = kept.iter().map(|&a| self.shape()[a]).collect();
+        let grid = match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+            Ok(grid) => grid,
+            Err(e) => return self.invalid(e),
+        };
+        let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
+        let node = Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna }, grid, dtype);
+        if dtype == U::DTYPE {
+            ChunkedArray::from_node(node)
+        } else {
+            ChunkedArray::<U>::from_node(node).astype::<U>()
+        }
+    }
+
+    pub fn min(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, false) }
+    pub fn max(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Max, axes, 0, false) }
+    pub fn nanmin(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, true) }
+    pub fn nanmax(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Max, axes, 0, true) }
+    pub fn argmin(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMin, axis, 0, false) }
+    pub fn argmax(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMax, axis, 0, false) }
+    pub fn nanargmin(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMin, axis, 0, true) }
+    pub fn nanargmax(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMax, axis, 0, true) }
+    pub fn any(&self, axes: impl Axes) -> ChunkedArray<bool> { self.reduce(ReduceOp::Any, axes, 0, false) }
+    pub fn all(&self, axes: impl Axes) -> ChunkedArray<bool> { self.reduce(ReduceOp::All, axes, 0, false) }
+    /// Elements that are not NaN.
+    pub fn count(&self, axes: impl Axes) -> ChunkedArray<i64> { self.reduce(ReduceOp::Count, axes, 0, false) }
+}
+
+impl<T: Reducible> ChunkedArray<T> {
+    pub fn sum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, false) }
+    pub fn nansum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, true) }
+    pub fn mean(&self, axes: impl Axes) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Mean, axes, 0, false) }
+    pub fn nanmean(&self, axes: impl Axes) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Mean, axes, 0, true) }
+    pub fn var(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Var, axes, ddof, false) }
+    pub fn nanvar(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Var, axes, ddof, true) }
+    pub fn std(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Std, axes, ddof, false) }
+    pub fn nanstd(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Std, axes, ddof, true) }
+}
+
+macro_rules! float_math {
+    ($($name:ident => $op:ident),*) => {
+        impl<T: Reducible> ChunkedArray<T> {
+            $( pub fn $name(&self) -> ChunkedArray<T::Float> { self.unary(UnaryOp::$op) } )*
+        }
+    };
+}
+float_math!(sqrt => Sqrt, exp => Exp, ln => Ln, log10 => Log10, sin => Sin, cos => Cos, tan => Tan,
+            tanh => Tanh, floor => Floor, ceil => Ceil, round => Round);
+
+impl<T: BlockElement> ChunkedArray<T> {
+    pub fn abs(&self) -> ChunkedArray<T> {
+        self.unary(UnaryOp::Abs)
+    }
+}
+
+impl ChunkedArray<bool> {
+    pub fn not(&self) -> ChunkedArray<bool> {
+        self.unary(UnaryOp::Not)
+    }
+
+    pub fn and(&self, other: &ChunkedArray<bool>) -> ChunkedArray<bool> {
+        self.compare(BinaryOp::And, &other.node)
+    }
+
+    pub fn or(&self, other: &ChunkedArray<bool>) -> ChunkedArray<bool> {
+        self.compare(BinaryOp::Or, &other.node)
+    }
+}
+
+/// `cond ? a : b`, element-wise, with broadcasting (NumPy's `where`).
+pub fn where_<T: BlockElement>(cond: &ChunkedArray<bool>, a: &ChunkedArray<T>, b: &ChunkedArray<T>) -> ChunkedArray<T> {
+    let shape = broadcast_shapes(&cond.shape(), &a.shape()).and_then(|s| broadcast_shapes(&s, &b.shape()));
+    match shape {
+        Some(shape) => {
+            let grid = broadcast_grid(&shape, &[&a.node, &b.node, &cond.node]);
+            ChunkedArray::from_node(Node::new(
+                Op::Where { cond: cond.node.clone(), then: a.node.clone(), otherwise: b.node.clone() },
+                grid,
+                T::DTYPE,
+            ))
+        }
+        None => a.invalid(Error::ShapeMismatch { op: "where", left: cond.shape(), right: a.shape() }),
+    }
+}
+
+/// Joins arrays along an existing axis.
+pub fn concatenate<T: BlockElement>(arrays: &[ChunkedArray<T>], axis: usize) -> ChunkedArray<T> {
+    let Some(first) = arrays.first() else {
+        return ChunkedArray::from_node(Node::invalid(
+            Error::Empty { op: "concatenate" },
+            ChunkGrid::regular(&[0], &[1]).expect("empty grid"),
+            T::DTYPE,
+        ));
+    };
+    let ndim = first.ndim();
+    if axis >= ndim {
+        return first.invalid(Error::AxisOutOfRange { op: "concatenate", axis, ndim });
+    }
+    let mut chunks = first.chunks().to_vec();
+    for other in &arrays[1..] {
+        let (a, b) = (first.shape(), other.shape());
+        let fits = a.len() == b.len() && a.iter().zip(&b).enumerate().all(|(k, (x, y))| k == axis || x == y);
+        if !fits {
+            return first.invalid(Error::ShapeMismatch { op: "concatenate", left: a, right: b });
+        }
+        chunks[axis].extend(other.chunks()[axis].iter().copied().filter(|&n| n > 0));
+    }
+    let mut shape = first.shape();
+    shape[axis] = arrays.iter().map(|a| a.shape()[axis]).sum();
+    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(grid) => ChunkedArray::from_node(Node::new(
+            Op::Concat { inputs: arrays.iter().map(|a| a.node.clone()).collect(), axis },
+            grid,
+            T::DTYPE,
+        )),
+        Err(e) => first.invalid(e),
+    }
+}
+
+/// Joins arrays along a new axis.
+pub fn stack<T: BlockElement>(arrays: &[ChunkedArray<T>], axis: usize) -> ChunkedArray<T> {
+    let expanded: Vec<ChunkedArray<T>> = arrays.iter().map(|a| a.expand_dims(axis)).collect();
+    concatenate(&expanded, axis)
+}
+
+impl<T: BlockElement> ChunkedArray<T> {
+    /// Inserts a length-1 axis at `axis`.
+    pub fn expand_dims(&self, axis: usize) -> ChunkedArray<T> {
+        let ndim = self.ndim();
+        if axis > ndim {
+            return self.invalid(Error::AxisOutOfRange { op: "expand_dims", axis, ndim });
+        }
+        let mut chunks = self.chunks().to_vec();
+        chunks.insert(axis, vec![1]);
+        let mut shape = self.shape();
+        shape.insert(axis, 1);
+        match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+            Ok(grid) => self.derive(Op::ExpandDims { input: self.node.clone(), axis }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+}

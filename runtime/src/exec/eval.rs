@@ -1,0 +1,317 @@
+//! Evaluating a plan over a region of its output. Every operation maps the region it is
+//! asked for to the regions of its inputs, so a chain of element-wise operations runs as one
+//! pass per chunk with no intermediate chunks stored (fusion), and a selection only ever
+//! reads the part of its source it keeps (pushdown). Reductions are the exception: the
+//! scheduler materialises them first, and here they are looked up.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::elementwise;
+use crate::array::{Block, ChunkGrid, DType};
+use crate::error::Error;
+use crate::plan::{AxisSelect, BinaryOp, Distribution, Node, Op};
+
+/// Results materialised before the main pass (reductions), by node id.
+pub type Materialized = HashMap<u64, Arc<Block>>;
+
+pub type Region = Vec<Range<usize>>;
+
+/// The values of `node` inside `region`.
+pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
+    let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    match &node.op {
+        Op::Invalid { error } => Err(error.clone()),
+        Op::Random { seed, dist } => Ok(random(*seed, *dist, &node.shape(), region, None).into_dtype(node.dtype)),
+        Op::Full { value } => Ok(Block::full(node.dtype, &shape, *value)),
+        Op::Arange { start, step } => {
+            let r = region.first().cloned().unwrap_or(0..0);
+            let values: Vec<f64> = r.map(|i| start + step * i as f64).collect();
+            Ok(Block::F64(ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|_| Error::WrongLength {
+                op: "arange",
+                expected: shape.iter().product(),
+                got: 0,
+            })?)
+            .into_dtype(node.dtype))
+        }
+        Op::Literal { block } => Ok(block.slice(region)),
+        Op::Persisted { chunks } => assemble(&node.grid, region, |index, chunk, part| {
+            let block = chunks.get(index).ok_or(Error::InvalidChunks { reason: "persisted chunk missing".into() })?;
+            Ok(block.slice(&local(chunk, part)))
+        }),
+        Op::Unary { op, input } => elementwise::unary(*op, eval(input, region, done)?),
+        Op::Binary { op, lhs, rhs } => {
+            let a = eval_operand(lhs, region, done)?;
+            let b = eval_operand(rhs, region, done)?;
+            elementwise::binary(*op, a, b, &shape, operand_dtype(*op, lhs, rhs, node.dtype))
+        }
+        Op::Where { cond, then, otherwise } => {
+            let c = eval_operand(cond, region, done)?;
+            let t = eval_operand(then, region, done)?;
+            let o = eval_operand(otherwise, region, done)?;
+            elementwise::select(c, t, o, &shape, node.dtype)
+        }
+        Op::Cast { input } => Ok(eval(input, region, done)?.into_dtype(node.dtype)),
+        Op::Transpose { input, perm } => {
+            if let Op::Random { seed, dist } = &input.op {
+                return Ok(random(*seed, *dist, &input.shape(), region, Some(perm)).into_dtype(node.dtype));
+            }
+            let mut inner = vec![0..0; perm.len()];
+            for (k, &p) in perm.iter().enumerate() {
+                inner[p] = region[k].clone();
+            }
+            Ok(eval(input, &inner, done)?.permuted(perm))
+        }
+        Op::Select { input, axes } => {
+            let mut inner = Vec::with_capacity(axes.len());
+            let mut k = 0;
+            for sel in axes {
+                match sel {
+                    AxisSelect::Range { start, step, .. } => {
+                        let r = &region[k];
+                        let first = start + step * r.start;
+                        let end = if r.is_empty() { first } else { first + step * (r.len() - 1) + 1 };
+                        inner.push(first..end);
+                        k += 1;
+                    }
+                    AxisSelect::Index(i) => inner.push(*i..*i + 1),
+                }
+            }
+            let mut block = eval(input, &inner, done)?;
+            for (axis, sel) in axes.iter().enumerate() {
+                if let AxisSelect::Range { step, .. } = sel {
+                    if *step > 1 {
+                        let count = block.shape()[axis].div_ceil(*step);
+                        block = block.stride(axis, 0, *step, count);
+                    }
+                }
+            }
+            for (axis, sel) in axes.iter().enumerate().rev() {
+                if matches!(sel, AxisSelect::Index(_)) {
+                    block = block.remove_axis(axis);
+                }
+            }
+            Ok(block)
+        }
+        Op::Take { input, axis, indices } => {
+            let wanted = &indices[region[*axis].clone()];
+            let (lo, hi) = match (wanted.iter().min(), wanted.iter().max()) {
+                (Some(&lo), Some(&hi)) => (lo, hi + 1),
+                _ => (0, 0),
+            };
+            let mut inner = region.to_vec();
+            inner[*axis] = lo..hi;
+            let block = eval(input, &inner, done)?;
+            let local: Vec<usize> = wanted.iter().map(|i| i - lo).collect();
+            Ok(crate::with_block!(&block, a, T => <T as crate::array::BlockElement>::wrap(a.select(ndarray::Axis(*axis), &local))))
+        }
+        Op::Concat { inputs, axis } => {
+            let mut parts = Vec::new();
+            let mut offset = 0;
+            let want = &region[*axis];
+            for input in inputs {
+                let len = input.shape()[*axis];
+                let (lo, hi) = (want.start.max(offset), want.end.min(offset + len));
+                if lo < hi {
+                    let mut inner = region.to_vec();
+                    inner[*axis] = lo - offset..hi - offset;
+                    parts.push(eval(input, &inner, done)?.into_dtype(node.dtype));
+                }
+                offset += len;
+            }
+            if parts.len() == 1 {
+                return Ok(parts.remove(0));
+            }
+            Block::concatenate(*axis, &parts)
+        }
+        Op::Reduce { .. } => match done.get(&node.id) {
+            Some(block) => Ok(block.slice(region)),
+            None => Err(Error::InvalidChunks { reason: "a reduction was not computed before its use".into() }),
+        },
+        Op::Rechunk { input } => eval(input, region, done),
+        Op::ExpandDims { input, axis } => {
+            let mut inner = region.to_vec();
+            inner.remove(*axis);
+            Ok(eval(input, &inner, done)?.insert_axis(*axis))
+        }
+        Op::MapBlocks { input, f } => assemble(&input.grid, region, |_, chunk, part| {
+            // The function sees whole input chunks, as dask's map_blocks does.
+            let block = eval(input, chunk, done)?;
+            let out = f(&block);
+            if out.shape() != block.shape() {
+                return Err(Error::MapBlocksShape { expected: block.shape().to_vec(), got: out.shape().to_vec() });
+            }
+            Ok(out.slice(&local(chunk, part)))
+        }),
+    }
+}
+
+/// The type both operands are converted to before `op` (its result type, but for
+/// comparisons, whose result is bool).
+pub fn operand_dtype(op: BinaryOp, lhs: &Node, rhs: &Node, out: DType) -> DType {
+    if !op.is_comparison() {
+        return out;
+    }
+    promote_operands(lhs, rhs)
+}
+
+/// NumPy's promotion, where a scalar (a 0-d full) takes the array's type.
+pub fn promote_operands(lhs: &Node, rhs: &Node) -> DType {
+    let scalar = |n: &Node| n.grid.ndim() == 0 && matches!(n.op, Op::Full { .. });
+    match (scalar(lhs), scalar(rhs)) {
+        (true, false) if !(lhs.dtype.is_float() && !rhs.dtype.is_float()) => rhs.dtype,
+        (false, true) if !(rhs.dtype.is_float() && !lhs.dtype.is_float()) => lhs.dtype,
+        _ => lhs.dtype.promote(rhs.dtype),
+    }
+}
+
+/// Evaluates an operand of a broadcasting operation for the output `region`: the part of it
+/// that broadcasts to the region (axes of length 1 and missing leading axes stay so).
+fn eval_operand(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
+    let shape = node.shape();
+    let lead = region.len() - shape.len();
+    let inner: Vec<Range<usize>> = shape
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| if n == 1 { 0..1 } else { region[lead + k].clone() })
+        .collect();
+    eval(node, &inner, done)
+}
+
+/// Builds `region` from the chunks of `grid` it overlaps. `piece(index, chunk, part)` returns
+/// `part` (array coordinates) of the chunk numbered `index` (row-major), whose full region is
+/// `chunk`.
+fn assemble(
+    grid: &ChunkGrid,
+    region: &[Range<usize>],
+    piece: impl Fn(usize, &[Range<usize>], &[Range<usize>]) -> Result<Block, Error>,
+) -> Result<Block, Error> {
+    struct Walk<'a> {
+        region: &'a [Range<usize>],
+        per_axis: Vec<Vec<(usize, Range<usize>)>>,
+        grid_shape: Vec<usize>,
+        piece: &'a dyn Fn(usize, &[Range<usize>], &[Range<usize>]) -> Result<Block, Error>,
+    }
+    fn build(w: &Walk, axis: usize, index: usize, chunk: &mut Region, part: &mut Region) -> Result<Block, Error> {
+        if axis == w.region.len() {
+            return (w.piece)(index, chunk, part);
+        }
+        let mut parts = Vec::new();
+        for (i, range) in &w.per_axis[axis] {
+            chunk.push(range.clone());
+            part.push(range.start.max(w.region[axis].start)..range.end.min(w.region[axis].end));
+            parts.push(build(w, axis + 1, index * w.grid_shape[axis] + i, chunk, part)?);
+            chunk.pop();
+            part.pop();
+        }
+        if parts.len() == 1 {
+            Ok(parts.remove(0))
+        } else {
+            Block::concatenate(axis, &parts)
+        }
+    }
+    let walk = Walk {
+        region,
+        per_axis: region.iter().enumerate().map(|(axis, r)| grid.overlapping(axis, r)).collect(),
+        grid_shape: grid.grid_shape(),
+        piece: &piece,
+    };
+    build(&walk, 0, 0, &mut Vec::new(), &mut Vec::new())
+}
+
+/// `part` relative to `chunk`'s start.
+fn local(chunk: &[Range<usize>], part: &[Range<usize>]) -> Region {
+    chunk.iter().zip(part).map(|(c, p)| p.start - c.start..p.end - c.start).collect()
+}
+
+/// Counter-based random numbers: element `i` of a stream is a hash of (stream key, i), so
+/// values depend on neither the chunking nor the thread count. `perm` reads the region through
+/// a transpose (`perm[k]` is the source axis of output axis `k`), so a transposed random array
+/// is generated in its output order instead of generated and then copied.
+fn random(seed: u64, dist: Distribution, shape: &[usize], region: &[Range<usize>], perm: Option<&[usize]>) -> Block {
+    let out_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    if shape.is_empty() {
+        return Block::F64(ArrayD::from_elem(IxDyn(&[]), sample(&Stream::new(seed), dist, 0)));
+    }
+    let mut source_strides = vec![1u64; shape.len()];
+    for k in (0..shape.len() - 1).rev() {
+        source_strides[k] = source_strides[k + 1] * shape[k + 1] as u64;
+    }
+    // The linear-index stride of each output axis.
+    let strides: Vec<u64> = match perm {
+        Some(perm) => perm.iter().map(|&p| source_strides[p]).collect(),
+        None => source_strides,
+    };
+    let stream = Stream::new(seed);
+    let n = out_shape.len();
+    let inner_stride = strides[n - 1];
+    let inner = region[n - 1].clone();
+    let row_len = inner.len();
+    let outer: usize = out_shape[..n - 1].iter().product();
+    let mut values = vec![0.0f64; outer * row_len];
+    for (o, row) in values.chunks_mut(row_len.max(1)).enumerate().take(outer) {
+        let mut rem = o;
+        let mut base = 0u64;
+        for k in (0..n - 1).rev() {
+            let i = rem % out_shape[k];
+            rem /= out_shape[k];
+            base += (region[k].start + i) as u64 * strides[k];
+        }
+        let first = base + inner.start as u64 * inner_stride;
+        // The distribution is chosen once per row, so the loops below are tight.
+        match dist {
+            Distribution::Uniform { low, high } => {
+                let scale = high - low;
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = low + scale * stream.unit(0, first + j as u64 * inner_stride);
+                }
+            }
+            Distribution::Normal { .. } => {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = sample(&stream, dist, first + j as u64 * inner_stride);
+                }
+            }
+        }
+    }
+    Block::F64(ArrayD::from_shape_vec(IxDyn(&out_shape), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&out_shape))))
+}
+
+/// Per-stream keys, mixed once per chunk rather than once per number.
+struct Stream {
+    keys: [u64; 3],
+}
+
+impl Stream {
+    fn new(seed: u64) -> Stream {
+        Stream { keys: [0u64, 1, 2].map(|lane| splitmix64(seed ^ lane.wrapping_mul(0xD6E8_FEB8_6659_FD93))) }
+    }
+
+    /// A uniform number in [0, 1) from 53 random bits: splitmix64's output for position
+    /// `index` of the sequence started at this lane's key.
+    fn unit(&self, lane: usize, index: u64) -> f64 {
+        let bits = splitmix64(self.keys[lane].wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// The splitmix64 finaliser (Steele, Lea, Flood 2014): a bijective mix of 64 bits.
+fn splitmix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn sample(stream: &Stream, dist: Distribution, index: u64) -> f64 {
+    match dist {
+        Distribution::Uniform { low, high } => low + (high - low) * stream.unit(0, index),
+        Distribution::Normal { mean, std } => {
+            // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+            let u1 = 1.0 - stream.unit(1, index);
+            let u2 = stream.unit(2, index);
+            mean + std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        }
+    }
+}

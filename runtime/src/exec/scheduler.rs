@@ -1,0 +1,241 @@
+//! Runs a plan on the rayon pool: reductions first (each a tree reduction over its input's
+//! chunks), then the output chunks, in waves small enough that the bytes in flight stay
+//! under the memory budget. Between tasks it checks for cancellation and reports progress.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::cancel::Computation;
+use super::eval::{eval, Materialized, Region};
+use super::reduce::{Accumulator, ReduceSpec};
+use crate::array::{Block, ChunkGrid};
+use crate::error::Error;
+use crate::plan::{Node, NodeRef, Op};
+
+/// What a computation reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Started { tasks: usize },
+    /// After each task: how many are done, and the bytes they produced.
+    Task { done: usize, total: usize, bytes: u64, op: &'static str },
+    Finished { tasks: usize, elapsed: Duration },
+    Failed { done: usize, total: usize, error: Error },
+}
+
+/// Receives progress events; called from worker threads.
+pub trait Observer: Send + Sync {
+    fn event(&self, progress: &Progress);
+}
+
+#[derive(Clone, Default)]
+pub struct ComputeOptions {
+    /// Bytes the computation may hold at once; `None`: the process-wide budget.
+    pub budget: Option<u64>,
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+static BUDGET: AtomicU64 = AtomicU64::new(0);
+
+/// The process-wide memory budget: set with [`set_memory_budget`], else half of physical
+/// memory (4 GiB where that cannot be read).
+pub fn memory_budget() -> u64 {
+    match BUDGET.load(Ordering::Relaxed) {
+        0 => physical_memory().map_or(4 << 30, |m| m / 2),
+        b => b,
+    }
+}
+
+pub fn set_memory_budget(bytes: u64) {
+    BUDGET.store(bytes, Ordering::Relaxed);
+}
+
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+struct Run {
+    computation: Computation,
+    observer: Option<Arc<dyn Observer>>,
+    total: usize,
+    done: AtomicU64,
+}
+
+impl Run {
+    fn report(&self, progress: Progress) {
+        if let Some(o) = &self.observer {
+            o.event(&progress);
+        }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.computation.is_cancelled() {
+            return Err(Error::Interrupted { completed: self.done.load(Ordering::Relaxed) as usize, total: self.total });
+        }
+        Ok(())
+    }
+
+    fn task_done(&self, bytes: u64, op: &'static str) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) as usize + 1;
+        self.report(Progress::Task { done, total: self.total, bytes, op });
+    }
+}
+
+/// Computes the whole array.
+pub fn compute(node: &NodeRef, options: &ComputeOptions) -> Result<Block, Error> {
+    let budget = options.budget.unwrap_or_else(memory_budget);
+    let needed = node.nbytes();
+    if needed > budget {
+        return Err(Error::over_budget(format!("the result ({:?} {})", node.shape(), node.dtype), needed, budget));
+    }
+    let chunks = run(node, options, budget)?;
+    let regions = node.grid.regions();
+    if regions.len() == 1 {
+        if let Some(only) = chunks.into_iter().next() {
+            return Ok(only);
+        }
+        return Ok(Block::full(node.dtype, &node.shape(), 0.0));
+    }
+    let mut out = Block::full(node.dtype, &node.shape(), 0.0);
+    for (region, block) in regions.iter().zip(&chunks) {
+        paste(&mut out, region, block);
+    }
+    Ok(out)
+}
+
+/// Computes every chunk, in row-major order of the grid (for `persist`).
+pub fn compute_chunks(node: &NodeRef, options: &ComputeOptions) -> Result<Vec<Block>, Error> {
+    let budget = options.budget.unwrap_or_else(memory_budget);
+    let needed = node.nbytes();
+    if needed > budget {
+        return Err(Error::over_budget("persisting the array", needed, budget));
+    }
+    run(node, options, budget)
+}
+
+fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Block>, Error> {
+    if let Some(error) = node.first_error() {
+        return Err(error);
+    }
+    let order = node.post_order();
+    let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. })).collect();
+    let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + node.grid.nchunks();
+    let run = Run { computation: Computation::start(), observer: options.observer.clone(), total, done: AtomicU64::new(0) };
+    let started = Instant::now();
+    run.report(Progress::Started { tasks: total });
+    let result = (|| {
+        let mut done = Materialized::new();
+        for reduction in reductions {
+            let block = reduce(reduction, &done, &run, budget)?;
+            done.insert(reduction.id, Arc::new(block));
+        }
+        map_chunks(node, &node.grid, &done, &run, budget)
+    })();
+    match &result {
+        Ok(_) => run.report(Progress::Finished { tasks: total, elapsed: started.elapsed() }),
+        Err(error) => run.report(Progress::Failed {
+            done: run.done.load(Ordering::Relaxed) as usize,
+            total,
+            error: error.clone(),
+        }),
+    }
+    result
+}
+
+/// Bytes one task over `grid`'s chunks may hold: its chunk in each dtype the plan passes
+/// through, a few copies per operation (inputs, broadcast, output).
+fn task_bytes(node: &Node, grid: &ChunkGrid) -> u64 {
+    let elements: u64 = grid.chunk_shape().iter().map(|&n| n as u64).product();
+    let ops = node_count(node).clamp(1, 16) as u64;
+    elements * 8 * (ops + 2)
+}
+
+fn node_count(node: &Node) -> usize {
+    1 + node
+        .op
+        .inputs()
+        .iter()
+        .filter(|i| !matches!(i.op, Op::Reduce { .. }))
+        .map(|i| node_count(i))
+        .sum::<usize>()
+}
+
+/// How many tasks may run at once within `budget`, after `reserved` bytes.
+fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Error> {
+    let available = budget.saturating_sub(reserved);
+    if task > available {
+        return Err(Error::over_budget(format!("one chunk of {what}"), task + reserved, budget));
+    }
+    Ok(((available / task.max(1)) as usize).clamp(1, rayon::current_num_threads().max(1)))
+}
+
+fn map_chunks(node: &Node, grid: &ChunkGrid, done: &Materialized, run: &Run, budget: u64) -> Result<Vec<Block>, Error> {
+    let regions: Vec<Region> = grid.regions();
+    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + node.nbytes();
+    let width = waves(task_bytes(node, grid), held, budget, "the computation")?;
+    let mut out = Vec::with_capacity(regions.len());
+    for wave in regions.chunks(width) {
+        let blocks: Vec<Block> = wave
+            .par_iter()
+            .with_max_len(1)
+            .map(|region| {
+                run.check()?;
+                let block = eval(node, region, done)?;
+                run.task_done(block.nbytes() as u64, node.op.name());
+                Ok(block)
+            })
+            .collect::<Result<_, Error>>()?;
+        out.extend(blocks);
+    }
+    Ok(out)
+}
+
+fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
+    let Op::Reduce { input, op, axes, ddof, skipna } = &node.op else {
+        return Err(Error::InvalidChunks { reason: "not a reduction".into() });
+    };
+    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape: input.shape() };
+    let out_elements: u64 = spec.out_shape().iter().map(|&n| n as u64).product();
+    // Three f64 partials per output element, per task in flight.
+    let partial = out_elements * 24;
+    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum();
+    let width = waves(task_bytes(input, &input.grid) + partial, held + partial, budget, "the reduction")?;
+    let regions = input.grid.regions();
+    let mut total = Accumulator::new(&spec);
+    for wave in regions.chunks(width) {
+        let partials: Vec<Accumulator> = wave
+            .par_iter()
+            .with_max_len(1)
+            .map(|region| {
+                run.check()?;
+                let block = eval(input, region, done)?;
+                let mut acc = Accumulator::new(&spec);
+                acc.add_chunk(&spec, &block, region);
+                run.task_done(block.nbytes() as u64, "reduce");
+                Ok(acc)
+            })
+            .collect::<Result<_, Error>>()?;
+        for p in &partials {
+            total.merge(&spec, p);
+        }
+    }
+    Ok(total.finish(&spec, node.dtype))
+}
+
+/// Copies `block` into `out` at `region`.
+fn paste(out: &mut Block, region: &[std::ops::Range<usize>], block: &Block) {
+    let info: Vec<ndarray::SliceInfoElem> = region
+        .iter()
+        .map(|r| ndarray::SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
+        .collect();
+    let dtype = out.dtype();
+    crate::with_block!(out, o, T => {
+        let source = block.cast(dtype).into_typed::<T>();
+        o.slice_mut(info.as_slice()).assign(&source);
+    });
+}

@@ -1,0 +1,163 @@
+//! Property tests: every chunked operation gives what the same operation gives eagerly on an
+//! ndarray, over random shapes, chunkings and data.
+
+use ndarray::{ArrayD, Axis, IxDyn};
+use proptest::prelude::*;
+use strata::prelude::*;
+
+fn close(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.shape(), want.shape());
+    for (g, w) in got.iter().zip(want.iter()) {
+        prop_assert!(close(*g, *w), "got {} want {}\ngot {:?}\nwant {:?}", g, w, got, want);
+    }
+    Ok(())
+}
+
+/// A random array with a random chunking.
+fn array_and_chunks() -> impl Strategy<Value = (ArrayD<f64>, Vec<usize>)> {
+    proptest::collection::vec(1usize..9, 1..4)
+        .prop_flat_map(|shape| {
+            let n: usize = shape.iter().product();
+            let chunks = shape.iter().map(|&d| 1..=d).collect::<Vec<_>>();
+            (Just(shape), proptest::collection::vec(-100.0f64..100.0, n), chunks)
+        })
+        .prop_map(|(shape, data, chunks)| (ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap(), chunks))
+}
+
+fn eager_reduce(a: &ArrayD<f64>, axes: &[usize], f: impl Fn(&[f64]) -> f64) -> ArrayD<f64> {
+    let kept: Vec<usize> = (0..a.ndim()).filter(|k| !axes.contains(k)).collect();
+    let mut perm = kept.clone();
+    perm.extend(axes);
+    let p = a.clone().permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned();
+    let out_shape: Vec<usize> = kept.iter().map(|&k| a.shape()[k]).collect();
+    let cols: usize = axes.iter().map(|&k| a.shape()[k]).product();
+    let flat = p.as_slice().unwrap();
+    let vals: Vec<f64> = flat.chunks(cols.max(1)).map(&f).collect();
+    ArrayD::from_shape_vec(IxDyn(&out_shape), vals).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn elementwise_and_transpose((a, chunks) in array_and_chunks()) {
+        let x = from_array(a.clone(), chunks.as_slice());
+        let got = (&(&x * 2.0) - &x.t().t()).abs().compute().unwrap();
+        assert_close(&got, &a.mapv(|v| (2.0 * v - v).abs()))?;
+        let perm: Vec<usize> = (0..a.ndim()).rev().collect();
+        assert_close(&x.t().compute().unwrap(), &a.clone().permuted_axes(IxDyn(&perm)))?;
+        let mask = x.gt_scalar(0.0).compute().unwrap();
+        prop_assert_eq!(mask, a.mapv(|v| v > 0.0));
+    }
+
+    #[test]
+    fn reductions_over_any_axes((a, chunks) in array_and_chunks(), seed in any::<u64>()) {
+        let axes = {
+            let ndim = a.ndim();
+            let mut picked: Vec<usize> = (0..ndim).filter(|k| (seed >> k) & 1 == 1).collect();
+            if picked.is_empty() { picked.push((seed as usize) % ndim); }
+            picked
+        };
+        let x = from_array(a.clone(), chunks.as_slice());
+        let n = axes.iter().map(|&k| a.shape()[k]).product::<usize>() as f64;
+        assert_close(&x.sum(axes.clone()).compute().unwrap(), &eager_reduce(&a, &axes, |r| r.iter().sum()))?;
+        assert_close(&x.mean(axes.clone()).compute().unwrap(), &eager_reduce(&a, &axes, |r| r.iter().sum::<f64>() / n))?;
+        let var = |r: &[f64], ddof: f64| { let m = r.iter().sum::<f64>() / n; r.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - ddof) };
+        assert_close(&x.var(axes.clone(), 0).compute().unwrap(), &eager_reduce(&a, &axes, |r| var(r, 0.0)))?;
+        if n > 1.0 {
+            assert_close(&x.std(axes.clone(), 1).compute().unwrap(), &eager_reduce(&a, &axes, |r| var(r, 1.0).sqrt()))?;
+        }
+        assert_close(&x.min(axes.clone()).compute().unwrap(), &eager_reduce(&a, &axes, |r| r.iter().copied().fold(f64::INFINITY, f64::min)))?;
+        assert_close(&x.max(axes.clone()).compute().unwrap(), &eager_reduce(&a, &axes, |r| r.iter().copied().fold(f64::NEG_INFINITY, f64::max)))?;
+        let axis = axes[0];
+        let want = a.map_axis(Axis(axis), |lane| {
+            let mut best = 0;
+            for (i, &v) in lane.iter().enumerate() { if v > lane[best] { best = i; } }
+            best as i64
+        });
+        prop_assert_eq!(x.argmax(axis).compute().unwrap(), want);
+    }
+
+    #[test]
+    fn broadcasting_against_a_row((a, chunks) in array_and_chunks(), row_chunk in 1usize..9) {
+        let last = *a.shape().last().unwrap();
+        let row: ArrayD<f64> = ArrayD::from_shape_fn(IxDyn(&[last]), |i| i[0] as f64 - 3.0);
+        let x = from_array(a.clone(), chunks.as_slice());
+        let r = from_array(row.clone(), &[row_chunk.min(last)]);
+        let got = (&x - &r).compute().unwrap();
+        assert_close(&got, &(&a - &row))?;
+        // And the mean-removed form of the workshop example, on any rank.
+        let centred = (&x - &x.mean(&[0])).compute().unwrap();
+        let mean0 = a.mean_axis(Axis(0)).unwrap();
+        assert_close(&centred, &(&a - &mean0))?;
+    }
+
+    #[test]
+    fn selections_match_ndarray_slicing((a, chunks) in array_and_chunks(), start in 0usize..4, step in 1usize..4) {
+        let len = a.shape()[0];
+        let start = start.min(len - 1);
+        let x = from_array(a.clone(), chunks.as_slice());
+        let got = x.isel(&[Sel::from(start..len).step(step)]).compute().unwrap();
+        let want = a.slice_axis(Axis(0), ndarray::Slice::new(start as isize, None, step as isize)).to_owned();
+        assert_close(&got, &want)?;
+        let got = x.isel(&[Sel::Index(len - 1)]).compute().unwrap();
+        assert_close(&got, &a.index_axis(Axis(0), len - 1).to_owned())?;
+        let picks: Vec<usize> = (0..len).rev().step_by(2).collect();
+        assert_close(&x.take(0, &picks).compute().unwrap(), &a.select(Axis(0), &picks))?;
+    }
+
+    #[test]
+    fn rechunk_concatenate_and_persist_keep_values((a, chunks) in array_and_chunks(), new_chunk in 1usize..6) {
+        let x = from_array(a.clone(), chunks.as_slice());
+        assert_close(&x.rechunk(new_chunk).compute().unwrap(), &a)?;
+        let both = concatenate(&[x.clone(), x.clone()], 0).compute().unwrap();
+        assert_close(&both, &ndarray::concatenate(Axis(0), &[a.view(), a.view()]).unwrap())?;
+        let stacked = stack(&[x.clone(), x.clone()], 0).compute().unwrap();
+        assert_close(&stacked, &ndarray::stack(Axis(0), &[a.view(), a.view()]).unwrap())?;
+        let kept = x.persist().unwrap();
+        assert_close(&(&kept + 1.0).compute().unwrap(), &a.mapv(|v| v + 1.0))?;
+    }
+
+    #[test]
+    fn random_values_do_not_depend_on_chunks(rows in 1usize..40, cols in 1usize..40, c1 in 1usize..40, c2 in 1usize..40) {
+        let a = RandomState::new(7).random(&[rows, cols], &[c1, c2]).compute().unwrap();
+        let b = RandomState::new(7).random(&[rows, cols], &[c2, c1]).compute().unwrap();
+        prop_assert_eq!(&a, &b);
+        prop_assert!(a.iter().all(|&v| (0.0..1.0).contains(&v)));
+    }
+}
+
+#[test]
+fn bad_input_gives_errors_not_panics() {
+    let x = zeros::<f64>(&[4, 5], &[2, 2]);
+    let y = zeros::<f64>(&[3, 5], &[2, 2]);
+    assert!(matches!((&x + &y).compute(), Err(StrataError::ShapeMismatch { .. })));
+    assert!(matches!(x.sum(&[2]).compute(), Err(StrataError::AxisOutOfRange { axis: 2, .. })));
+    assert!(matches!(x.isel(&[Sel::Index(9)]).compute(), Err(StrataError::IndexOutOfRange { index: 9, .. })));
+    assert!(matches!(zeros::<f64>(&[4], &[0]).compute(), Err(StrataError::InvalidChunks { .. })));
+    let over = x.compute_with(&ComputeOptions { budget: Some(16), observer: None });
+    match over {
+        Err(StrataError::OverBudget { needed, .. }) => assert_eq!(needed, 160),
+        other => panic!("expected OverBudget, got {other:?}"),
+    }
+    let m = x.map_blocks(|b| b.slice_move(ndarray::s![.., 0..1]).into_dyn());
+    assert!(matches!(m.compute(), Err(StrataError::MapBlocksShape { .. })));
+}
+
+#[test]
+fn workshop_example_matches_eager() {
+    let x = RandomState::new(1).random(&[300, 300], &[70, 70]);
+    let y = &x + &x.t() - x.mean(&[0]);
+    let got = y.sum(..).scalar().unwrap();
+    let a = x.compute().unwrap();
+    let a2 = a.view().into_dimensionality::<ndarray::Ix2>().unwrap();
+    let want = (&a2 + &a2.t() - &a2.mean_axis(Axis(0)).unwrap()).sum();
+    assert!(close(got, want), "{got} vs {want}");
+    let ints = from_array(ndarray::array![[1i32, 2], [3, 4]].into_dyn(), &[1, 1]);
+    assert_eq!(ints.sum(..).scalar().unwrap(), 10i64);
+    assert_eq!(ints.mean(&[0]).compute().unwrap(), ndarray::array![2.0, 3.0].into_dyn());
+}
