@@ -1,0 +1,86 @@
+//! The scheduler's observable contract: progress events, cancellation between tasks, and
+//! that a selection only evaluates the chunks it needs (pushdown).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use strata::exec::{cancel, Observer, Progress};
+use strata::prelude::*;
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Progress>>);
+
+impl Observer for Recorder {
+    fn event(&self, progress: &Progress) {
+        self.0.lock().unwrap().push(progress.clone());
+    }
+}
+
+/// Cancellation is process-wide: the tests that use it must not overlap.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+#[test]
+fn progress_reports_every_task_then_finishes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let recorder = Arc::new(Recorder::default());
+    let x = RandomState::new(1).random(&[100, 100], &[25, 50]);
+    let options = ComputeOptions { budget: None, observer: Some(recorder.clone()) };
+    (&x - x.mean(&[0])).compute_with(&options).unwrap();
+    let events = recorder.0.lock().unwrap();
+    // 8 chunks for the mean, then 8 output chunks.
+    assert_eq!(events.first(), Some(&Progress::Started { tasks: 16 }));
+    let tasks: Vec<usize> = events.iter().filter_map(|e| match e { Progress::Task { done, .. } => Some(*done), _ => None }).collect();
+    let mut sorted = tasks.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=16).collect::<Vec<_>>());
+    assert!(matches!(events.last(), Some(Progress::Finished { tasks: 16, .. })));
+}
+
+struct CancelAfter(usize);
+
+impl Observer for CancelAfter {
+    fn event(&self, progress: &Progress) {
+        if let Progress::Task { done, .. } = progress {
+            if *done == self.0 {
+                cancel::request_cancel();
+            }
+        }
+    }
+}
+
+#[test]
+fn cancelling_stops_between_tasks_with_an_error() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let x = RandomState::new(2).random(&[2_000, 2_000], &[100, 100]);
+    let options = ComputeOptions { budget: None, observer: Some(Arc::new(CancelAfter(3))) };
+    match x.sum(..).compute_with(&options) {
+        Err(StrataError::Interrupted { completed, total }) => {
+            assert_eq!(total, 400 + 1);
+            assert!(completed < total, "{completed} of {total}");
+        }
+        other => panic!("expected Interrupted, got {other:?}"),
+    }
+    // The next computation runs normally.
+    assert_eq!(ones::<f64>(&[10], &[3]).sum(..).scalar().unwrap(), 10.0);
+}
+
+#[test]
+fn a_selection_evaluates_only_the_chunks_it_needs() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let x = ones::<f64>(&[1_000, 1_000], &[100, 100]).map_blocks(move |b| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        b
+    });
+    // Rows 150..250, columns 0..50: two row-chunks by one column-chunk.
+    let part = x.isel(&[Sel::from(150..250), Sel::from(0..50)]);
+    assert_eq!(part.sum(..).scalar().unwrap(), 100.0 * 50.0);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // An unused branch is never evaluated: the plan of `_unused` is not part of `y`.
+    calls.store(0, Ordering::SeqCst);
+    let _unused = &x * 3.0;
+    let y = ones::<f64>(&[10], &[5]) + 1.0;
+    assert_eq!(y.sum(..).scalar().unwrap(), 20.0);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
