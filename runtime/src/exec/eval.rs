@@ -251,8 +251,8 @@ fn random(seed: u64, dist: Distribution, shape: &[usize], region: &[Range<usize>
     let inner = region[n - 1].clone();
     let row_len = inner.len();
     let outer: usize = out_shape[..n - 1].iter().product();
-    let mut values = vec![0.0f64; outer * row_len];
-    for (o, row) in values.chunks_mut(row_len.max(1)).enumerate().take(outer) {
+    let mut values: Vec<f64> = Vec::with_capacity(outer * row_len);
+    for o in 0..outer {
         let mut rem = o;
         let mut base = 0u64;
         for k in (0..n - 1).rev() {
@@ -262,17 +262,15 @@ fn random(seed: u64, dist: Distribution, shape: &[usize], region: &[Range<usize>
         }
         let first = base + inner.start as u64 * inner_stride;
         // The distribution is chosen once per row, so the loops below are tight.
+        // (Filled by `extend` over an exact-size iterator: no zeroing pass first.)
         match dist {
             Distribution::Uniform { low, high } => {
                 let scale = high - low;
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = low + scale * stream.unit(0, first + j as u64 * inner_stride);
-                }
+                let lane0 = Stream { keys: [stream.keys[0]; 3] };
+                values.extend((0..row_len as u64).map(|j| low + scale * lane0.unit(0, first + j * inner_stride)));
             }
             Distribution::Normal { .. } => {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = sample(&stream, dist, first + j as u64 * inner_stride);
-                }
+                values.extend((0..row_len as u64).map(|j| sample(&stream, dist, first + j * inner_stride)));
             }
         }
     }
@@ -289,11 +287,17 @@ impl Stream {
         Stream { keys: [0u64, 1, 2].map(|lane| splitmix64(seed ^ lane.wrapping_mul(0xD6E8_FEB8_6659_FD93))) }
     }
 
-    /// A uniform number in [0, 1) from 53 random bits: splitmix64's output for position
-    /// `index` of the sequence started at this lane's key.
+    /// A uniform number in [0, 1) from 53 random bits: the wyrand output (Wang Yi's
+    /// multiply-fold mix) for position `index` of the sequence keyed by this lane. One 128-bit
+    /// multiply per number: generating is cheaper than reading the numbers back from memory.
     fn unit(&self, lane: usize, index: u64) -> f64 {
-        let bits = splitmix64(self.keys[lane].wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        let key = self.keys[lane];
+        let s = key.wrapping_add(index.wrapping_mul(0xA076_1D64_78BD_642F));
+        let t = u128::from(s).wrapping_mul(u128::from(s ^ 0xE703_7ED1_A0B4_28DB));
+        let bits = (t as u64) ^ ((t >> 64) as u64);
+        // 52 random mantissa bits under the exponent of 1.0 give [1, 2); no int-to-float
+        // conversion needed.
+        f64::from_bits(0x3FF0_0000_0000_0000 | (bits >> 12)) - 1.0
     }
 }
 
