@@ -16,6 +16,7 @@
 //! ```
 
 pub mod array;
+pub mod delayed;
 pub mod error;
 pub mod exec;
 pub mod plan;

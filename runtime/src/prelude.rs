@@ -4,5 +4,6 @@ pub use crate::array::{
     arange, concatenate, from_array, full, linspace, ones, random, random_normal, stack, where_, zeros, Axes,
     ChunkSpec, ChunkedArray, DType, RandomState, Sel,
 };
+pub use crate::delayed::{delayed, join_all, Delayed};
 pub use crate::error::Error as StrataError;
 pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};
