@@ -74,3 +74,8 @@ impl Drop for Computation {
 pub fn request_cancel() {
     state().idle_or_cancelled.store(true, Ordering::SeqCst);
 }
+
+/// Cancellation is process-wide, so unit tests that compute (and may cancel) take this lock
+/// to keep from cancelling each other.
+#[cfg(test)]
+pub(crate) static TEST_SERIAL: Mutex<()> = Mutex::new(());

@@ -43,8 +43,7 @@ where
 mod tests {
     use super::*;
 
-    /// Cancellation is process-wide, so tests that cancel must not overlap with others.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    use super::cancel::TEST_SERIAL as SERIAL;
 
     #[test]
     fn results_come_back_in_order() {
