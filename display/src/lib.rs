@@ -5,6 +5,7 @@
 //! process output, turns those lines into Jupyter messages. The kernel and this crate share
 //! that one format definition, so neither guesses at the other.
 
+pub mod input;
 pub mod marker;
 pub mod output;
 pub mod prelude;

@@ -5,6 +5,6 @@
 
 pub use crate::output::{clear_output, display, show_result, DisplayHandle, Html, Markdown, Render, Text};
 pub use crate::result::DebugResult;
-pub use evcxr_input::{get_password as input_password, get_string as input};
+pub use crate::input::{input, input_password};
 pub use strata;
 pub use strata::prelude::*;

@@ -66,8 +66,11 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
     let (stdin_send, stdin_recv) = stdin.split();
     let (stdin_out_tx, stdin_out_rx) = mpsc::unbounded_channel::<WireMessage>();
     let (input_reply_tx, input_reply_rx) = std_mpsc::channel::<String>();
+    // One replay memory for all channels: a message captured on one must not be accepted
+    // on another either.
+    let replay = Arc::new(Mutex::new(ReplayGuard::new(REPLAY_MEMORY)));
     tokio::spawn(send_router(stdin_send, stdin_out_rx, signer.clone(), "stdin"));
-    tokio::spawn(read_input_replies(stdin_recv, signer.clone(), input_reply_tx));
+    tokio::spawn(read_input_replies(stdin_recv, signer.clone(), replay.clone(), input_reply_tx));
 
     let kernel = Arc::new(Kernel {
         factory,
@@ -80,6 +83,8 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
         stdin_out: stdin_out_tx,
         input_replies: Arc::new(Mutex::new(input_reply_rx)),
         input_cancelled: Arc::new(AtomicBool::new(false)),
+        executing: AtomicBool::new(false),
+        pending_interrupt: Arc::new(AtomicBool::new(false)),
         shutdown: Notify::new(),
         language_version: rustc_version(),
     });
@@ -87,14 +92,14 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
 
     let (shell_send, shell_recv) = shell.split();
     let (shell_tx, shell_rx) = mpsc::unbounded_channel::<Received>();
-    tokio::spawn(read_router(shell_recv, signer.clone(), shell_tx, "shell"));
+    tokio::spawn(read_router(shell_recv, signer.clone(), replay.clone(), shell_tx, "shell"));
     let (shell_out_tx, shell_out_rx) = mpsc::unbounded_channel::<WireMessage>();
     tokio::spawn(send_router(shell_send, shell_out_rx, signer.clone(), "shell"));
     tokio::spawn(run_shell(kernel.clone(), shell_rx, shell_out_tx));
 
     let (control_send, control_recv) = control.split();
     let (control_tx, control_rx) = mpsc::unbounded_channel::<Received>();
-    tokio::spawn(read_router(control_recv, signer.clone(), control_tx, "control"));
+    tokio::spawn(read_router(control_recv, signer.clone(), replay, control_tx, "control"));
     let (control_out_tx, control_out_rx) = mpsc::unbounded_channel::<WireMessage>();
     tokio::spawn(send_router(control_send, control_out_rx, signer.clone(), "control"));
     tokio::spawn(run_control(kernel.clone(), control_rx, control_out_tx));
@@ -131,6 +136,11 @@ struct Kernel {
     stdin_out: mpsc::UnboundedSender<WireMessage>,
     input_replies: Arc<Mutex<std_mpsc::Receiver<String>>>,
     input_cancelled: Arc<AtomicBool>,
+    /// A cell is between its busy and idle.
+    executing: AtomicBool,
+    /// An interrupt arrived while the engine was still starting: the cell waiting for it
+    /// must not run.
+    pending_interrupt: Arc<AtomicBool>,
     shutdown: Notify,
     language_version: String,
 }
@@ -254,9 +264,21 @@ impl Kernel {
             cancelled: self.input_cancelled.clone(),
         });
         let code = req.code.clone();
+        let pending_interrupt = self.pending_interrupt.clone();
+        self.executing.store(true, Ordering::SeqCst);
         let outcome = self
             .engine
-            .run(move |engine| engine.execute(&code, input.as_ref().map(|i| i as &dyn InputSource)))
+            .run(move |engine| {
+                if pending_interrupt.swap(false, Ordering::SeqCst) {
+                    let message = "interrupted while the kernel was starting; the cell did not run".to_owned();
+                    return ExecuteOutcome::Error(crate::engine::CellError {
+                        ename: "Interrupted".into(),
+                        evalue: message.clone(),
+                        traceback: vec![message],
+                    });
+                }
+                engine.execute(&code, input.as_ref().map(|i| i as &dyn InputSource))
+            })
             .await
             .unwrap_or_else(|unavailable| {
                 ExecuteOutcome::Error(crate::engine::CellError {
@@ -266,6 +288,7 @@ impl Kernel {
                 })
             });
 
+        self.executing.store(false, Ordering::SeqCst);
         match outcome {
             ExecuteOutcome::Ok { data, page } => {
                 if !req.silent && !data.is_empty() {
@@ -399,8 +422,10 @@ impl Kernel {
 
     fn interrupt(&self) {
         self.input_cancelled.store(true, Ordering::SeqCst);
-        if let Some(interrupter) = self.engine.interrupter() {
-            interrupter.interrupt();
+        match self.engine.interrupter() {
+            Some(interrupter) => interrupter.interrupt(),
+            None if self.executing.load(Ordering::SeqCst) => self.pending_interrupt.store(true, Ordering::SeqCst),
+            None => {}
         }
     }
 }
@@ -452,11 +477,16 @@ async fn run_control(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<
 type Received = (Instant, WireMessage);
 
 /// Reads a ROUTER socket, passing on only messages that decode and authenticate.
-async fn read_router(mut socket: zeromq::RouterRecvHalf, signer: Signer, out: mpsc::UnboundedSender<Received>, channel: &'static str) {
-    let mut guard = ReplayGuard::new(REPLAY_MEMORY);
+async fn read_router(
+    mut socket: zeromq::RouterRecvHalf,
+    signer: Signer,
+    replay: Arc<Mutex<ReplayGuard>>,
+    out: mpsc::UnboundedSender<Received>,
+    channel: &'static str,
+) {
     loop {
         match socket.recv().await {
-            Ok(message) => match WireMessage::decode(message.into_vec(), &signer, &mut guard) {
+            Ok(message) => match decode(message, &signer, &replay) {
                 Ok(decoded) => {
                     if out.send((Instant::now(), decoded)).is_err() {
                         return;
@@ -508,16 +538,25 @@ async fn echo_heartbeat(mut socket: zeromq::RepSocket) {
     }
 }
 
+fn decode(message: ZmqMessage, signer: &Signer, replay: &Mutex<ReplayGuard>) -> Result<WireMessage, crate::protocol::WireError> {
+    let mut guard = replay.lock().unwrap_or_else(|p| p.into_inner());
+    WireMessage::decode(message.into_vec(), signer, &mut guard)
+}
+
 fn to_zmq(frames: Vec<Bytes>) -> Option<ZmqMessage> {
     ZmqMessage::try_from(frames).ok()
 }
 
 /// Forwards `input_reply` values to the cell waiting for them.
-async fn read_input_replies(mut socket: zeromq::RouterRecvHalf, signer: Signer, replies: std_mpsc::Sender<String>) {
-    let mut guard = ReplayGuard::new(REPLAY_MEMORY);
+async fn read_input_replies(
+    mut socket: zeromq::RouterRecvHalf,
+    signer: Signer,
+    replay: Arc<Mutex<ReplayGuard>>,
+    replies: std_mpsc::Sender<String>,
+) {
     loop {
         match socket.recv().await {
-            Ok(message) => match WireMessage::decode(message.into_vec(), &signer, &mut guard) {
+            Ok(message) => match decode(message, &signer, &replay) {
                 Ok(msg) if msg.header.msg_type == "input_reply" => {
                     let value = parse_content::<InputReply>(&msg).map(|r| r.value).unwrap_or_default();
                     if replies.send(value).is_err() {

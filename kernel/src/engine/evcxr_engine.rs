@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use evcxr::{CommandContext, EvalCallbacks, EvalContextOutputs};
 use serde_json::Value;
+use strata_display::input::INPUT_CANCELLED;
 use strata_display::marker::{FailureCause, Marker};
 use strata_display::result::RESULT_FORMAT_ENV;
 
+use super::process_tree::{kill_descendants_except, waiting_on_stdin};
 use super::workspace::Workspace;
 use super::{
     CellError, Completions, Engine, ExecuteOutcome, InputSource, Inspection, Interrupter,
@@ -29,6 +31,10 @@ const CELL_HOOKS: &str = "strata_display::marker::install_cell_hooks();";
 /// How long a cell may ignore SIGINT before its process is killed. Cooperative code (the
 /// runtime's scheduler) stops well within this; a plain loop does not listen at all.
 const INTERRUPT_GRACE: Duration = Duration::from_millis(1000);
+
+/// How long an interrupt waits for a compile's next build step to appear (evcxr analyses
+/// the code between cargo runs) before treating the cell as running code.
+const COMPILE_WATCH: Duration = Duration::from_millis(1500);
 
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
@@ -105,6 +111,8 @@ impl EvcxrEngine {
             executing: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             interrupted_generation: AtomicU64::new(u64::MAX),
+            build_killed_generation: AtomicU64::new(u64::MAX),
+            awaiting_input: AtomicBool::new(false),
         });
         // The display crate depends on the runtime and its prelude re-exports it, so one
         // dependency (one cargo resolution and one rust-analyzer reload) brings in both.
@@ -186,15 +194,18 @@ impl Engine for EvcxrEngine {
         self.pump.signals().reset();
         let generation = self.interrupt.begin();
         // evcxr does not export its request type; the field's type gives the closure its own.
+        let awaiting = &self.interrupt.awaiting_input;
         let mut callbacks = EvalCallbacks {
             input_reader: &|request| {
-                input
-                    .and_then(|i| i.read_line(&request.prompt, request.is_password))
-                    .unwrap_or_default()
+                awaiting.store(true, Ordering::SeqCst);
+                let answer = input.and_then(|i| i.read_line(&request.prompt, request.is_password));
+                awaiting.store(false, Ordering::SeqCst);
+                answer.unwrap_or_else(|| INPUT_CANCELLED.to_owned())
             },
         };
         let result = self.ctx.execute_with_callbacks(code, &mut callbacks);
         let interrupted = self.interrupt.end(generation);
+        let build_killed = self.interrupt.build_was_killed(generation);
         self.pump.flush();
         let signals = self.pump.signals().take();
         match result {
@@ -223,8 +234,13 @@ impl Engine for EvcxrEngine {
                     .collect();
                 ExecuteOutcome::Ok { data, page: None }
             }
+            Err(_) if build_killed => {
+                let message = "Interrupted while compiling: none of the cell's code ran, and every variable is kept.".to_owned();
+                ExecuteOutcome::Error(CellError { ename: "Interrupted".into(), evalue: message.clone(), traceback: vec![message] })
+            }
             Err(evcxr::Error::SubprocessTerminated(reason)) => {
                 let lost: Vec<String> = before.into_iter().collect();
+                let reason = describe_crash(&reason, &signals.recent_stderr);
                 // evcxr has started a new process; it needs the cell hooks too.
                 let setup = self.process_setup();
                 if let Err(e) = self.ctx.execute(&setup) {
@@ -356,7 +372,8 @@ fn failure_error(signals: &CellSignals, interrupted: bool) -> CellError {
             }
             traceback.extend(message.lines().map(str::to_owned));
             let first = message.lines().next().unwrap_or_default().to_owned();
-            CellError { ename: "Panic".into(), evalue: first, traceback }
+            let ename = if interrupted { "Interrupted" } else { "Panic" };
+            CellError { ename: ename.into(), evalue: first, traceback }
         }
         _ => {
             let message = signals
@@ -370,11 +387,32 @@ fn failure_error(signals: &CellSignals, interrupted: bool) -> CellError {
     }
 }
 
+/// What a process death means, in words: evcxr reports only the wait status.
+fn describe_crash(status: &str, stderr: &[String]) -> String {
+    let said = |needle: &str| stderr.iter().any(|l| l.contains(needle));
+    let cause = if said("Segmentation fault") {
+        "a segmentation fault (invalid memory access)".to_owned()
+    } else if said("stack overflow") || said("has overflowed its stack") {
+        "a stack overflow".to_owned()
+    } else if status.contains("SIGSEGV") {
+        "a segmentation fault (invalid memory access) or a stack overflow (SIGSEGV)".to_owned()
+    } else if status.contains("SIGABRT") {
+        "an abort (SIGABRT: std::process::abort, or a crash reported on stderr above)".to_owned()
+    } else if status.contains("SIGKILL") {
+        "SIGKILL (killed, possibly by the system for using too much memory)".to_owned()
+    } else if let Some(code) = status.split("exit status: ").nth(1) {
+        format!("the process exiting with status {} (std::process::exit)", code.trim())
+    } else {
+        status.trim().to_owned()
+    };
+    format!("{cause}; {}", status.trim())
+}
+
 fn restart_error(reason: &str, interrupted: bool, lost: &[String]) -> CellError {
     let cause = if interrupted {
         "The cell was interrupted by stopping the process that ran it.".to_owned()
     } else {
-        format!("The process running your code stopped: {}", reason.trim())
+        format!("The process running your code stopped: {}.", reason.trim())
     };
     let lost_line = if lost.is_empty() {
         "No variables were lost.".to_owned()
@@ -394,6 +432,10 @@ struct InterruptState {
     executing: AtomicBool,
     generation: AtomicU64,
     interrupted_generation: AtomicU64,
+    /// The generation whose compile the interrupter stopped.
+    build_killed_generation: AtomicU64,
+    /// The cell waits for the user's input: the kernel cancels the input request instead.
+    awaiting_input: AtomicBool,
 }
 
 impl InterruptState {
@@ -413,11 +455,51 @@ impl InterruptState {
         self.executing.load(Ordering::SeqCst) && self.generation.load(Ordering::SeqCst) == generation
     }
 
+    fn child_pid(&self) -> Option<libc::pid_t> {
+        self.child.lock().ok().and_then(|c| libc::pid_t::try_from(c.id()).ok())
+    }
+
     fn signal_child(&self, signal: libc::c_int) {
-        let Some(pid) = self.child.lock().ok().map(|c| c.id()) else { return };
-        let Ok(pid) = libc::pid_t::try_from(pid) else { return };
+        let Some(pid) = self.child_pid() else { return };
         // SAFETY: kill(2) on the child evcxr spawned for us, with a valid signal number.
         unsafe { libc::kill(pid, signal) };
+    }
+
+    fn build_was_killed(&self, generation: u64) -> bool {
+        self.build_killed_generation.load(Ordering::SeqCst) == generation
+    }
+
+    /// Stops whatever the cell is doing. While it compiles (the cell process waits on its
+    /// stdin), the build is killed: no code ran, every variable is kept. Once its code runs,
+    /// SIGINT, then SIGKILL after the grace period.
+    fn stop(&self, generation: u64) {
+        let deadline = std::time::Instant::now() + COMPILE_WATCH;
+        loop {
+            if !self.still_running(generation) || self.awaiting_input.load(Ordering::SeqCst) {
+                // Cancelling the input request (the kernel does) ends the cell by itself.
+                return;
+            }
+            let Some(child) = self.child_pid() else { return };
+            if waiting_on_stdin(child) {
+                if kill_descendants_except(child) > 0 {
+                    log::info!("interrupted a compile by stopping the build");
+                    self.build_killed_generation.store(generation, Ordering::SeqCst);
+                    return;
+                }
+                // Between builds (evcxr analysing the code): look again shortly.
+                if std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(25));
+                    continue;
+                }
+            }
+            break;
+        }
+        self.signal_child(libc::SIGINT);
+        std::thread::sleep(INTERRUPT_GRACE);
+        if self.still_running(generation) {
+            log::info!("cell ignored SIGINT; killing its process");
+            self.signal_child(libc::SIGKILL);
+        }
     }
 }
 
@@ -436,15 +518,8 @@ impl Interrupter for ChildInterrupter {
         }
         let generation = state.generation.load(Ordering::SeqCst);
         state.interrupted_generation.store(generation, Ordering::SeqCst);
-        state.signal_child(libc::SIGINT);
         let state = state.clone();
-        let watchdog = std::thread::Builder::new().name("interrupt-watchdog".into()).spawn(move || {
-            std::thread::sleep(INTERRUPT_GRACE);
-            if state.still_running(generation) {
-                log::info!("cell ignored SIGINT; killing its process");
-                state.signal_child(libc::SIGKILL);
-            }
-        });
+        let watchdog = std::thread::Builder::new().name("interrupt-watchdog".into()).spawn(move || state.stop(generation));
         if let Err(e) = watchdog {
             log::error!("could not start the interrupt watchdog: {e}");
         }

@@ -9,6 +9,7 @@ pub mod child_streams;
 pub mod evcxr_engine;
 pub mod host;
 pub mod is_complete;
+pub mod process_tree;
 pub mod workspace;
 
 use serde_json::Value;
