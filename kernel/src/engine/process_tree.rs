@@ -60,8 +60,12 @@ pub fn waiting_on_stdin(pid: i32) -> bool {
 mod tests {
     use super::*;
 
+    /// The kill test kills every child of the test process: the tests must not overlap.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn finds_and_kills_a_child_but_spares_the_kept_one() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let mut victim = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let mut kept = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let killed = kill_descendants_except(kept.id() as i32);
@@ -74,6 +78,7 @@ mod tests {
 
     #[test]
     fn a_process_reading_stdin_is_idle() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let mut cat = std::process::Command::new("cat").stdin(std::process::Stdio::piped()).spawn().unwrap();
         let pid = cat.id() as i32;
         let mut idle = false;
