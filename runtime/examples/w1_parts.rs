@@ -1,3 +1,6 @@
+//! The parts of workload W1 timed one by one (generation, transposed generation, the mean,
+//! the sum), for profiling the runtime with `perf record`; `w1` is the benchmark itself.
+
 use std::time::Instant;
 use strata::prelude::*;
 fn main() {
