@@ -5,6 +5,9 @@
 //! report plain data and raw child-process lines, and [`crate::outputs`] turns those into
 //! iopub messages.
 
+mod cell_errors;
+mod cell_interrupt;
+mod cell_output;
 pub mod child_streams;
 pub mod evcxr_engine;
 pub mod host;

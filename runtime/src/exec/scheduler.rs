@@ -174,24 +174,40 @@ fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Err
     Ok(((available / task.max(1)) as usize).clamp(1, rayon::current_num_threads().max(1)))
 }
 
+/// Runs `task` on every region, `width` at a time, checking for cancellation before each;
+/// `merge` receives each wave's results in region order.
+fn in_waves<R: Send>(
+    regions: &[Region],
+    width: usize,
+    run: &Run,
+    task: impl Fn(&Region) -> Result<R, Error> + Sync,
+    mut merge: impl FnMut(Vec<R>),
+) -> Result<(), Error> {
+    for wave in regions.chunks(width) {
+        let results: Vec<R> = wave
+            .par_iter()
+            .with_max_len(1)
+            .map(|region| {
+                run.check()?;
+                task(region)
+            })
+            .collect::<Result<_, Error>>()?;
+        merge(results);
+    }
+    Ok(())
+}
+
 fn map_chunks(node: &Node, grid: &ChunkGrid, done: &Materialized, run: &Run, budget: u64) -> Result<Vec<Block>, Error> {
     let regions: Vec<Region> = grid.regions();
     let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + node.nbytes();
     let width = waves(task_bytes(node, grid), held, budget, "the computation")?;
     let mut out = Vec::with_capacity(regions.len());
-    for wave in regions.chunks(width) {
-        let blocks: Vec<Block> = wave
-            .par_iter()
-            .with_max_len(1)
-            .map(|region| {
-                run.check()?;
-                let block = eval(node, region, done)?;
-                run.task_done(block.nbytes() as u64, node.op.name());
-                Ok(block)
-            })
-            .collect::<Result<_, Error>>()?;
-        out.extend(blocks);
-    }
+    let task = |region: &Region| {
+        let block = eval(node, region, done)?;
+        run.task_done(block.nbytes() as u64, node.op.name());
+        Ok(block)
+    };
+    in_waves(&regions, width, run, task, |blocks| out.extend(blocks))?;
     Ok(out)
 }
 
@@ -207,23 +223,14 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
     let width = waves(task_bytes(input, &input.grid) + partial, held + partial, budget, "the reduction")?;
     let regions = input.grid.regions();
     let mut total = Accumulator::new(&spec);
-    for wave in regions.chunks(width) {
-        let partials: Vec<Accumulator> = wave
-            .par_iter()
-            .with_max_len(1)
-            .map(|region| {
-                run.check()?;
-                let block = eval(input, region, done)?;
-                let mut acc = Accumulator::new(&spec);
-                acc.add_chunk(&spec, &block, region);
-                run.task_done(block.nbytes() as u64, "reduce");
-                Ok(acc)
-            })
-            .collect::<Result<_, Error>>()?;
-        for p in &partials {
-            total.merge(&spec, p);
-        }
-    }
+    let task = |region: &Region| {
+        let block = eval(input, region, done)?;
+        let mut partial = Accumulator::new(&spec);
+        partial.add_chunk(&spec, &block, region);
+        run.task_done(block.nbytes() as u64, "reduce");
+        Ok(partial)
+    };
+    in_waves(&regions, width, run, task, |partials| partials.iter().for_each(|p| total.merge(&spec, p)))?;
     Ok(total.finish(&spec, node.dtype))
 }
 
