@@ -91,9 +91,5 @@ pub trait Engine {
     fn complete(&mut self, code: &str, cursor: usize) -> Completions;
     /// Type and documentation of the name at `cursor` (a byte offset), if any.
     fn inspect(&mut self, code: &str, cursor: usize) -> Option<Inspection>;
-    /// Whether `code` is ready to run, as a console decides on Enter.
-    fn is_complete(&self, code: &str) -> Completeness {
-        is_complete::check(code)
-    }
     fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
 }

@@ -232,6 +232,17 @@ impl<T: BlockElement> ChunkedArray<T> {
         ChunkedArray { node, _type: PhantomData }
     }
 
+    /// `node` as an array of `T`, with a cast added when the node computes another type
+    /// (an operation's natural result type can differ from the typed API's).
+    pub(crate) fn typed(node: NodeRef) -> Self {
+        if node.dtype == T::DTYPE {
+            ChunkedArray::from_node(node)
+        } else {
+            let grid = node.grid.clone();
+            ChunkedArray::from_node(Node::new(Op::Cast { input: node }, grid, T::DTYPE))
+        }
+    }
+
     fn derive<U: BlockElement>(&self, op: Op, grid: ChunkGrid) -> ChunkedArray<U> {
         ChunkedArray::from_node(Node::new(op, grid, U::DTYPE))
     }
@@ -434,11 +445,7 @@ impl<T: BlockElement> ChunkedArray<T> {
             self.node.grid.clone(),
             exec::elementwise::unary_dtype(op, T::DTYPE),
         );
-        if node.dtype == U::DTYPE {
-            ChunkedArray::from_node(node)
-        } else {
-            ChunkedArray::<U>::from_node(node).astype::<U>()
-        }
+        ChunkedArray::typed(node)
     }
 
     pub fn isnan(&self) -> ChunkedArray<bool> {
@@ -487,12 +494,7 @@ impl<T: BlockElement> ChunkedArray<T> {
     }
 
     fn arith(&self, op: BinaryOp, other: &NodeRef) -> ChunkedArray<T> {
-        let node = self.binary_with(op, other);
-        if node.dtype == T::DTYPE {
-            ChunkedArray::from_node(node)
-        } else {
-            ChunkedArray::<T>::from_node(node).astype::<T>()
-        }
+        ChunkedArray::typed(self.binary_with(op, other))
     }
 
     /// Applies `f` to every chunk (the whole chunk, as an ndarray); it must keep the shape.
@@ -520,12 +522,7 @@ impl<T: BlockElement> ChunkedArray<T> {
             Err(e) => return self.invalid(e),
         };
         let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
-        let node = Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna }, grid, dtype);
-        if dtype == U::DTYPE {
-            ChunkedArray::from_node(node)
-        } else {
-            ChunkedArray::<U>::from_node(node).astype::<U>()
-        }
+        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna }, grid, dtype))
     }
 
     pub fn min(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, false) }

@@ -8,12 +8,7 @@ use super::{BlockElement, ChunkedArray};
 use crate::plan::{BinaryOp, Node, Op, UnaryOp};
 
 fn combine<T: BlockElement>(op: BinaryOp, a: &ChunkedArray<T>, b: &crate::plan::NodeRef) -> ChunkedArray<T> {
-    let node = binary_node(op, a.plan(), b);
-    if node.dtype == T::DTYPE {
-        ChunkedArray::from_node(node)
-    } else {
-        ChunkedArray::<T>::from_node(node).astype::<T>()
-    }
+    ChunkedArray::typed(binary_node(op, a.plan(), b))
 }
 
 fn scalar<T: BlockElement>(value: T) -> crate::plan::NodeRef {
@@ -79,8 +74,7 @@ impl<T: BlockElement> Neg for &ChunkedArray<T> {
             self.plan().grid.clone(),
             crate::exec::elementwise::unary_dtype(UnaryOp::Neg, T::DTYPE),
         );
-        let out = ChunkedArray::<T>::from_node(node);
-        if out.dtype() == T::DTYPE { out } else { out.astype::<T>() }
+        ChunkedArray::typed(node)
     }
 }
 
