@@ -26,6 +26,21 @@ pub enum Error {
     /// A user function given to map_blocks returned a block of the wrong shape.
     #[error("map_blocks: the function returned shape {got:?} for a chunk of shape {expected:?}")]
     MapBlocksShape { expected: Vec<usize>, got: Vec<usize> },
+    /// The path holds no Zarr array that can be opened (missing, not Zarr, bad metadata).
+    #[error("{path}: not a readable Zarr array: {cause}")]
+    NotZarr { path: String, cause: String },
+    /// The array's data type has no runtime equivalent (strings, complex, float16, ...).
+    #[error("{path}: Zarr data type {dtype} is not supported (bool, int8-int64, uint8-uint64, float32 and float64 are)")]
+    UnsupportedZarrType { path: String, dtype: String },
+    /// One chunk could not be read or decoded (a truncated or corrupt file, a failed read).
+    #[error("{path}: chunk {chunk:?} could not be read: {cause}")]
+    ChunkRead { path: String, chunk: Vec<u64>, cause: String },
+    /// Writing failed; what was on disk before is kept.
+    #[error("{path}: could not write the Zarr array: {cause}")]
+    ZarrWrite { path: String, cause: String },
+    /// `to_zarr` would replace an existing array and was not told to.
+    #[error("{path} already exists; use overwrite(true) to replace it")]
+    AlreadyExists { path: String },
 }
 
 impl Error {

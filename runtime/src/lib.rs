@@ -21,5 +21,6 @@ pub mod error;
 pub mod exec;
 pub mod plan;
 pub mod prelude;
+pub mod zarr;
 
 pub use error::Error;

@@ -7,3 +7,4 @@ pub use crate::array::{
 pub use crate::delayed::{delayed, join_all, Delayed};
 pub use crate::error::Error as StrataError;
 pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};
+pub use crate::zarr::{from_zarr, open_zarr, Compressor, ToZarr, ZarrArray, ZarrFormat};

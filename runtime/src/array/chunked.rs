@@ -315,6 +315,19 @@ impl<T: BlockElement> ChunkedArray<T> {
         Ok(self.derive(Op::Persisted { chunks: Arc::new(chunks) }, self.node.grid.clone()))
     }
 
+    /// Computes the array and writes it as a Zarr v3 array (zstd, chunked as the array) at
+    /// `path`, which must not exist yet. See [`ChunkedArray::to_zarr_with`] for options.
+    pub fn to_zarr(&self, path: impl AsRef<std::path::Path>) -> Result<crate::zarr::ZarrArray, Error> {
+        self.to_zarr_with(path, &crate::zarr::ToZarr::default())
+    }
+
+    /// Computes the array chunk by chunk, streaming, and writes it as a Zarr array at `path`.
+    /// Readers never see a partial result: the array appears (or replaces the old one, with
+    /// `overwrite`) only once complete.
+    pub fn to_zarr_with(&self, path: impl AsRef<std::path::Path>, options: &crate::zarr::ToZarr) -> Result<crate::zarr::ZarrArray, Error> {
+        crate::zarr::write_array(&self.node, path.as_ref(), options)
+    }
+
     pub fn rechunk(&self, chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
         match ChunkGrid::from_spec(&self.shape(), &chunks.into(), T::DTYPE.size_of()) {
             Ok(grid) => self.derive(Op::Rechunk { input: self.node.clone() }, grid),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 
 pub use cancel::Computation;
-pub use scheduler::{compute, compute_chunks, memory_budget, set_memory_budget, ComputeOptions, Observer, Progress};
+pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, set_memory_budget, ComputeOptions, Observer, Progress};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///

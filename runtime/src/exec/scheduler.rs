@@ -37,6 +37,15 @@ pub struct ComputeOptions {
     pub observer: Option<Arc<dyn Observer>>,
 }
 
+impl std::fmt::Debug for ComputeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComputeOptions")
+            .field("budget", &self.budget)
+            .field("observer", &self.observer.as_ref().map(|_| "..."))
+            .finish()
+    }
+}
+
 static BUDGET: AtomicU64 = AtomicU64::new(0);
 
 /// The process-wide memory budget: set with [`set_memory_budget`], else half of physical
@@ -118,13 +127,43 @@ pub fn compute_chunks(node: &NodeRef, options: &ComputeOptions) -> Result<Vec<Bl
     run(node, options, budget)
 }
 
+/// Computes `node` over the regions of `grid` (any grid over its shape: a writer's chunks
+/// need not be the plan's) and hands each block to `sink` with its row-major number, from
+/// worker threads. At most one wave of blocks is alive at a time, so a write streams.
+pub fn for_each_region(
+    node: &NodeRef,
+    grid: &ChunkGrid,
+    options: &ComputeOptions,
+    sink: impl Fn(usize, &Region, Block) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    let budget = options.budget.unwrap_or_else(memory_budget);
+    run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ())
+}
+
 fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Block>, Error> {
+    let mut out = Vec::with_capacity(node.grid.nchunks());
+    // The whole result is held until the end.
+    run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks))?;
+    Ok(out)
+}
+
+/// The scheduler proper: reductions first, then `task` on each region of `grid`, wave by
+/// wave, with `merge` receiving each wave's results in region order.
+fn run_over<R: Send>(
+    node: &NodeRef,
+    grid: &ChunkGrid,
+    options: &ComputeOptions,
+    budget: u64,
+    reserved: u64,
+    task: impl Fn(usize, &Region, Block) -> Result<R, Error> + Sync,
+    merge: impl FnMut(Vec<R>),
+) -> Result<(), Error> {
     if let Some(error) = node.first_error() {
         return Err(error);
     }
     let order = node.post_order();
     let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. })).collect();
-    let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + node.grid.nchunks();
+    let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
     let run = Run { computation: Computation::start(), observer: options.observer.clone(), total, done: AtomicU64::new(0) };
     let started = Instant::now();
     run.report(Progress::Started { tasks: total });
@@ -134,7 +173,7 @@ fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Bloc
             let block = reduce(reduction, &done, &run, budget)?;
             done.insert(reduction.id, Arc::new(block));
         }
-        map_chunks(node, &node.grid, &done, &run, budget)
+        map_chunks(node, grid, &done, &run, budget, reserved, &task, merge)
     })();
     match &result {
         Ok(_) => run.report(Progress::Finished { tasks: total, elapsed: started.elapsed() }),
@@ -180,16 +219,17 @@ fn in_waves<R: Send>(
     regions: &[Region],
     width: usize,
     run: &Run,
-    task: impl Fn(&Region) -> Result<R, Error> + Sync,
+    task: impl Fn(usize, &Region) -> Result<R, Error> + Sync,
     mut merge: impl FnMut(Vec<R>),
 ) -> Result<(), Error> {
-    for wave in regions.chunks(width) {
+    for (w, wave) in regions.chunks(width).enumerate() {
         let results: Vec<R> = wave
             .par_iter()
+            .enumerate()
             .with_max_len(1)
-            .map(|region| {
+            .map(|(i, region)| {
                 run.check()?;
-                task(region)
+                task(w * width + i, region)
             })
             .collect::<Result<_, Error>>()?;
         merge(results);
@@ -197,18 +237,27 @@ fn in_waves<R: Send>(
     Ok(())
 }
 
-fn map_chunks(node: &Node, grid: &ChunkGrid, done: &Materialized, run: &Run, budget: u64) -> Result<Vec<Block>, Error> {
+fn map_chunks<R: Send>(
+    node: &Node,
+    grid: &ChunkGrid,
+    done: &Materialized,
+    run: &Run,
+    budget: u64,
+    reserved: u64,
+    task: &(impl Fn(usize, &Region, Block) -> Result<R, Error> + Sync),
+    merge: impl FnMut(Vec<R>),
+) -> Result<(), Error> {
     let regions: Vec<Region> = grid.regions();
-    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + node.nbytes();
+    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + reserved;
     let width = waves(task_bytes(node, grid), held, budget, "the computation")?;
-    let mut out = Vec::with_capacity(regions.len());
-    let task = |region: &Region| {
+    let chunk_task = |index: usize, region: &Region| {
         let block = eval(node, region, done)?;
-        run.task_done(block.nbytes() as u64, node.op.name());
-        Ok(block)
+        let bytes = block.nbytes() as u64;
+        let result = task(index, region, block)?;
+        run.task_done(bytes, node.op.name());
+        Ok(result)
     };
-    in_waves(&regions, width, run, task, |blocks| out.extend(blocks))?;
-    Ok(out)
+    in_waves(&regions, width, run, chunk_task, merge)
 }
 
 fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
@@ -223,7 +272,7 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
     let width = waves(task_bytes(input, &input.grid) + partial, held + partial, budget, "the reduction")?;
     let regions = input.grid.regions();
     let mut total = Accumulator::new(&spec);
-    let task = |region: &Region| {
+    let task = |_: usize, region: &Region| {
         let block = eval(input, region, done)?;
         let mut partial = Accumulator::new(&spec);
         partial.add_chunk(&spec, &block, region);

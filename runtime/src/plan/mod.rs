@@ -104,6 +104,8 @@ pub enum Op {
     Full { value: f64 },
     Arange { start: f64, step: f64 },
     Literal { block: Arc<Block> },
+    /// A Zarr array on disk, read chunk by chunk.
+    Zarr { source: Arc<crate::zarr::ZarrSource> },
     /// Chunks computed earlier and kept in memory, in the grid's row-major order.
     Persisted { chunks: Arc<Vec<Block>> },
     Unary { op: UnaryOp, input: NodeRef },
@@ -137,6 +139,7 @@ impl Op {
             Op::Full { .. } => "full",
             Op::Arange { .. } => "arange",
             Op::Literal { .. } => "array",
+            Op::Zarr { .. } => "from-zarr",
             Op::Persisted { .. } => "persisted",
             Op::Unary { .. } => "elementwise",
             Op::Binary { .. } => "elementwise",

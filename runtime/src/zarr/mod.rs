@@ -1,0 +1,22 @@
+//! Zarr storage (v2 and v3) through zarrs: arrays read lazily chunk by chunk, and arrays
+//! written chunk by chunk without a reader ever seeing a half-written chunk or array.
+//! Stores are directories on the local filesystem.
+
+mod read;
+mod store;
+mod write;
+
+pub use read::{from_zarr, open_zarr, ZarrArray, ZarrSource};
+pub use store::write_atomically;
+pub use write::{create_group, BloscCompressor, BloscShuffle, Compressor, ToZarr, ZarrFormat};
+pub(crate) use write::write_array;
+
+/// A chunk's indices from its row-major number in a grid of `grid_shape` chunks.
+fn unravel(mut index: usize, grid_shape: &[usize]) -> Vec<u64> {
+    let mut indices = vec![0u64; grid_shape.len()];
+    for axis in (0..grid_shape.len()).rev() {
+        indices[axis] = (index % grid_shape[axis]) as u64;
+        index /= grid_shape[axis];
+    }
+    indices
+}

@@ -1,0 +1,423 @@
+//! Writing an array to Zarr (v2 or v3; blosc, zstd, gzip or no compression; v3 sharding), in
+//! the layout zarr-python and xarray read.
+//!
+//! Nothing a reader can see is ever half-written. Chunks are computed and written in streaming
+//! waves into a hidden staging directory next to the target, each chunk file atomically
+//! ([`super::store`]); only when every chunk is written does the staging directory replace
+//! the target by rename. An error or an interrupt leaves the target as it was (absent, or the
+//! old array) and removes the staging directory; a process killed outright leaves only a
+//! hidden `.NAME.strata-partial-PID` directory, which the next write to the same path removes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+use serde_json::{json, Map, Value};
+use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
+
+use super::read::{open_zarr, ZarrArray};
+use super::store::{AtomicFsStore, PARTIAL_MARKER};
+use crate::array::{Block, BlockElement, ChunkGrid, DType};
+use crate::error::Error;
+use crate::exec::{for_each_region, ComputeOptions};
+use crate::plan::NodeRef;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZarrFormat {
+    V2,
+    V3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BloscCompressor {
+    Lz4,
+    Lz4hc,
+    Zstd,
+    Zlib,
+    Blosclz,
+}
+
+impl BloscCompressor {
+    fn name(self) -> &'static str {
+        match self {
+            BloscCompressor::Lz4 => "lz4",
+            BloscCompressor::Lz4hc => "lz4hc",
+            BloscCompressor::Zstd => "zstd",
+            BloscCompressor::Zlib => "zlib",
+            BloscCompressor::Blosclz => "blosclz",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BloscShuffle {
+    None,
+    Byte,
+    Bit,
+}
+
+/// How chunks are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compressor {
+    None,
+    Blosc { cname: BloscCompressor, clevel: u8, shuffle: BloscShuffle },
+    Zstd { level: i32 },
+    Gzip { level: u32 },
+}
+
+impl Compressor {
+    /// zarr-python's default for Zarr v2: blosc lz4, level 5, byte shuffle.
+    pub fn blosc_lz4() -> Compressor {
+        Compressor::Blosc { cname: BloscCompressor::Lz4, clevel: 5, shuffle: BloscShuffle::Byte }
+    }
+
+    fn v2(self) -> Value {
+        match self {
+            Compressor::None => Value::Null,
+            Compressor::Blosc { cname, clevel, shuffle } => json!({
+                "id": "blosc", "cname": cname.name(), "clevel": clevel,
+                "shuffle": match shuffle { BloscShuffle::None => 0, BloscShuffle::Byte => 1, BloscShuffle::Bit => 2 },
+                // No typesize: numcodecs' Blosc (zarr-python 2) takes none and infers it.
+                "blocksize": 0,
+            }),
+            Compressor::Zstd { level } => json!({ "id": "zstd", "level": level }),
+            Compressor::Gzip { level } => json!({ "id": "gzip", "level": level }),
+        }
+    }
+
+    fn v3(self, dtype: DType) -> Option<Value> {
+        Some(match self {
+            Compressor::None => return None,
+            Compressor::Blosc { cname, clevel, shuffle } => json!({ "name": "blosc", "configuration": {
+                "cname": cname.name(), "clevel": clevel,
+                "shuffle": match shuffle { BloscShuffle::None => "noshuffle", BloscShuffle::Byte => "shuffle", BloscShuffle::Bit => "bitshuffle" },
+                "typesize": dtype.size_of(), "blocksize": 0,
+            }}),
+            Compressor::Zstd { level } => json!({ "name": "zstd", "configuration": { "level": level, "checksum": false } }),
+            Compressor::Gzip { level } => json!({ "name": "gzip", "configuration": { "level": level } }),
+        })
+    }
+}
+
+/// Options for [`ChunkedArray::to_zarr_with`](crate::array::ChunkedArray::to_zarr_with).
+/// The defaults are zarr-python's: Zarr v3 with zstd, chunks as the array's.
+#[derive(Clone, Debug)]
+pub struct ToZarr {
+    pub format: ZarrFormat,
+    /// `None`: the format's default (v3: zstd level 0; v2: blosc lz4).
+    pub compressor: Option<Compressor>,
+    /// The stored chunk shape; `None`: the array's (largest) chunk shape.
+    pub chunks: Option<Vec<usize>>,
+    /// Shard shape (v3 only): each shard file holds several chunks.
+    pub shards: Option<Vec<usize>>,
+    pub attributes: Map<String, Value>,
+    pub dimension_names: Option<Vec<String>>,
+    /// `None`: NaN for floats, 0 for integers, false for bool.
+    pub fill_value: Option<f64>,
+    /// Replace an existing array at the path (atomically, once the new one is complete).
+    pub overwrite: bool,
+    pub compute: ComputeOptions,
+}
+
+impl Default for ToZarr {
+    fn default() -> Self {
+        ToZarr {
+            format: ZarrFormat::V3,
+            compressor: None,
+            chunks: None,
+            shards: None,
+            attributes: Map::new(),
+            dimension_names: None,
+            fill_value: None,
+            overwrite: false,
+            compute: ComputeOptions::default(),
+        }
+    }
+}
+
+impl ToZarr {
+    pub fn v2() -> ToZarr {
+        ToZarr { format: ZarrFormat::V2, ..ToZarr::default() }
+    }
+
+    pub fn v3() -> ToZarr {
+        ToZarr::default()
+    }
+
+    pub fn compressor(mut self, compressor: Compressor) -> ToZarr {
+        self.compressor = Some(compressor);
+        self
+    }
+
+    pub fn chunks(mut self, chunks: &[usize]) -> ToZarr {
+        self.chunks = Some(chunks.to_vec());
+        self
+    }
+
+    pub fn shards(mut self, shards: &[usize]) -> ToZarr {
+        self.shards = Some(shards.to_vec());
+        self
+    }
+
+    pub fn attribute(mut self, key: &str, value: impl Into<Value>) -> ToZarr {
+        self.attributes.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn dimension_names<S: AsRef<str>>(mut self, names: &[S]) -> ToZarr {
+        self.dimension_names = Some(names.iter().map(|n| n.as_ref().to_owned()).collect());
+        self
+    }
+
+    pub fn fill_value(mut self, value: f64) -> ToZarr {
+        self.fill_value = Some(value);
+        self
+    }
+
+    pub fn overwrite(mut self, overwrite: bool) -> ToZarr {
+        self.overwrite = overwrite;
+        self
+    }
+}
+
+/// Computes `node` and writes it as a Zarr array at `path`; returns the written array, opened.
+pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Result<ZarrArray, Error> {
+    let shown = path.display().to_string();
+    let fail = |cause: String| Error::ZarrWrite { path: shown.clone(), cause };
+    if let Some(error) = node.first_error() {
+        return Err(error);
+    }
+    let shape = node.shape();
+    let chunks = options.chunks.clone().unwrap_or_else(|| node.grid.chunk_shape());
+    let layout = Layout::new(&shape, chunks, options.shards.clone(), options.format).map_err(&fail)?;
+    if path.exists() && !options.overwrite {
+        return Err(Error::AlreadyExists { path: shown });
+    }
+    let staging = sibling(path, &format!("{PARTIAL_MARKER}-{}", std::process::id())).map_err(&fail)?;
+    remove_stale_staging(path);
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
+
+    let written = (|| {
+        let fill = options.fill_value.unwrap_or(if node.dtype.is_float() { f64::NAN } else { 0.0 });
+        let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
+        let array = Array::new_with_metadata(Arc::new(AtomicFsStore::new(&staging)), "/", metadata)
+            .map_err(|e| fail(e.to_string()))?;
+        array.store_metadata().map_err(|e| fail(e.to_string()))?;
+        let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
+        let grid_shape = grid.grid_shape();
+        for_each_region(node, &grid, &options.compute, |index, _region, block| {
+            let indices = super::unravel(index, &grid_shape);
+            let block = pad(block, &layout.file_shape, fill);
+            crate::with_block!(&block, values, _T => array.store_chunk(&indices, values))
+                .map_err(|e| fail(format!("chunk {indices:?}: {e}")))
+        })
+    })();
+    if let Err(error) = written {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    replace(&staging, path).map_err(|e| {
+        let _ = fs::remove_dir_all(&staging);
+        fail(e.to_string())
+    })?;
+    open_zarr(path)
+}
+
+/// The stored chunk shape and, when sharded, the shard shape (what one file holds).
+struct Layout {
+    chunks: Vec<usize>,
+    /// The shape of one file: the shard when sharded, else the chunk.
+    file_shape: Vec<usize>,
+    sharded: bool,
+}
+
+impl Layout {
+    fn new(shape: &[usize], chunks: Vec<usize>, shards: Option<Vec<usize>>, format: ZarrFormat) -> Result<Layout, String> {
+        let check = |what: &str, s: &[usize]| {
+            if s.len() != shape.len() {
+                return Err(format!("{what} {s:?} has {} axes, the array has {}", s.len(), shape.len()));
+            }
+            if s.contains(&0) {
+                return Err(format!("{what} {s:?} has a zero length"));
+            }
+            Ok(())
+        };
+        // A chunk longer than its axis is legal in Zarr, but a 0-length axis still needs a
+        // chunk length of at least 1.
+        let chunks: Vec<usize> = chunks.iter().map(|&c| c.max(1)).collect();
+        check("chunk shape", &chunks)?;
+        match shards {
+            None => Ok(Layout { file_shape: chunks.clone(), chunks, sharded: false }),
+            Some(_) if format == ZarrFormat::V2 => Err("sharding needs Zarr v3".into()),
+            Some(shards) => {
+                check("shard shape", &shards)?;
+                if shards.iter().zip(&chunks).any(|(s, c)| s % c != 0) {
+                    return Err(format!("shard shape {shards:?} is not a multiple of the chunk shape {chunks:?}"));
+                }
+                Ok(Layout { chunks, file_shape: shards, sharded: true })
+            }
+        }
+    }
+}
+
+fn v2_dtype(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "|b1",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
+        DType::I32 => "<i4",
+        DType::I64 => "<i8",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+    }
+}
+
+fn v3_dtype(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "bool",
+        DType::I8 => "int8",
+        DType::I16 => "int16",
+        DType::I32 => "int32",
+        DType::I64 => "int64",
+        DType::U8 => "uint8",
+        DType::U16 => "uint16",
+        DType::U32 => "uint32",
+        DType::U64 => "uint64",
+        DType::F32 => "float32",
+        DType::F64 => "float64",
+    }
+}
+
+/// The fill value as both Zarr versions spell it in JSON.
+fn fill_json(dtype: DType, fill: f64) -> Value {
+    match dtype {
+        DType::Bool => json!(fill != 0.0),
+        d if d.is_float() && fill.is_nan() => json!("NaN"),
+        d if d.is_float() && fill.is_infinite() => json!(if fill > 0.0 { "Infinity" } else { "-Infinity" }),
+        d if d.is_float() => json!(fill),
+        d if d.is_unsigned_int() => json!(fill as u64),
+        _ => json!(fill as i64),
+    }
+}
+
+fn metadata(dtype: DType, shape: &[usize], layout: &Layout, fill: f64, options: &ToZarr) -> Result<ArrayMetadata, String> {
+    let mut attributes = options.attributes.clone();
+    let invalid = |e: serde_json::Error| format!("invalid metadata: {e}");
+    match options.format {
+        ZarrFormat::V2 => {
+            if let Some(names) = &options.dimension_names {
+                attributes.insert("_ARRAY_DIMENSIONS".into(), json!(names));
+            }
+            let compressor = options.compressor.unwrap_or_else(Compressor::blosc_lz4);
+            let value = json!({
+                "node_type": "array", "zarr_format": 2, "shape": shape, "chunks": layout.chunks,
+                "dtype": v2_dtype(dtype), "compressor": compressor.v2(), "fill_value": fill_json(dtype, fill),
+                "order": "C", "filters": null, "dimension_separator": ".", "attributes": attributes,
+            });
+            serde_json::from_value::<ArrayMetadataV2>(value).map(ArrayMetadata::V2).map_err(invalid)
+        }
+        ZarrFormat::V3 => {
+            let compressor = options.compressor.unwrap_or(Compressor::Zstd { level: 0 });
+            let bytes = json!({ "name": "bytes", "configuration": { "endian": "little" } });
+            let mut codecs = vec![bytes.clone()];
+            codecs.extend(compressor.v3(dtype));
+            if layout.sharded {
+                codecs = vec![json!({ "name": "sharding_indexed", "configuration": {
+                    "chunk_shape": layout.chunks, "codecs": codecs,
+                    "index_codecs": [bytes, { "name": "crc32c" }], "index_location": "end",
+                }})];
+            }
+            let mut value = json!({
+                "node_type": "array", "zarr_format": 3, "shape": shape, "data_type": v3_dtype(dtype),
+                "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": layout.file_shape } },
+                "chunk_key_encoding": { "name": "default", "configuration": { "separator": "/" } },
+                "fill_value": fill_json(dtype, fill), "codecs": codecs, "attributes": attributes,
+            });
+            if let Some(names) = &options.dimension_names {
+                value["dimension_names"] = json!(names);
+            }
+            serde_json::from_value::<ArrayMetadataV3>(value).map(ArrayMetadata::V3).map_err(invalid)
+        }
+    }
+}
+
+/// An edge chunk, padded with the fill value to the full chunk shape Zarr stores.
+fn pad(block: Block, shape: &[usize], fill: f64) -> Block {
+    if block.shape() == shape {
+        return block;
+    }
+    let info: Vec<SliceInfoElem> =
+        block.shape().iter().map(|&n| SliceInfoElem::Slice { start: 0, end: Some(n as isize), step: 1 }).collect();
+    crate::with_block!(&block, values, T => {
+        let mut out = ArrayD::<T>::from_elem(IxDyn(shape), <T as crate::array::Element>::from_f64(fill));
+        out.slice_mut(info.as_slice()).assign(values);
+        <T as BlockElement>::wrap(out)
+    })
+}
+
+/// `path` with its file name turned into the hidden `.NAME{suffix}`.
+fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, String> {
+    let name = path.file_name().ok_or_else(|| "the path has no final component".to_string())?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(parent.join(format!(".{}{suffix}", name.to_string_lossy())))
+}
+
+/// Removes staging directories left by writers to `path` that were killed.
+fn remove_stale_staging(path: &Path) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let prefix = format!(".{}{PARTIAL_MARKER}-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Puts the complete `staging` directory at `path`, replacing what was there.
+fn replace(staging: &Path, path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        let old = sibling(path, &format!(".strata-old-{}", std::process::id())).map_err(std::io::Error::other)?;
+        let _ = fs::remove_dir_all(&old);
+        fs::rename(path, &old)?;
+        if let Err(e) = fs::rename(staging, path) {
+            let _ = fs::rename(&old, path);
+            return Err(e);
+        }
+        let _ = fs::remove_dir_all(&old);
+    } else {
+        fs::rename(staging, path)?;
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Creates a Zarr group at `path` (metadata only), so that arrays written inside it form one
+/// store zarr-python and xarray open as a whole.
+pub fn create_group(path: impl AsRef<Path>, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
+    let path = path.as_ref();
+    let fail = |e: std::io::Error| Error::ZarrWrite { path: path.display().to_string(), cause: e.to_string() };
+    fs::create_dir_all(path).map_err(fail)?;
+    let json = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    match format {
+        ZarrFormat::V2 => {
+            super::store::write_atomically(&path.join(".zgroup"), &json(&json!({ "zarr_format": 2 }))).map_err(fail)?;
+            super::store::write_atomically(&path.join(".zattrs"), &json(&Value::Object(attributes.clone()))).map_err(fail)
+        }
+        ZarrFormat::V3 => {
+            let meta = json!({ "zarr_format": 3, "node_type": "group", "attributes": attributes });
+            super::store::write_atomically(&path.join("zarr.json"), &json(&meta)).map_err(fail)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Zarr round trips through the runtime alone (zarr-python's side is in tests/test_zarr_interop.py),
+//! and what happens to the disk when a write or a read goes wrong.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use strata::prelude::*;
+use strata::zarr::{BloscCompressor, BloscShuffle};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-zarr-test-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Values that differ at every position (a transposed or shifted read cannot pass), with NaNs.
+fn sample(shape: &[usize]) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    let values: Vec<f64> = (0..n).map(|i| if i % 7 == 3 { f64::NAN } else { i as f64 * 0.5 - 3.0 }).collect();
+    ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+}
+
+fn same(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+    a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn every_format_and_codec_round_trips_with_edge_chunks() {
+    let dir = scratch("roundtrip");
+    let data = sample(&[23, 17, 5]);
+    let x = from_array(data.clone(), &[10, 6, 5]);
+    let blosc = Compressor::Blosc { cname: BloscCompressor::Zstd, clevel: 3, shuffle: BloscShuffle::Bit };
+    let cases = [
+        ("v3-default", ToZarr::v3()),
+        ("v3-blosc", ToZarr::v3().compressor(blosc)),
+        ("v3-gzip", ToZarr::v3().compressor(Compressor::Gzip { level: 4 })),
+        ("v3-raw", ToZarr::v3().compressor(Compressor::None)),
+        ("v3-sharded", ToZarr::v3().chunks(&[5, 3, 5]).shards(&[10, 6, 5])),
+        ("v2-default", ToZarr::v2()),
+        ("v2-zstd", ToZarr::v2().compressor(Compressor::Zstd { level: 5 })),
+        ("v2-gzip", ToZarr::v2().compressor(Compressor::Gzip { level: 1 })),
+    ];
+    for (name, options) in cases {
+        let path = dir.join(name);
+        let written = x.to_zarr_with(&path, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(written.shape(), vec![23, 17, 5], "{name}");
+        assert_eq!(written.zarr_format(), if name.starts_with("v2") { 2 } else { 3 }, "{name}");
+        let back: ChunkedArray<f64> = from_zarr(&path).unwrap();
+        assert!(same(&back.compute().unwrap(), &data), "{name}: values differ after the round trip");
+        // A strided selection reads the right elements too.
+        let part = back.isel(&[Sel::from(3..20).step(4), Sel::Index(9), Sel::from(1..)]).compute().unwrap();
+        let want = data.slice(ndarray::s![3..20;4, 9, 1..]).to_owned().into_dyn();
+        assert!(same(&part, &want), "{name}: selection differs");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn integer_and_bool_types_keep_their_type_and_values() {
+    let dir = scratch("types");
+    let ints = from_array(ArrayD::from_shape_fn(IxDyn(&[9, 4]), |i| (i[0] * 4 + i[1]) as i16 - 20), &[4, 4]);
+    let z = ints.to_zarr_with(dir.join("i16"), &ToZarr::v2()).unwrap();
+    assert_eq!(z.dtype(), DType::I16);
+    assert_eq!(z.fill_value(), &serde_json::json!(0));
+    assert_eq!(from_zarr::<i16>(dir.join("i16")).unwrap().compute().unwrap(), ints.compute().unwrap());
+    // Read as another type, the values are converted.
+    let as_f64 = from_zarr::<f64>(dir.join("i16")).unwrap().compute().unwrap();
+    assert_eq!(as_f64[[0, 0]], -20.0);
+
+    let mask = ints.gt_scalar(0);
+    mask.to_zarr(dir.join("mask")).unwrap();
+    assert_eq!(open_zarr(dir.join("mask")).unwrap().dtype(), DType::Bool);
+    assert_eq!(from_zarr::<bool>(dir.join("mask")).unwrap().compute().unwrap(), mask.compute().unwrap());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn attributes_and_dimension_names_are_stored_for_both_versions() {
+    let dir = scratch("attrs");
+    let x = from_array(sample(&[4, 3]), &[2, 3]);
+    for (name, options) in [("v2", ToZarr::v2()), ("v3", ToZarr::v3())] {
+        let options = options.dimension_names(&["lat", "lon"]).attribute("units", "K");
+        let z = x.to_zarr_with(dir.join(name), &options).unwrap();
+        assert_eq!(z.dimension_names().unwrap(), &[Some("lat".to_string()), Some("lon".to_string())], "{name}");
+        assert_eq!(z.attributes()["units"], "K", "{name}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_existing_array_is_kept_unless_overwrite_is_asked() {
+    let dir = scratch("exists");
+    let path = dir.join("a");
+    from_array(sample(&[6]), 3).to_zarr(&path).unwrap();
+    match full(&[6], 1.0, 3).to_zarr(&path) {
+        Err(StrataError::AlreadyExists { path: p }) => assert!(p.ends_with("a")),
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    assert!(same(&from_zarr::<f64>(&path).unwrap().compute().unwrap(), &sample(&[6])));
+    full(&[6], 1.0, 3).to_zarr_with(&path, &ToZarr::v3().overwrite(true)).unwrap();
+    assert_eq!(from_zarr::<f64>(&path).unwrap().sum(..).scalar().unwrap(), 6.0);
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_write_that_fails_midway_leaves_the_old_array_whole_and_no_debris() {
+    let dir = scratch("failed");
+    let path = dir.join("a");
+    let old = from_array(sample(&[40, 10]), &[10, 10]);
+    old.to_zarr(&path).unwrap();
+    // The third chunk's function returns a block of the wrong shape: the computation fails
+    // after some chunks were already written to the staging directory.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let failing = full(&[40, 10], 2.0, &[10, 10]).map_blocks(|b| {
+        if CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+            return ArrayD::zeros(IxDyn(&[1]));
+        }
+        b
+    });
+    let error = failing.to_zarr_with(&path, &ToZarr::v3().overwrite(true)).unwrap_err();
+    assert!(matches!(error, StrataError::MapBlocksShape { .. }), "{error:?}");
+    assert!(same(&from_zarr::<f64>(&path).unwrap().compute().unwrap(), &old.compute().unwrap()));
+    assert!(leftovers(&dir).is_empty(), "staging left behind: {:?}", leftovers(&dir));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_chunk_is_named_in_the_error_and_other_chunks_still_read() {
+    let dir = scratch("corrupt");
+    let path = dir.join("a");
+    from_array(sample(&[20, 20]), &[10, 10]).to_zarr_with(&path, &ToZarr::v2()).unwrap();
+    fs::write(path.join("1.0"), b"this is not a blosc frame").unwrap();
+    let x: ChunkedArray<f64> = from_zarr(&path).unwrap();
+    match x.sum(..).compute() {
+        Err(StrataError::ChunkRead { path: p, chunk, cause }) => {
+            assert!(p.ends_with("a"), "{p}");
+            assert_eq!(chunk, vec![1, 0]);
+            assert!(!cause.is_empty());
+        }
+        other => panic!("expected ChunkRead, got {other:?}"),
+    }
+    // Selections that avoid the bad chunk never read it.
+    let top = x.isel(&[Sel::from(0..10), Sel::from(..)]).compute().unwrap();
+    assert!(same(&top, &sample(&[20, 20]).slice(ndarray::s![0..10, ..]).to_owned().into_dyn()));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_chunk_reads_as_the_fill_value_as_zarr_specifies() {
+    let dir = scratch("missing");
+    let path = dir.join("a");
+    full(&[4, 4], 5i32, &[2, 2]).to_zarr_with(&path, &ToZarr::v3().fill_value(-1.0)).unwrap();
+    fs::remove_file(path.join("c/1/1")).unwrap();
+    let values = from_zarr::<i32>(&path).unwrap().compute().unwrap();
+    assert_eq!(values[[3, 3]], -1);
+    assert_eq!(values[[0, 0]], 5);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn paths_that_are_not_zarr_arrays_give_errors_that_say_so() {
+    let dir = scratch("notzarr");
+    match open_zarr(dir.join("nothing-here")) {
+        Err(StrataError::NotZarr { cause, .. }) => assert!(cause.contains("no such directory"), "{cause}"),
+        other => panic!("{other:?}"),
+    }
+    fs::create_dir_all(dir.join("plain")).unwrap();
+    fs::write(dir.join("plain/readme.txt"), "hello").unwrap();
+    assert!(matches!(open_zarr(dir.join("plain")), Err(StrataError::NotZarr { .. })));
+    fs::create_dir_all(dir.join("broken")).unwrap();
+    fs::write(dir.join("broken/zarr.json"), "{ not json").unwrap();
+    assert!(matches!(open_zarr(dir.join("broken")), Err(StrataError::NotZarr { .. })));
+    fs::create_dir_all(dir.join("strings")).unwrap();
+    fs::write(
+        dir.join("strings/.zarray"),
+        r#"{"zarr_format":2,"shape":[3],"chunks":[3],"dtype":"<c16","compressor":null,"fill_value":null,"order":"C","filters":null}"#,
+    )
+    .unwrap();
+    match open_zarr(dir.join("strings")) {
+        Err(StrataError::UnsupportedZarrType { dtype, .. }) => assert!(dtype.contains("complex") || dtype.contains("c16"), "{dtype}"),
+        Err(other) => assert!(matches!(other, StrataError::NotZarr { .. }), "{other:?}"),
+        Ok(_) => panic!("a complex array opened"),
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_write_options_are_refused_before_anything_is_written() {
+    let dir = scratch("badopts");
+    let x = from_array(sample(&[8, 8]), &[4, 4]);
+    for options in [ToZarr::v2().shards(&[8, 8]), ToZarr::v3().chunks(&[3, 4]).shards(&[8, 8]), ToZarr::v3().chunks(&[4])] {
+        let error = x.to_zarr_with(dir.join("a"), &options).unwrap_err();
+        assert!(matches!(error, StrataError::ZarrWrite { .. }), "{error:?}");
+    }
+    assert!(fs::read_dir(&dir).unwrap().next().is_none(), "something was written");
+    fs::remove_dir_all(&dir).unwrap();
+}
