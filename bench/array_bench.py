@@ -2,11 +2,16 @@
 """Array benchmark: dask (threaded scheduler) and the Strata runtime side by side, in one run.
 
 W1, the Pangeo workshop's example: x = random((n, n), chunks c); (x + x.T - x.mean(axis=0)).sum()
+W3, the global mean of a 0.5-degree, 40-year monthly float32 SST store written by xarray
+    (Zarr v2, blosc-lz4, chunks of 12 months by the full grid, NaN over land), read by
+    xarray + dask on one side and the runtime on the other;
 and, as the physical limit, a single-pass in-memory sum of the same bytes (NumPy and Rust).
 Each side runs in its own process so that peak memory (max RSS) is its own.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/array_bench.py [--n 10000] [--chunk 1000] [--repeats 3]
+    .venv/bin/python bench/array_bench.py [--workload w1|w3|all] [--n 10000] [--chunk 1000] [--repeats 3]
+
+The W3 store (about 500 MB) is written once to build/bench/ and reused.
 
 This is a benchmark, not a test: it prints figures and ratios and exits 0 unless it cannot run.
 """
@@ -39,6 +44,53 @@ print(json.dumps({"seconds": min(times), "all": times, "value": value, "peak_rss
 """
 
 
+DASK_W3 = r"""
+import json, resource, sys, time
+import dask, numpy as np, xarray as xr
+store, repeats = sys.argv[1], int(sys.argv[2])
+dask.config.set(scheduler="threads")
+times = []
+for _ in range(repeats):
+    t = time.perf_counter()
+    ds = xr.open_zarr(store, consolidated=True)
+    value = float(ds.sst.mean().compute())
+    times.append(time.perf_counter() - t)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+n = int(np.prod(ds.sst.shape))
+data = np.full(n, 0.5, dtype="f4")
+t = time.perf_counter(); data.sum(); limit = time.perf_counter() - t
+print(json.dumps({"seconds": min(times), "all": times, "value": value, "peak_rss_mib": peak,
+                  "inmem_sum_seconds": limit, "inmem_sum_gbps": n * 4 / limit / 1e9}))
+"""
+
+MAKE_W3_STORE = r"""
+import sys
+import numpy as np, pandas as pd, xarray as xr
+from numcodecs import Blosc
+store = sys.argv[1]
+years, step = 40, 0.5
+lat = np.arange(-90 + step / 2, 90, step, dtype="f8")
+lon = np.arange(step / 2, 360, step, dtype="f8")
+time = pd.date_range("1980-01-01", periods=12 * years, freq="MS")
+la, lo = np.meshgrid(np.deg2rad(lat), np.deg2rad(lon), indexing="ij")
+# Land: a smooth pattern covering about 30% of the grid, and the poles.
+land = (np.sin(2 * lo) * np.cos(3 * la) + 0.4 * np.sin(5 * lo + 1) > 0.55) | (np.abs(lat)[:, None] > 78)
+base = (28 * np.cos(la) ** 2 - 1.5).astype("f4")
+rng = np.random.default_rng(0)
+sst = xr.DataArray(np.empty((time.size, lat.size, lon.size), dtype="f4"), dims=("time", "lat", "lon"),
+                   coords={"time": time, "lat": lat, "lon": lon}, name="sst",
+                   attrs={"units": "degC", "long_name": "sea surface temperature"})
+for m in range(time.size):
+    season = 2.5 * np.sin(2 * np.pi * (m % 12) / 12) * np.sin(la)
+    field = base + season.astype("f4") + rng.normal(0, 0.3, base.shape).astype("f4")
+    field[land] = np.nan
+    sst.values[m] = np.round(field, 2)
+ds = sst.to_dataset().chunk({"time": 12, "lat": -1, "lon": -1})
+encoding = {"sst": {"compressors": (Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE),)}}
+ds.to_zarr(store, mode="w", zarr_format=2, consolidated=True, encoding=encoding)
+"""
+
+
 def run_json(cmd: list[str]) -> dict:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -46,10 +98,19 @@ def run_json(cmd: list[str]) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workload", choices=["w1", "w3", "all"], default="all")
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--chunk", type=int, default=1_000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    if args.workload in ("w1", "all") and w1(args) != 0:
+        return 1
+    if args.workload in ("w3", "all") and w3(args) != 0:
+        return 1
+    return 0
+
+
+def w1(args: argparse.Namespace) -> int:
     sizes = [str(args.n), str(args.chunk), str(args.repeats)]
 
     subprocess.run(["cargo", "build", "--release", "-p", "strata", "--example", "w1"], check=True, cwd=REPO)
@@ -67,6 +128,30 @@ def main() -> int:
           f"{dask_fig['peak_rss_mib'] / max(strata['peak_rss_mib'], 1):>15.2f}x")
     print(f"{'in-memory sum (limit)':28}{dask_fig['inmem_sum_gbps']:>13.2f} GB/s{strata['inmem_sum_gbps']:>9.2f} GB/s")
     print(f"{'result':28}{dask_fig['value']:>18.6g}{strata['value']:>14.6g}   (different random streams)")
+    return 0
+
+
+def w3(args: argparse.Namespace) -> int:
+    store = REPO / "build" / "bench" / "sst_w3.zarr"
+    if not (store / ".zmetadata").exists():
+        print(f"writing the W3 store with xarray: {store}", file=sys.stderr)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", MAKE_W3_STORE, str(store)], check=True, cwd=REPO)
+    subprocess.run(["cargo", "build", "--release", "-p", "strata", "--example", "w3"], check=True, cwd=REPO)
+    strata = run_json([str(REPO / "target" / "release" / "examples" / "w3"), str(store / "sst"), str(args.repeats)])
+    try:
+        ref = run_json([sys.executable, "-c", DASK_W3, str(store), str(args.repeats)])
+    except subprocess.CalledProcessError as e:
+        print(f"xarray + dask side failed (pip install -r bench/requirements.txt?):\n{e.stderr}", file=sys.stderr)
+        return 1
+    shape = "x".join(str(n) for n in strata["shape"])
+    print(f"\nW3: global mean of SST {shape} float32, Zarr v2 blosc-lz4, NaN over land; best of {args.repeats}")
+    print(f"{'':28}{'xarray + dask':>18}{'Strata':>14}{'dask / Strata':>16}")
+    print(f"{'time':28}{ref['seconds']:>16.3f} s{strata['seconds']:>12.3f} s{ref['seconds'] / strata['seconds']:>15.2f}x")
+    print(f"{'peak memory (max RSS)':28}{ref['peak_rss_mib']:>14} MiB{strata['peak_rss_mib']:>10} MiB"
+          f"{ref['peak_rss_mib'] / max(strata['peak_rss_mib'], 1):>15.2f}x")
+    print(f"{'in-memory sum (limit)':28}{ref['inmem_sum_gbps']:>13.2f} GB/s{strata['inmem_sum_gbps']:>9.2f} GB/s")
+    print(f"{'result':28}{ref['value']:>18.6f}{strata['value']:>14.6f}   (the same store: must agree)")
     return 0
 
 

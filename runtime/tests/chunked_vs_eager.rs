@@ -82,6 +82,32 @@ proptest! {
         prop_assert_eq!(x.argmax(axis).compute().unwrap(), want);
     }
 
+    /// The NaN-skipping sums, means and counts (fast paths read f32 and f64 in place).
+    #[test]
+    fn nan_skipping_reductions_in_f64_and_f32((a, chunks) in array_and_chunks(), seed in any::<u64>(), every in 2usize..6) {
+        let a = ArrayD::from_shape_vec(a.raw_dim(), a.iter().enumerate().map(|(i, &v)| if i % every == 1 { f64::NAN } else { v }).collect()).unwrap();
+        let ndim = a.ndim();
+        let mut axes: Vec<usize> = (0..ndim).filter(|k| (seed >> k) & 1 == 1).collect();
+        if axes.is_empty() { axes.push((seed as usize) % ndim); }
+        let kept = |r: &[f64]| r.iter().copied().filter(|v| !v.is_nan()).collect::<Vec<f64>>();
+        let nansum = eager_reduce(&a, &axes, |r| kept(r).iter().sum());
+        let count = eager_reduce(&a, &axes, |r| kept(r).len() as f64);
+        let nanmean = eager_reduce(&a, &axes, |r| { let k = kept(r); if k.is_empty() { f64::NAN } else { k.iter().sum::<f64>() / k.len() as f64 } });
+        let x = from_array(a.clone(), chunks.as_slice());
+        assert_close(&x.nansum(axes.clone()).compute().unwrap(), &nansum)?;
+        assert_close(&x.nanmean(axes.clone()).compute().unwrap(), &nanmean)?;
+        assert_close(&x.count(axes.clone()).compute().unwrap().mapv(|c| c as f64), &count)?;
+        let plain_sum = eager_reduce(&a, &axes, |r| r.iter().sum());
+        assert_close(&x.sum(axes.clone()).compute().unwrap(), &plain_sum)?;
+
+        let x32 = from_array(a.mapv(|v| v as f32), chunks.as_slice());
+        let got = x32.nanmean(axes.clone()).compute().unwrap();
+        for (g, w) in got.iter().zip(nanmean.iter()) {
+            prop_assert!((g.is_nan() && w.is_nan()) || ((*g as f64) - w).abs() <= 1e-4 * (1.0 + w.abs()), "f32 nanmean {} vs {}", g, w);
+        }
+        prop_assert_eq!(x32.count(axes.clone()).compute().unwrap().mapv(|c| c as f64), count);
+    }
+
     #[test]
     fn broadcasting_against_a_row((a, chunks) in array_and_chunks(), row_chunk in 1usize..9) {
         let last = *a.shape().last().unwrap();

@@ -48,6 +48,98 @@ pub struct Accumulator {
     b: Vec<f64>,
 }
 
+/// The sum of a row and how many of its values were added (NaN left out when `skip`).
+/// Dispatches to a copy compiled for AVX2 where the CPU has it: the portable build targets
+/// SSE2, which has half the vector width.
+fn row_sum(row: Row<'_>, skip: bool) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { row_sum_avx2(row, skip) };
+    }
+    row_sum_portable(row, skip)
+}
+
+/// A row of floats, in its own element type.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn row_sum_avx2(row: Row<'_>, skip: bool) -> (f64, f64) {
+    row_sum_portable(row, skip)
+}
+
+#[inline(always)]
+fn row_sum_portable(row: Row<'_>, skip: bool) -> (f64, f64) {
+    match row {
+        Row::F32(values) => {
+            // f32 partial sums over short runs (as NumPy's pairwise sum keeps errors small),
+            // each run folded into f64; sixteen lanes so that the loop vectorises.
+            let (mut total, mut count) = (0.0f64, 0.0f64);
+            for run in values.chunks(1024) {
+                let (mut s, mut n) = ([0.0f32; 16], [0u32; 16]);
+                let lanes = run.chunks_exact(16);
+                let tail = lanes.remainder();
+                for c in lanes {
+                    let c: &[f32; 16] = c.try_into().expect("chunks of 16");
+                    for l in 0..16 {
+                        // v == v is false only for NaN; written so, the loop has no branch.
+                        let keep = !skip || c[l] == c[l];
+                        s[l] += if keep { c[l] } else { 0.0 };
+                        n[l] += keep as u32;
+                    }
+                }
+                for &v in tail {
+                    let keep = !skip || v == v;
+                    s[0] += if keep { v } else { 0.0 };
+                    n[0] += keep as u32;
+                }
+                total += s.iter().map(|&x| x as f64).sum::<f64>();
+                count += n.iter().sum::<u32>() as f64;
+            }
+            (total, count)
+        }
+        Row::F64(values) => {
+            let (mut s, mut n) = ([0.0f64; 8], [0u64; 8]);
+            let lanes = values.chunks_exact(8);
+            let tail = lanes.remainder();
+            for c in lanes {
+                let c: &[f64; 8] = c.try_into().expect("chunks of 8");
+                for l in 0..8 {
+                    let keep = !skip || c[l] == c[l];
+                    s[l] += if keep { c[l] } else { 0.0 };
+                    n[l] += keep as u64;
+                }
+            }
+            for &v in tail {
+                let keep = !skip || v == v;
+                s[0] += if keep { v } else { 0.0 };
+                n[0] += keep as u64;
+            }
+            (s.iter().sum(), n.iter().sum::<u64>() as f64)
+        }
+    }
+}
+
+/// `row_sum` for integers and bool, which hold no NaN.
+fn row_sum_exact<T: crate::array::Element>(row: &[T]) -> (f64, f64) {
+    (row.iter().map(|v| v.to_f64()).sum(), row.len() as f64)
+}
+
+/// Adds a slab element-wise into `sums` (and what was added into `counts`).
+fn add_slab<T: crate::array::Element>(sums: &mut [f64], counts: &mut [f64], slab: &[T], skip: bool) {
+    for ((s, n), v) in sums.iter_mut().zip(counts.iter_mut()).zip(slab) {
+        let v = v.to_f64();
+        let keep = !(skip && v.is_nan());
+        *s += if keep { v } else { 0.0 };
+        *n += keep as u8 as f64;
+    }
+}
+
 impl Accumulator {
     pub fn new(spec: &ReduceSpec) -> Self {
         let n: usize = spec.out_shape().iter().product();
@@ -63,6 +155,9 @@ impl Accumulator {
 
     /// Folds one chunk of the input (at `region`) into the accumulator.
     pub fn add_chunk(&mut self, spec: &ReduceSpec, block: &Block, region: &[Range<usize>]) {
+        if self.add_sums_in_place(spec, block, region) {
+            return;
+        }
         if matches!(spec.op, ReduceOp::Sum | ReduceOp::Mean) && !spec.skipna {
             return self.add_sums(spec, block, region);
         }
@@ -95,6 +190,72 @@ impl Accumulator {
             }
             self.add_row(spec, g, &flat[r * cols..(r + 1) * cols], arg_offset);
         }
+    }
+
+    /// Sums, means and counts read straight from the chunk's own element type, without the
+    /// f64 copy the general path makes, in loops the compiler vectorises. Covers reductions
+    /// over trailing axes (rows) and over leading axes (slabs), which include the all-axes
+    /// reduction and the mean over time of a (time, lat, lon) cube. Returns false when the
+    /// chunk is not laid out for it.
+    fn add_sums_in_place(&mut self, spec: &ReduceSpec, block: &Block, region: &[Range<usize>]) -> bool {
+        if !matches!(spec.op, ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Count) {
+            return false;
+        }
+        let ndim = region.len();
+        let k = spec.axes.len();
+        let trailing = spec.axes.iter().enumerate().all(|(i, &a)| a == ndim - k + i);
+        let leading = spec.axes.iter().enumerate().all(|(i, &a)| a == i);
+        if !trailing && !leading {
+            return false;
+        }
+        let skip = spec.skipna || spec.op == ReduceOp::Count;
+        let kept = spec.kept();
+        let kept_len: usize = kept.iter().map(|&a| region[a].len()).product();
+        let reduced_len: usize = spec.axes.iter().map(|&a| region[a].len()).product();
+        let mut sums = vec![0.0; kept_len];
+        let mut counts = vec![0.0; kept_len];
+        let done = if trailing {
+            let rows = reduced_len.max(1);
+            let mut fill = |row_sums: &mut dyn FnMut(usize) -> (f64, f64)| {
+                for r in 0..kept_len {
+                    (sums[r], counts[r]) = row_sums(r);
+                }
+            };
+            match block {
+                Block::F32(a) => a.as_slice().map(|f| fill(&mut |r| row_sum(Row::F32(&f[r * rows..(r + 1) * rows]), skip))),
+                Block::F64(a) => a.as_slice().map(|f| fill(&mut |r| row_sum(Row::F64(&f[r * rows..(r + 1) * rows]), skip))),
+                other => crate::with_block!(other, a, _T => a.as_slice().map(|f| fill(&mut |r| row_sum_exact(&f[r * rows..(r + 1) * rows])))),
+            }
+            .is_some()
+        } else {
+            crate::with_block!(block, values, _T => values.as_slice().map(|flat| {
+                for slab in flat.chunks_exact(kept_len.max(1)).take(reduced_len) {
+                    add_slab(&mut sums, &mut counts, slab, skip);
+                }
+            }))
+            .is_some()
+        };
+        if !done {
+            return false;
+        }
+        // Fold the chunk's partial sums into the output positions it covers.
+        let out_shape = spec.out_shape();
+        let mut out_strides = vec![1usize; out_shape.len()];
+        for k in (0..out_shape.len().saturating_sub(1)).rev() {
+            out_strides[k] = out_strides[k + 1] * out_shape[k + 1];
+        }
+        let kept_lens: Vec<usize> = kept.iter().map(|&a| region[a].len()).collect();
+        for (r, (&s, &n)) in sums.iter().zip(&counts).enumerate() {
+            let mut rem = r;
+            let mut g = 0;
+            for k in (0..kept_lens.len()).rev() {
+                g += (region[kept[k]].start + rem % kept_lens[k]) * out_strides[k];
+                rem /= kept_lens[k];
+            }
+            self.a[g] += s;
+            self.count[g] += n;
+        }
+        true
     }
 
     /// Sums and means without NaN skipping: ndarray's axis sums, which add whole rows at a

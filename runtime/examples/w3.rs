@@ -1,0 +1,57 @@
+//! Benchmark workload W3: the global mean of a monthly SST store (float32, NaN over land,
+//! chunks of 12 months by the full grid) written by xarray, timed on this runtime. Prints one
+//! JSON line; run by bench/array_bench.py beside xarray + dask, which writes the store.
+//!
+//!     w3 STORE/sst [REPEATS]
+
+use std::time::Instant;
+use strata::prelude::*;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: w3 STORE/VARIABLE [REPEATS]");
+        std::process::exit(2);
+    };
+    let repeats = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let mut times = Vec::new();
+    let mut value = 0.0f32;
+    let mut shape = Vec::new();
+    for _ in 0..repeats {
+        let started = Instant::now();
+        let sst: ChunkedArray<f32> = match from_zarr(path) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("w3: {e}");
+                std::process::exit(1);
+            }
+        };
+        shape = sst.shape();
+        value = sst.nanmean(..).scalar().unwrap_or_else(|e| {
+            eprintln!("w3: {e}");
+            std::process::exit(1)
+        });
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let peak_mib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .map_or(0, |kib| kib / 1024);
+    // The limit: one pass over the same number of f32 already in memory.
+    let n: usize = shape.iter().product();
+    let data = vec![0.5f32; n];
+    let started = Instant::now();
+    // Sixteen lanes, so the compiler may vectorise (a single running sum may not reorder).
+    let lanes = std::hint::black_box(&data).chunks_exact(16).fold([0f32; 16], |mut acc, c| {
+        acc.iter_mut().zip(c).for_each(|(a, v)| *a += v);
+        acc
+    });
+    let total: f32 = lanes.iter().sum();
+    let limit = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{{\"workload\": \"W3\", \"shape\": {shape:?}, \"seconds\": {:.4}, \"all\": {times:?}, \"value\": {value}, \"inmem_sum_seconds\": {limit:.4}, \"inmem_sum_gbps\": {:.2}, \"check\": {total}, \"peak_rss_mib\": {peak_mib}}}",
+        times[0],
+        (n * 4) as f64 / limit / 1e9
+    );
+}

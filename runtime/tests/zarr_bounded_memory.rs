@@ -1,0 +1,45 @@
+//! Writing a Zarr store eight times the memory budget, then computing over it, both stream:
+//! the process's peak memory grows by less than the budget. Its own test binary, so no other
+//! test's allocations blur the peak.
+
+use strata::prelude::*;
+
+const BUDGET: u64 = 64 << 20;
+
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+#[test]
+fn a_store_eight_times_the_budget_is_written_and_reduced_within_it() {
+    let dir = std::env::temp_dir().join(format!("strata-zarr-bounded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("big.zarr");
+    let budget = ComputeOptions { budget: Some(BUDGET), observer: None };
+    // 8000 x 8000 f64 = 512 MiB, uncompressible (uniform random), written chunk by chunk.
+    let x = RandomState::new(11).uniform(-1.0, 1.0, &[8_000, 8_000], &[1_000, 1_000]);
+    let expected = x.mean(..).compute_with(&budget).unwrap();
+    let expected = *expected.iter().next().unwrap();
+    let before = peak_rss_bytes();
+
+    let options = ToZarr { compute: budget.clone(), ..ToZarr::v2() };
+    x.to_zarr_with(&path, &options).unwrap();
+    let after_write = peak_rss_bytes().saturating_sub(before);
+    println!("writing 512 MiB grew the peak RSS by {} MiB (budget 64 MiB)", after_write >> 20);
+    assert!(after_write < BUDGET, "writing grew peak memory by {after_write} bytes");
+
+    let stored: ChunkedArray<f64> = from_zarr(&path).unwrap();
+    let mean = stored.mean(..).compute_with(&budget).unwrap();
+    let mean = *mean.iter().next().unwrap();
+    assert!((mean - expected).abs() < 1e-12, "mean read back {mean}, computed {expected}");
+    let grown = peak_rss_bytes().saturating_sub(before);
+    println!("reading it back grew the peak RSS by {} MiB in all", grown >> 20);
+    assert!(grown < BUDGET, "peak memory grew by {grown} bytes, over the {BUDGET}-byte budget");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
