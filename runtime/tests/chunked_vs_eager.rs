@@ -108,6 +108,52 @@ proptest! {
         prop_assert_eq!(x32.count(axes.clone()).compute().unwrap().mapv(|c| c as f64), count);
     }
 
+    /// Cumulative sums, read back in the array's chunks and in other chunks (regions that
+    /// start inside a chunk of the scan).
+    #[test]
+    fn cumulative_sums_along_any_axis((a, chunks) in array_and_chunks(), axis_seed in 0usize..3, re in 1usize..9, nan in any::<bool>()) {
+        let a = if nan { a.mapv(|v| if v > 60.0 { f64::NAN } else { v }) } else { a };
+        let axis = axis_seed % a.ndim();
+        let mut want = a.clone();
+        want.accumulate_axis_inplace(Axis(axis), |p, c| *c += *p);
+        let mut want_nan = a.mapv(|v| if v.is_nan() { 0.0 } else { v });
+        want_nan.accumulate_axis_inplace(Axis(axis), |p, c| *c += *p);
+        let x = from_array(a.clone(), chunks.as_slice());
+        assert_close(&x.cumsum(axis).compute().unwrap(), &want)?;
+        assert_close(&x.nancumsum(axis).compute().unwrap(), &want_nan)?;
+        assert_close(&x.nancumsum(axis).rechunk(re).compute().unwrap(), &want_nan)?;
+        let last = a.shape()[axis] - 1;
+        let mut sel: Vec<Sel> = vec![Sel::from(..); a.ndim()];
+        sel[axis] = Sel::Index(last);
+        assert_close(&x.nancumsum(axis).isel(&sel).compute().unwrap(), &want_nan.index_axis(Axis(axis), last).to_owned())?;
+    }
+
+    /// Reshapes that merge and split axes, computed whole, re-chunked, and selected from.
+    #[test]
+    fn reshapes_keep_row_major_order((a, chunks) in array_and_chunks(), split_seed in any::<u64>(), re in 1usize..7) {
+        let n = a.len();
+        // A random factorisation of the element count into up to three axes, keeping a random
+        // number of the leading axes as they are.
+        let keep = (split_seed as usize) % a.ndim();
+        let lead: Vec<usize> = a.shape()[..keep].to_vec();
+        let rest: usize = a.shape()[keep..].iter().product();
+        let divisors: Vec<usize> = (1..=rest).filter(|d| rest % d == 0).collect();
+        let d = divisors[(split_seed >> 8) as usize % divisors.len()];
+        let mut shape = lead.clone();
+        shape.push(d);
+        if rest / d > 1 || (split_seed >> 16) & 1 == 1 { shape.push(rest / d); }
+        prop_assume!(shape.iter().product::<usize>() == n);
+        let x = from_array(a.clone(), chunks.as_slice());
+        let want = a.as_standard_layout().into_owned().into_shape_with_order(IxDyn(&shape)).unwrap();
+        let y = x.reshape(&shape);
+        assert_close(&y.compute().unwrap(), &want)?;
+        assert_close(&y.rechunk(re).compute().unwrap(), &want)?;
+        // And back, through a transpose (regions that are not whole rows).
+        assert_close(&y.reshape(a.shape()).t().compute().unwrap(), &a.t().to_owned())?;
+        let flat: ArrayD<f64> = ArrayD::from_shape_vec(IxDyn(&[n]), a.iter().copied().collect()).unwrap();
+        assert_close(&x.reshape(&[n]).compute().unwrap(), &flat)?;
+    }
+
     #[test]
     fn broadcasting_against_a_row((a, chunks) in array_and_chunks(), row_chunk in 1usize..9) {
         let last = *a.shape().last().unwrap();
@@ -163,6 +209,8 @@ fn bad_input_gives_errors_not_panics() {
     let y = zeros::<f64>(&[3, 5], &[2, 2]);
     assert!(matches!((&x + &y).compute(), Err(StrataError::ShapeMismatch { .. })));
     assert!(matches!(x.sum(&[2]).compute(), Err(StrataError::AxisOutOfRange { axis: 2, .. })));
+    assert!(matches!(x.cumsum(5).compute(), Err(StrataError::AxisOutOfRange { axis: 5, .. })));
+    assert!(matches!(x.reshape(&[3, 7]).compute(), Err(StrataError::ShapeMismatch { op: "reshape", .. })));
     assert!(matches!(x.isel(&[Sel::Index(9)]).compute(), Err(StrataError::IndexOutOfRange { index: 9, .. })));
     assert!(matches!(zeros::<f64>(&[4], &[0]).compute(), Err(StrataError::InvalidChunks { .. })));
     let over = x.compute_with(&ComputeOptions { budget: Some(16), observer: None });

@@ -553,6 +553,24 @@ impl<T: BlockElement> ChunkedArray<T> {
 }
 
 impl<T: Reducible> ChunkedArray<T> {
+    /// Cumulative sum along `axis` (NumPy's `cumsum`; a NaN carries on to the end).
+    pub fn cumsum(&self, axis: usize) -> ChunkedArray<T::Sum> {
+        self.scan(axis, false)
+    }
+
+    /// Cumulative sum along `axis` with NaN counted as zero (`nancumsum`).
+    pub fn nancumsum(&self, axis: usize) -> ChunkedArray<T::Sum> {
+        self.scan(axis, true)
+    }
+
+    fn scan(&self, axis: usize, skipna: bool) -> ChunkedArray<T::Sum> {
+        if axis >= self.ndim() {
+            return self.invalid(Error::AxisOutOfRange { op: "cumsum", axis, ndim: self.ndim() });
+        }
+        let dtype = T::DTYPE.accumulator();
+        ChunkedArray::typed(Node::new(Op::CumSum { input: self.node.clone(), axis, skipna }, self.node.grid.clone(), dtype))
+    }
+
     pub fn sum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, false) }
     pub fn nansum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, true) }
     pub fn mean(&self, axes: impl Axes) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Mean, axes, 0, false) }
@@ -650,6 +668,44 @@ pub fn stack<T: BlockElement>(arrays: &[ChunkedArray<T>], axis: usize) -> Chunke
 }
 
 impl<T: BlockElement> ChunkedArray<T> {
+    /// The same elements in row-major order with a new `shape` (NumPy's `reshape`). Axes that
+    /// keep their length at the front keep their chunks; the regrouped axes after them are
+    /// chunked on the first of them only (later ones whole), in chunks of about the input's
+    /// size, so each output chunk is one contiguous run of input rows.
+    pub fn reshape(&self, shape: &[usize]) -> ChunkedArray<T> {
+        let from = self.shape();
+        if from.iter().product::<usize>() != shape.iter().product::<usize>() {
+            return self.invalid(Error::ShapeMismatch { op: "reshape", left: from, right: shape.to_vec() });
+        }
+        if from == shape {
+            return self.clone();
+        }
+        if shape.iter().product::<usize>() == 0 {
+            return super::create::full(shape, T::default(), ChunkSpec::Uniform(usize::MAX));
+        }
+        let keep = from.iter().zip(shape).take_while(|(a, b)| a == b).count();
+        let mut chunks: Vec<Vec<usize>> = self.chunks()[..keep].to_vec();
+        if keep < shape.len() {
+            let row_out: usize = shape[keep + 1..].iter().product();
+            let per_chunk_in = if keep < from.len() {
+                self.chunks()[keep][0] * from[keep + 1..].iter().product::<usize>()
+            } else {
+                1
+            };
+            let len = (per_chunk_in / row_out.max(1)).clamp(1, shape[keep]);
+            let mut lens = vec![len; shape[keep] / len];
+            if shape[keep] % len != 0 {
+                lens.push(shape[keep] % len);
+            }
+            chunks.push(lens);
+            chunks.extend(shape[keep + 1..].iter().map(|&n| vec![n]));
+        }
+        match ChunkGrid::from_spec(shape, &ChunkSpec::Explicit(chunks), T::DTYPE.size_of()) {
+            Ok(grid) => self.derive(Op::Reshape { input: self.node.clone(), keep }, grid),
+            Err(e) => self.invalid(e),
+        }
+    }
+
     /// Inserts a length-1 axis at `axis`.
     pub fn expand_dims(&self, axis: usize) -> ChunkedArray<T> {
         let ndim = self.ndim();

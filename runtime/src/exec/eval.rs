@@ -133,6 +133,11 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             None => Err(Error::InvalidChunks { reason: "a reduction was not computed before its use".into() }),
         },
         Op::Rechunk { input } => eval(input, region, done),
+        Op::CumSum { input, axis, skipna } => match done.get(&node.id) {
+            Some(offsets) => Ok(super::scan::eval_scan(input, *axis, *skipna, offsets, region, done)?.into_dtype(node.dtype)),
+            None => Err(Error::InvalidChunks { reason: "a cumulative sum's chunk offsets were not computed before its use".into() }),
+        },
+        Op::Reshape { input, keep } => reshape(input, *keep, &node.shape(), region, done),
         Op::ExpandDims { input, axis } => {
             let mut inner = region.to_vec();
             inner.remove(*axis);
@@ -167,6 +172,42 @@ pub fn promote_operands(lhs: &Node, rhs: &Node) -> DType {
         (false, true) if !(rhs.dtype.is_float() && !lhs.dtype.is_float()) => lhs.dtype,
         _ => lhs.dtype.promote(rhs.dtype),
     }
+}
+
+/// A region of a reshaped array. Axes before `keep` map one to one. Past them, the
+/// region's span of output axis `keep` (with all later axes whole) is one contiguous run of
+/// elements in row-major order, which is a run of whole rows of the input's axis `keep`:
+/// those rows are read, flattened, cut to the run and given the output's shape. A region that
+/// takes part of the later axes is cut from that afterwards.
+fn reshape(input: &Node, keep: usize, out_shape: &[usize], region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
+    let in_shape = input.shape();
+    let mut inner: Region = region[..keep].to_vec();
+    let prefix: Vec<usize> = inner.iter().map(|r| r.len()).collect();
+    if keep == out_shape.len() || keep == in_shape.len() {
+        // What follows the kept axes holds a single element on both sides.
+        inner.extend(in_shape[keep..].iter().map(|&n| 0..n));
+        let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+        return eval(input, &inner, done)?.reshape(&shape);
+    }
+    let row_in: usize = in_shape[keep + 1..].iter().product();
+    let row_out: usize = out_shape[keep + 1..].iter().product();
+    let span = &region[keep];
+    let (flat_lo, flat_hi) = (span.start * row_out, span.end * row_out);
+    let (lo, hi) = (flat_lo / row_in.max(1), flat_hi.div_ceil(row_in.max(1)));
+    inner.push(lo..hi);
+    inner.extend(in_shape[keep + 1..].iter().map(|&n| 0..n));
+    let rows = eval(input, &inner, done)?;
+    let mut flat_shape = prefix.clone();
+    flat_shape.push((hi - lo) * row_in);
+    let mut cut: Region = prefix.iter().map(|&n| 0..n).collect();
+    cut.push(flat_lo - lo * row_in..flat_hi - lo * row_in);
+    let mut whole_shape = prefix.clone();
+    whole_shape.push(span.len());
+    whole_shape.extend(&out_shape[keep + 1..]);
+    let whole = rows.reshape(&flat_shape)?.slice(&cut).reshape(&whole_shape)?;
+    let mut part: Region = whole_shape.iter().map(|&n| 0..n).collect();
+    part[keep + 1..].clone_from_slice(&region[keep + 1..]);
+    Ok(if part[keep + 1..].iter().zip(&out_shape[keep + 1..]).all(|(r, &n)| r.len() == n) { whole } else { whole.slice(&part) })
 }
 
 /// Evaluates an operand of a broadcasting operation for the output `region`: the part of it

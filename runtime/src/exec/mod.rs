@@ -4,6 +4,7 @@ pub mod cancel;
 pub mod elementwise;
 pub mod eval;
 pub mod reduce;
+pub mod scan;
 pub mod scheduler;
 
 use rayon::prelude::*;

@@ -162,7 +162,8 @@ fn run_over<R: Send>(
         return Err(error);
     }
     let order = node.post_order();
-    let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. })).collect();
+    // Reductions and the first pass of scans are materialised before the output's tasks.
+    let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();
     let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
     let run = Run { computation: Computation::start(), observer: options.observer.clone(), total, done: AtomicU64::new(0) };
     let started = Instant::now();
@@ -170,7 +171,10 @@ fn run_over<R: Send>(
     let result = (|| {
         let mut done = Materialized::new();
         for reduction in reductions {
-            let block = reduce(reduction, &done, &run, budget)?;
+            let block = match reduction.op {
+                Op::CumSum { .. } => scan_offsets(reduction, &done, &run, budget)?,
+                _ => reduce(reduction, &done, &run, budget)?,
+            };
             done.insert(reduction.id, Arc::new(block));
         }
         map_chunks(node, grid, &done, &run, budget, reserved, &task, merge)
@@ -284,6 +288,36 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
     };
     in_waves(&regions, width, run, task, |partials| partials.iter().for_each(|p| total.merge(&spec, p)))?;
     Ok(total.finish(&spec, node.dtype))
+}
+
+/// The first pass of a cumulative sum: each input chunk's total along the axis, turned into
+/// the offset each chunk starts from (see `scan`).
+fn scan_offsets(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
+    let Op::CumSum { input, axis, skipna } = &node.op else {
+        return Err(Error::InvalidChunks { reason: "not a cumulative sum".into() });
+    };
+    let axis = *axis;
+    let mut shape = input.shape();
+    shape[axis] = input.grid.chunks()[axis].len();
+    let mut totals = Block::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&shape)));
+    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + totals.nbytes() as u64;
+    let width = waves(task_bytes(input, &input.grid), held, budget, "the cumulative sum")?;
+    let regions = input.grid.regions();
+    let task = |_: usize, region: &Region| {
+        let block = eval(input, region, done)?;
+        let total = super::scan::chunk_total(&block, axis, *skipna);
+        run.task_done(block.nbytes() as u64, "cumsum");
+        Ok((region.clone(), total))
+    };
+    in_waves(&regions, width, run, task, |parts| {
+        for (region, total) in parts {
+            let k = input.grid.overlapping(axis, &region[axis]).first().map_or(0, |(k, _)| *k);
+            let mut at = region.clone();
+            at[axis] = k..k + 1;
+            paste(&mut totals, &at, &Block::F64(total));
+        }
+    })?;
+    Ok(Block::F64(super::scan::exclusive_prefix(totals.into_typed::<f64>(), axis)))
 }
 
 /// Copies `block` into `out` at `region`.

@@ -116,11 +116,16 @@ pub enum Op {
     Select { input: NodeRef, axes: Vec<AxisSelect> },
     Take { input: NodeRef, axis: usize, indices: Arc<Vec<usize>> },
     Concat { inputs: Vec<NodeRef>, axis: usize },
+    /// The same elements in row-major order, in a new shape. Axes before `keep` are the
+    /// input's, unchanged; the rest are the input's remaining axes regrouped.
+    Reshape { input: NodeRef, keep: usize },
     /// A new length-1 axis at `axis`.
     ExpandDims { input: NodeRef, axis: usize },
     /// `skipna`: NaN elements are left out (the nan* reductions).
     Reduce { input: NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool },
     Rechunk { input: NodeRef },
+    /// Cumulative sum along `axis` (NaN counted as 0 when `skipna`).
+    CumSum { input: NodeRef, axis: usize, skipna: bool },
     MapBlocks { input: NodeRef, f: BlockFn },
     /// A plan that could not be built; evaluating it returns the error.
     Invalid { error: Error },
@@ -150,8 +155,10 @@ impl Op {
             Op::Take { .. } => "take",
             Op::Concat { .. } => "concatenate",
             Op::ExpandDims { .. } => "expand_dims",
+            Op::Reshape { .. } => "reshape",
             Op::Reduce { .. } => "reduce",
             Op::Rechunk { .. } => "rechunk",
+            Op::CumSum { .. } => "cumsum",
             Op::MapBlocks { .. } => "map_blocks",
             Op::Invalid { .. } => "invalid",
         }
@@ -166,7 +173,9 @@ impl Op {
             | Op::Take { input, .. }
             | Op::Reduce { input, .. }
             | Op::Rechunk { input }
+            | Op::CumSum { input, .. }
             | Op::ExpandDims { input, .. }
+            | Op::Reshape { input, .. }
             | Op::MapBlocks { input, .. } => vec![input],
             Op::Binary { lhs, rhs, .. } => vec![lhs, rhs],
             Op::Where { cond, then, otherwise } => vec![cond, then, otherwise],
