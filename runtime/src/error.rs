@@ -38,6 +38,9 @@ pub enum Error {
     /// Writing failed; what was on disk before is kept.
     #[error("{path}: could not write the Zarr array: {cause}")]
     ZarrWrite { path: String, cause: String },
+    /// A file could not be read (bags of text files).
+    #[error("{path}: {cause}")]
+    Read { path: String, cause: String },
     /// `to_zarr` would replace an existing array and was not told to.
     #[error("{path} already exists; use overwrite(true) to replace it")]
     AlreadyExists { path: String },

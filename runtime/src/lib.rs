@@ -16,6 +16,7 @@
 //! ```
 
 pub mod array;
+pub mod bag;
 pub mod delayed;
 pub mod error;
 pub mod exec;
@@ -24,3 +25,6 @@ pub mod prelude;
 pub mod zarr;
 
 pub use error::Error;
+/// Re-exported so that notebook cells can parse JSON records (bags of JSON lines) without a
+/// `:dep` line.
+pub use serde_json;

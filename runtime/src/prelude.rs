@@ -4,7 +4,9 @@ pub use crate::array::{
     arange, concatenate, from_array, full, linspace, ones, random, random_normal, stack, where_, zeros, Axes,
     ChunkSpec, ChunkedArray, DType, RandomState, Sel,
 };
+pub use crate::bag::Bag;
 pub use crate::delayed::{delayed, join_all, Delayed};
 pub use crate::error::Error as StrataError;
 pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};
 pub use crate::zarr::{from_zarr, open_zarr, Compressor, ToZarr, ZarrArray, ZarrFormat};
+pub use serde_json;
