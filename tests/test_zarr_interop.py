@@ -209,3 +209,24 @@ def test_a_corrupt_chunk_from_zarr_python_is_named_in_the_error(zarr_tool, tmp_p
     assert "chunk [1, 0]" in done.stderr and str(path) in done.stderr, done.stderr
     # The chunks around it still read.
     assert_same(values_of(dump(zarr_tool, path, "0:5,:")), np.ones((5, 10)))
+
+
+def test_a_notebook_cell_reads_and_writes_zarr_without_a_dep_line(kernel, tmp_path):
+    """In the kernel, as a workshop cell would: open a store zarr-python wrote, reduce it,
+    write the result, which zarr-python then reads."""
+    data = sample((24, 5, 6), "f4")
+    source = tmp_path / "sst.zarr"
+    zarr.create_array(source, shape=data.shape, chunks=(12, 5, 6), dtype="f4", zarr_format=2)[:] = data
+    out = tmp_path / "clim.zarr"
+    run = kernel.run_ok(
+        f'let sst: ChunkedArray<f32> = from_zarr({json.dumps(str(source))})?;\n'
+        f'let clim = sst.nanmean(&[0]);\n'
+        f'clim.to_zarr({json.dumps(str(out))})?;\n'
+        f'println!("{{:?}} {{}}", sst.shape(), sst.npartitions());'
+    )
+    assert run.stream().strip() == "[24, 5, 6] 2"
+    np.testing.assert_allclose(zarr.open_array(out, mode="r")[:], np.nanmean(data, axis=0), rtol=1e-6)
+    # A bad path is an error in the cell, naming the path; the kernel keeps serving.
+    bad = kernel.run(f'from_zarr::<f64>({json.dumps(str(tmp_path / "nope.zarr"))})?')
+    assert bad.status == "error" and "nope.zarr" in bad.error_text
+    assert kernel.run_ok("1 + 1").result["text/plain"] == "2"

@@ -235,3 +235,29 @@ fn workshop_example_matches_eager() {
     assert_eq!(ints.sum(..).scalar().unwrap(), 10i64);
     assert_eq!(ints.mean(&[0]).compute().unwrap(), ndarray::array![2.0, 3.0].into_dyn());
 }
+
+/// The generators' statistics: moments of uniform and normal draws, neighbours (in a row and
+/// across rows, where a counter-based generator could correlate) uncorrelated, seeds distinct.
+#[test]
+fn random_numbers_have_the_right_moments_and_no_neighbour_correlation() {
+    let n = 1_000_000.0;
+    let u = RandomState::new(5).random(&[1_000, 1_000], &[250, 500]);
+    let mean = u.mean(..).scalar().unwrap();
+    let var = u.var(.., 0).scalar().unwrap();
+    assert!((mean - 0.5).abs() < 0.002, "uniform mean {mean}");
+    assert!((var - 1.0 / 12.0).abs() < 0.001, "uniform variance {var}");
+    let values = u.compute().unwrap();
+    let corr = |a: ndarray::ArrayViewD<f64>, b: ndarray::ArrayViewD<f64>| {
+        let cov: f64 = a.iter().zip(b.iter()).map(|(x, y)| (x - 0.5) * (y - 0.5)).sum::<f64>() / a.len() as f64;
+        cov * 12.0
+    };
+    let in_row = corr(values.slice(ndarray::s![.., ..999]).into_dyn(), values.slice(ndarray::s![.., 1..]).into_dyn());
+    let across = corr(values.slice(ndarray::s![..999, ..]).into_dyn(), values.slice(ndarray::s![1.., ..]).into_dyn());
+    assert!(in_row.abs() < 0.005 && across.abs() < 0.005, "neighbour correlation {in_row} {across}");
+    let other = RandomState::new(6).random(&[1_000, 1_000], &[250, 500]).compute().unwrap();
+    assert!(corr(values.view(), other.view()).abs() < 0.005, "seeds 5 and 6 correlate");
+
+    let z = RandomState::new(9).normal(3.0, 2.0, &[1_000, 1_000], &[500, 500]);
+    let (m, s) = (z.mean(..).scalar().unwrap(), z.std(.., 0).scalar().unwrap());
+    assert!((m - 3.0).abs() < 0.01 && (s - 2.0).abs() < 0.01, "normal mean {m} std {s} over {n} draws");
+}

@@ -89,13 +89,39 @@ pub struct EvcxrEngine {
     _workspace: Workspace,
 }
 
+/// rustc's ways of saying that compiled dependencies in the target directory do not match
+/// each other (an interrupted or mixed-version build), which only a clean build mends.
+fn is_stale_build(message: &str) -> bool {
+    ["can't find crate for", "found possibly newer version of crate", "E0463", "E0460", "E0514"]
+        .iter()
+        .any(|sign| message.contains(sign))
+}
+
 impl EvcxrEngine {
     /// Starts evcxr's child process and loads the preloaded crates. In a warm workspace this
     /// takes a few seconds; in a cold one, as long as compiling the dependencies.
+    ///
+    /// A slot whose build artifacts no longer fit together (cargo calls them fresh, rustc
+    /// cannot load them: "can't find crate", "found possibly newer version") is cleared and
+    /// built again, once, instead of leaving the kernel unable to start.
     pub fn start(workspace: Workspace, crates_dir: &Path, sink: Arc<dyn OutputSink>) -> Result<Self, String> {
+        match Self::start_once(workspace, crates_dir, sink.clone()) {
+            Ok(engine) => Ok(engine),
+            Err((message, workspace)) if is_stale_build(&message) => {
+                log::warn!("stale build artifacts in {}; rebuilding: {message}", workspace.dir().display());
+                workspace.clear_build();
+                Self::start_once(workspace, crates_dir, sink).map_err(|(message, _)| message)
+            }
+            Err((message, _)) => Err(message),
+        }
+    }
+
+    fn start_once(workspace: Workspace, crates_dir: &Path, sink: Arc<dyn OutputSink>) -> Result<Self, (String, Workspace)> {
         let started = std::time::Instant::now();
-        let (mut ctx, outputs) =
-            CommandContext::new().map_err(|e| format!("could not start evcxr: {e}"))?;
+        let (mut ctx, outputs) = match CommandContext::new() {
+            Ok(pair) => pair,
+            Err(e) => return Err((format!("could not start evcxr: {e}"), workspace)),
+        };
         log::info!("evcxr context ready in {:?}", started.elapsed());
         let pump = OutputPump::spawn(outputs, sink);
         let interrupt = Arc::new(InterruptState {
@@ -110,19 +136,20 @@ impl EvcxrEngine {
         // dependency (one cargo resolution and one rust-analyzer reload) brings in both.
         let display = crates_dir.join("display");
         if !display.join("Cargo.toml").exists() || !crates_dir.join("runtime/Cargo.toml").exists() {
-            return Err(format!(
+            let message = format!(
                 "the Strata crates are not in {} (set STRATA_CRATES_DIR to the source checkout)",
                 crates_dir.display()
-            ));
+            );
+            return Err((message, workspace));
         }
         // evcxr's build cache (`:cache`) keeps compiled registry crates across workspaces, so
         // a new slot (a second kernel running at once) compiles only the local crates.
         let preload = format!(
             ":cache 4096\n:dep strata-display = {{ path = {display:?} }}\nuse strata_display::prelude::*;\n{CELL_HOOKS}"
         );
-        ctx.execute(&preload).map_err(|e| {
-            format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue)
-        })?;
+        if let Err(e) = ctx.execute(&preload) {
+            return Err((format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue), workspace));
+        }
         pump.flush();
         log::info!("Strata crates loaded; engine ready {:?} after start", started.elapsed());
         Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, _workspace: workspace })
@@ -250,6 +277,18 @@ impl Engine for EvcxrEngine {
                 ExecuteOutcome::Error(e)
             }
         }
+    }
+
+    /// rust-analyzer resolves the whole crate graph (the runtime's dependencies included) the
+    /// first time it is asked anything, about five seconds, and it is asked at the first `let`
+    /// (to infer the variable's type). One completion pays for that while the user reads.
+    fn warm_up(&mut self) {
+        let started = std::time::Instant::now();
+        let probe = "let _ = zer";
+        if let Err(e) = self.ctx.completions(probe, probe.len()) {
+            log::warn!("warm-up completion failed: {e}");
+        }
+        log::info!("rust-analyzer warmed up in {:?}", started.elapsed());
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completions {

@@ -10,6 +10,9 @@ use super::{Engine, Interrupter};
 
 type Job = Box<dyn FnOnce(&mut dyn Engine) + Send>;
 
+/// How long the engine must have been idle before it warms up.
+const IDLE_BEFORE_WARM_UP: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The engine could not be started, so it cannot run anything.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the Rust engine is not available: {0}")]
@@ -44,8 +47,28 @@ impl EngineHost {
                 }
             };
             let _ = slot.set(engine.interrupter());
-            while let Ok(job) = queue.recv() {
-                job(engine.as_mut());
+            // The first quiet moment after start is spent warming the engine's caches, so
+            // that the user's first cells do not pay for it; work that is already waiting
+            // goes first.
+            let mut warm = false;
+            loop {
+                let job = if warm {
+                    queue.recv().ok()
+                } else {
+                    match queue.recv_timeout(IDLE_BEFORE_WARM_UP) {
+                        Ok(job) => Some(job),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            engine.warm_up();
+                            warm = true;
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                    }
+                };
+                match job {
+                    Some(job) => job(engine.as_mut()),
+                    None => break,
+                }
             }
         })?;
         Ok(EngineHost { jobs, interrupter, start_error })

@@ -92,4 +92,7 @@ pub trait Engine {
     /// Type and documentation of the name at `cursor` (a byte offset), if any.
     fn inspect(&mut self, code: &str, cursor: usize) -> Option<Inspection>;
     fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
+    /// Prepares caches that would otherwise slow the first cells down; called once, when
+    /// the engine is idle.
+    fn warm_up(&mut self) {}
 }

@@ -71,6 +71,13 @@ impl Workspace {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Removes the slot's compiled artifacts (the next build starts clean).
+    pub fn clear_build(&self) {
+        if let Err(e) = fs::remove_dir_all(self.dir.join("target")) {
+            log::warn!("could not clear {}: {e}", self.dir.join("target").display());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -307,9 +307,7 @@ fn random(seed: u64, dist: Distribution, shape: &[usize], region: &[Range<usize>
         // (Filled by `extend` over an exact-size iterator: no zeroing pass first.)
         match dist {
             Distribution::Uniform { low, high } => {
-                let scale = high - low;
-                let lane0 = Stream { keys: [stream.keys[0]; 3] };
-                values.extend((0..row_len as u64).map(|j| low + scale * lane0.unit(0, first + j * inner_stride)));
+                uniform_row(&mut values, stream.keys[0], first, inner_stride, row_len, low, high - low);
             }
             Distribution::Normal { .. } => {
                 values.extend((0..row_len as u64).map(|j| sample(&stream, dist, first + j * inner_stride)));
@@ -317,6 +315,52 @@ fn random(seed: u64, dist: Distribution, shape: &[usize], region: &[Range<usize>
         }
     }
     Block::F64(ArrayD::from_shape_vec(IxDyn(&out_shape), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&out_shape))))
+}
+
+/// Appends `len` uniform numbers in [low, low + scale) for positions `first`, `first +
+/// stride`, ... Dispatches to copies compiled for AVX-512 or AVX2 where the CPU has them: the
+/// generator's 64-bit multiplies then run several lanes at once.
+fn uniform_row(values: &mut Vec<f64>, key: u64, first: u64, stride: u64, len: usize, low: f64, scale: f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512dq") {
+            // SAFETY: the CPU supports AVX-512 DQ (and F), checked just above.
+            return unsafe { uniform_row_avx512(values, key, first, stride, len, low, scale) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { uniform_row_avx2(values, key, first, stride, len, low, scale) };
+        }
+    }
+    uniform_row_portable(values, key, first, stride, len, low, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn uniform_row_avx512(values: &mut Vec<f64>, key: u64, first: u64, stride: u64, len: usize, low: f64, scale: f64) {
+    uniform_row_portable(values, key, first, stride, len, low, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn uniform_row_avx2(values: &mut Vec<f64>, key: u64, first: u64, stride: u64, len: usize, low: f64, scale: f64) {
+    uniform_row_portable(values, key, first, stride, len, low, scale)
+}
+
+#[inline(always)]
+fn uniform_row_portable(values: &mut Vec<f64>, key: u64, first: u64, stride: u64, len: usize, low: f64, scale: f64) {
+    values.extend((0..len as u64).map(|j| low + scale * unit(key, first + j * stride)));
+}
+
+/// A uniform number in [0, 1) from 53 random bits: SplitMix64 (Steele, Lea, Flood 2014) at
+/// position `index` of the sequence keyed by `key`. Counter-based, so a number depends only
+/// on its position; two 64-bit multiplies, which vectorise, where a 128-bit one would not.
+#[inline(always)]
+fn unit(key: u64, index: u64) -> f64 {
+    let bits = splitmix64(key.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    // 52 random mantissa bits under the exponent of 1.0 give [1, 2); no int-to-float
+    // conversion needed.
+    f64::from_bits(0x3FF0_0000_0000_0000 | (bits >> 12)) - 1.0
 }
 
 /// Per-stream keys, mixed once per chunk rather than once per number.
@@ -329,21 +373,13 @@ impl Stream {
         Stream { keys: [0u64, 1, 2].map(|lane| splitmix64(seed ^ lane.wrapping_mul(0xD6E8_FEB8_6659_FD93))) }
     }
 
-    /// A uniform number in [0, 1) from 53 random bits: the wyrand output (Wang Yi's
-    /// multiply-fold mix) for position `index` of the sequence keyed by this lane. One 128-bit
-    /// multiply per number: generating is cheaper than reading the numbers back from memory.
     fn unit(&self, lane: usize, index: u64) -> f64 {
-        let key = self.keys[lane];
-        let s = key.wrapping_add(index.wrapping_mul(0xA076_1D64_78BD_642F));
-        let t = u128::from(s).wrapping_mul(u128::from(s ^ 0xE703_7ED1_A0B4_28DB));
-        let bits = (t as u64) ^ ((t >> 64) as u64);
-        // 52 random mantissa bits under the exponent of 1.0 give [1, 2); no int-to-float
-        // conversion needed.
-        f64::from_bits(0x3FF0_0000_0000_0000 | (bits >> 12)) - 1.0
+        unit(self.keys[lane], index)
     }
 }
 
 /// The splitmix64 finaliser (Steele, Lea, Flood 2014): a bijective mix of 64 bits.
+#[inline(always)]
 fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
