@@ -230,3 +230,48 @@ def test_a_notebook_cell_reads_and_writes_zarr_without_a_dep_line(kernel, tmp_pa
     bad = kernel.run(f'from_zarr::<f64>({json.dumps(str(tmp_path / "nope.zarr"))})?')
     assert bad.status == "error" and "nope.zarr" in bad.error_text
     assert kernel.run_ok("1 + 1").result["text/plain"] == "2"
+
+
+def _staging(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(f".{out.name}.strata-partial-*"))
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_a_write_killed_or_interrupted_midway_leaves_the_old_array_whole(zarr_tool, tmp_path, how):
+    """The writer dies (SIGKILL) or is interrupted (SIGINT, the notebook's stop button) while
+    chunks are being written over an existing array: zarr-python still reads the old array,
+    value for value, and the next write to the path cleans up what the dead writer left."""
+    import signal
+    import time
+
+    source = tmp_path / "big.zarr"
+    big = np.arange(3000 * 3000, dtype="f8").reshape(3000, 3000)
+    zarr.create_array(source, shape=big.shape, chunks=(250, 250), dtype="f8", zarr_format=3, compressors=None)[:] = big
+    out = tmp_path / "out.zarr"
+    old = np.full((3000, 3000), 7.0)
+    zarr.create_array(out, shape=old.shape, chunks=(1000, 1000), dtype="f8", zarr_format=3)[:] = old
+
+    writer = subprocess.Popen([str(zarr_tool), "copy", str(source), str(out), "v3", "gzip", "--overwrite"],
+                              stderr=subprocess.PIPE, text=True)
+    target = out
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.is_dir() and any(p.rglob("c/*/*")) for p in _staging(target)):
+        time.sleep(0.01)
+    assert writer.poll() is None, "the write finished before it could be interrupted"
+    writer.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)
+    _, err = writer.communicate(timeout=60)
+    assert writer.returncode != 0
+    if how == "SIGINT":
+        assert "interrupted" in err, err
+        assert _staging(target) == [], "an interrupted write left its staging directory"
+    else:
+        assert _staging(target), "the killed writer's staging directory should remain until the next write"
+    np.testing.assert_array_equal(zarr.open_array(out, mode="r")[:], old)
+    assert not list(tmp_path.glob(".out.zarr.strata-old-*")), "the old array was moved aside and not restored"
+
+    # The next write to the same path succeeds and removes the dead writer's leftovers.
+    done = subprocess.run([str(zarr_tool), "copy", str(source), str(target), "v3", "zstd", "--overwrite"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _staging(target) == []
+    np.testing.assert_array_equal(zarr.open_array(target, mode="r")[:], big)

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! zarr_tool dump SRC [SELECTION]      JSON: metadata and the (selected) values as f64
-//! zarr_tool copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]]
+//! zarr_tool copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]] [--overwrite]
 //! ```
 //! SELECTION is one item per axis, comma-separated: `i` or `start:stop[:step]` (either bound
 //! may be empty). FORMAT is v2 or v3; COMPRESSOR is none, blosc-lz4, blosc-zstd, zstd or gzip;
@@ -18,10 +18,12 @@ use strata::prelude::*;
 use strata::zarr::{BloscCompressor, BloscShuffle};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let overwrite = args.iter().any(|a| a == "--overwrite");
+    args.retain(|a| a != "--overwrite");
     let result = match args.first().map(String::as_str) {
         Some("dump") if args.len() >= 2 => dump(&args[1], args.get(2).map(String::as_str)),
-        Some("copy") if args.len() >= 5 => copy(&args[1..]),
+        Some("copy") if args.len() >= 5 => copy(&args[1..], overwrite),
         _ => Err("usage: zarr_tool dump SRC [SELECTION] | copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]]".into()),
     };
     match result {
@@ -83,7 +85,7 @@ fn shape(spec: &str) -> Result<Vec<usize>, String> {
     spec.split('x').map(|n| n.parse::<usize>().map_err(|_| format!("bad shape {spec:?}"))).collect()
 }
 
-fn copy(args: &[String]) -> Result<(), String> {
+fn copy(args: &[String], overwrite: bool) -> Result<(), String> {
     let (src, dst, format, compressor) = (&args[0], &args[1], &args[2], &args[3]);
     let z = open_zarr(src).map_err(|e| e.to_string())?;
     let mut options = match format.as_str() {
@@ -106,6 +108,7 @@ fn copy(args: &[String]) -> Result<(), String> {
     if let Some(shards) = args.get(5) {
         options = options.shards(&shape(shards)?);
     }
+    options = options.overwrite(overwrite);
     if let Some(fill) = z.fill_value().as_f64() {
         options = options.fill_value(fill);
     }
