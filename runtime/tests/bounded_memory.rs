@@ -4,15 +4,8 @@
 
 use strata::prelude::*;
 
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
+mod common;
+use common::peak_rss_bytes;
 
 #[test]
 fn streams_an_array_eight_times_the_budget() {

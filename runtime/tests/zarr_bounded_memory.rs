@@ -6,15 +6,8 @@ use strata::prelude::*;
 
 const BUDGET: u64 = 64 << 20;
 
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
+mod common;
+use common::peak_rss_bytes;
 
 #[test]
 fn a_store_eight_times_the_budget_is_written_and_reduced_within_it() {

@@ -91,9 +91,13 @@ impl DType {
     }
 }
 
-impl fmt::Display for DType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
+impl DType {
+    pub const ALL: [DType; 11] =
+        [DType::Bool, DType::I8, DType::I16, DType::I32, DType::I64, DType::U8, DType::U16, DType::U32, DType::U64, DType::F32, DType::F64];
+
+    /// NumPy's name for the type, which is also Zarr v3's.
+    pub fn name(self) -> &'static str {
+        match self {
             DType::Bool => "bool",
             DType::I8 => "int8",
             DType::I16 => "int16",
@@ -105,8 +109,18 @@ impl fmt::Display for DType {
             DType::U64 => "uint64",
             DType::F32 => "float32",
             DType::F64 => "float64",
-        };
-        f.write_str(name)
+        }
+    }
+
+    /// The type NumPy (and Zarr v3) call `name`.
+    pub fn from_name(name: &str) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -57,7 +57,8 @@ pub fn open_zarr(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
     let array = Array::open(store, "/").map_err(|e| not_zarr(e.to_string()))?;
     let name = array.data_type().name(ZarrVersion::V3).map(|n| n.into_owned()).unwrap_or_default();
-    let dtype = dtype_from_zarr(&name)
+    // zarrs names v2 types by their v3 names too.
+    let dtype = DType::from_name(&name)
         .ok_or_else(|| Error::UnsupportedZarrType { path: path.display().to_string(), dtype: array.data_type().to_string() })?;
     let metadata = serde_json::to_value(array.metadata()).map_err(|e| not_zarr(e.to_string()))?;
     let zarr_format = metadata.get("zarr_format").and_then(Value::as_u64).unwrap_or(3) as u8;
@@ -92,24 +93,6 @@ pub fn open_zarr(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
 /// Opens the Zarr array at `path` as a lazy array of `T` (converted if stored otherwise).
 pub fn from_zarr<T: BlockElement>(path: impl AsRef<Path>) -> Result<ChunkedArray<T>, Error> {
     Ok(open_zarr(path)?.to_array())
-}
-
-/// The runtime type of a Zarr v3 data type name (zarrs names v2 types the same way).
-fn dtype_from_zarr(name: &str) -> Option<DType> {
-    Some(match name {
-        "bool" => DType::Bool,
-        "int8" => DType::I8,
-        "int16" => DType::I16,
-        "int32" => DType::I32,
-        "int64" => DType::I64,
-        "uint8" => DType::U8,
-        "uint16" => DType::U16,
-        "uint32" => DType::U32,
-        "uint64" => DType::U64,
-        "float32" => DType::F32,
-        "float64" => DType::F64,
-        _ => return None,
-    })
 }
 
 /// v3 keeps dimension names in the metadata; v2 arrays written by xarray keep them in the

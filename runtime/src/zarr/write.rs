@@ -278,22 +278,6 @@ fn v2_dtype(dtype: DType) -> &'static str {
     }
 }
 
-fn v3_dtype(dtype: DType) -> &'static str {
-    match dtype {
-        DType::Bool => "bool",
-        DType::I8 => "int8",
-        DType::I16 => "int16",
-        DType::I32 => "int32",
-        DType::I64 => "int64",
-        DType::U8 => "uint8",
-        DType::U16 => "uint16",
-        DType::U32 => "uint32",
-        DType::U64 => "uint64",
-        DType::F32 => "float32",
-        DType::F64 => "float64",
-    }
-}
-
 /// The fill value as both Zarr versions spell it in JSON.
 fn fill_json(dtype: DType, fill: f64) -> Value {
     match dtype {
@@ -334,7 +318,7 @@ fn metadata(dtype: DType, shape: &[usize], layout: &Layout, fill: f64, options: 
                 }})];
             }
             let mut value = json!({
-                "node_type": "array", "zarr_format": 3, "shape": shape, "data_type": v3_dtype(dtype),
+                "node_type": "array", "zarr_format": 3, "shape": shape, "data_type": dtype.name(),
                 "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": layout.file_shape } },
                 "chunk_key_encoding": { "name": "default", "configuration": { "separator": "/" } },
                 "fill_value": fill_json(dtype, fill), "codecs": codecs, "attributes": attributes,
