@@ -34,6 +34,17 @@ fn progress_reports_every_task_then_finishes() {
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=16).collect::<Vec<_>>());
     assert!(matches!(events.last(), Some(Progress::Finished { tasks: 16, .. })));
+    // Each task names its operation and reports its time, so time per operation adds up.
+    let mut per_op: std::collections::BTreeMap<&str, (usize, std::time::Duration)> = Default::default();
+    for e in events.iter() {
+        if let Progress::Task { op, elapsed, .. } = e {
+            let entry = per_op.entry(op).or_default();
+            entry.0 += 1;
+            entry.1 += *elapsed;
+        }
+    }
+    assert_eq!(per_op.keys().copied().collect::<Vec<_>>(), vec!["elementwise", "reduce"]);
+    assert!(per_op.values().all(|(n, t)| *n == 8 && *t > std::time::Duration::ZERO), "{per_op:?}");
 }
 
 struct CancelAfter(usize);

@@ -136,6 +136,20 @@ fn a_write_that_fails_midway_leaves_the_old_array_whole_and_no_debris() {
 }
 
 #[test]
+fn an_old_array_left_aside_by_a_killed_writer_is_put_back() {
+    let dir = scratch("aside");
+    let path = dir.join("a");
+    from_array(sample(&[6]), 3).to_zarr(&path).unwrap();
+    // What a writer killed between its two renames leaves: the old array moved aside under
+    // the name of a process that no longer exists, nothing at the path.
+    fs::rename(&path, dir.join(".a.strata-old-4194303")).unwrap();
+    let back = open_zarr(&path).unwrap();
+    assert!(same(&back.to_array::<f64>().compute().unwrap(), &sample(&[6])));
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_corrupt_chunk_is_named_in_the_error_and_other_chunks_still_read() {
     let dir = scratch("corrupt");
     let path = dir.join("a");
@@ -204,5 +218,59 @@ fn bad_write_options_are_refused_before_anything_is_written() {
         assert!(matches!(error, StrataError::ZarrWrite { .. }), "{error:?}");
     }
     assert!(fs::read_dir(&dir).unwrap().next().is_none(), "something was written");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Faulty stores: each fault gives an error naming the chunk, never wrong numbers.
+#[test]
+fn truncated_resized_and_lying_chunks_are_errors_naming_the_chunk() {
+    let dir = scratch("faults");
+    let data = sample(&[8, 8]);
+    let x = from_array(data.clone(), &[4, 4]);
+    let expect_chunk_error = |path: &Path, chunk: Vec<u64>, what: &str| {
+        let read = from_zarr::<f64>(path).and_then(|a| a.compute());
+        match read {
+            Err(StrataError::ChunkRead { chunk: c, cause, .. }) => assert_eq!(c, chunk, "{what}: {cause}"),
+            other => panic!("{what}: expected ChunkRead for {chunk:?}, got {other:?}"),
+        }
+    };
+
+    // A zstd chunk cut in half.
+    let p = dir.join("truncated");
+    x.to_zarr(&p).unwrap();
+    let file = p.join("c/1/0");
+    let bytes = fs::read(&file).unwrap();
+    fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    expect_chunk_error(&p, vec![1, 0], "truncated zstd chunk");
+
+    // An uncompressed chunk one element short, and one element long.
+    for (name, delta) in [("short", -8i64), ("long", 8)] {
+        let p = dir.join(format!("raw-{name}"));
+        x.to_zarr_with(&p, &ToZarr::v3().compressor(Compressor::None)).unwrap();
+        let file = p.join("c/0/1");
+        let mut bytes = fs::read(&file).unwrap();
+        bytes.resize((bytes.len() as i64 + delta) as usize, 0);
+        fs::write(&file, bytes).unwrap();
+        expect_chunk_error(&p, vec![0, 1], name);
+    }
+
+    // A blosc chunk whose header claims another compressed size.
+    let p = dir.join("blosc-size");
+    x.to_zarr_with(&p, &ToZarr::v2()).unwrap();
+    let file = p.join("1.1");
+    let mut bytes = fs::read(&file).unwrap();
+    let claimed = u32::from_le_bytes(bytes[12..16].try_into().unwrap());
+    bytes[12..16].copy_from_slice(&(claimed + 100).to_le_bytes());
+    fs::write(&file, bytes).unwrap();
+    expect_chunk_error(&p, vec![1, 1], "blosc chunk with a wrong compressed size");
+
+    // Metadata that lies about the chunk shape: it says 8x8, the stored chunks hold 4x4.
+    let p = dir.join("lying");
+    x.to_zarr_with(&p, &ToZarr::v3().compressor(Compressor::None)).unwrap();
+    let meta = fs::read_to_string(p.join("zarr.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    json["chunk_grid"]["configuration"]["chunk_shape"] = serde_json::json!([8, 8]);
+    fs::write(p.join("zarr.json"), json.to_string()).unwrap();
+    expect_chunk_error(&p, vec![0, 0], "metadata with a chunk shape the chunks do not have");
     fs::remove_dir_all(&dir).unwrap();
 }

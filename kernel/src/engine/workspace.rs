@@ -45,19 +45,21 @@ impl Workspace {
             reason: e.to_string(),
         };
         fs::create_dir_all(&sessions).map_err(|e| io_err(&sessions, e))?;
+        // In the slots' parent: evcxr rewrites each slot's own `.cargo/config.toml`, and cargo
+        // merges the configs of parent directories into it.
+        let cargo_dir = sessions.join(".cargo");
+        fs::create_dir_all(&cargo_dir).map_err(|e| io_err(&cargo_dir, e))?;
+        let config = cargo_dir.join("config.toml");
+        if fs::read_to_string(&config).ok().as_deref() != Some(CARGO_CONFIG) {
+            fs::write(&config, CARGO_CONFIG).map_err(|e| io_err(&config, e))?;
+        }
         for n in 0..MAX_SLOTS {
             let dir = sessions.join(format!("slot-{n}"));
             fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
             let lock_path = dir.join(".lock");
             let lock = File::create(&lock_path).map_err(|e| io_err(&lock_path, e))?;
             match lock.try_lock() {
-                Ok(()) => {
-                    let cargo_dir = dir.join(".cargo");
-                    fs::create_dir_all(&cargo_dir).map_err(|e| io_err(&cargo_dir, e))?;
-                    let config = cargo_dir.join("config.toml");
-                    fs::write(&config, CARGO_CONFIG).map_err(|e| io_err(&config, e))?;
-                    return Ok(Workspace { dir, _lock: lock });
-                }
+                Ok(()) => return Ok(Workspace { dir, _lock: lock }),
                 Err(std::fs::TryLockError::WouldBlock) => continue,
                 Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
             }
@@ -94,6 +96,8 @@ mod tests {
         drop(a);
         let c = Workspace::acquire(root.path()).unwrap();
         assert_eq!(c.dir(), a_dir, "a released slot should be reused, keeping its warm build");
-        assert!(c.dir().join(".cargo/config.toml").exists());
+        // The cargo settings sit in the slots' parent, where evcxr does not overwrite them.
+        let config = std::fs::read_to_string(root.path().join("sessions/.cargo/config.toml")).unwrap();
+        assert!(config.contains("opt-level = 3"));
     }
 }

@@ -180,6 +180,62 @@ mod tests {
         ));
     }
 
+    /// Any JSON value: scalars of every type, nested arrays and objects (keys drawn from the
+    /// header's own field names half the time).
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            let key = prop_oneof![
+                prop::sample::select(vec!["msg_id", "msg_type", "session", "username", "date", "version"]).prop_map(str::to_owned),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(key, inner, 0..6).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        // The bounded fuzz campaign of the wire decoder: 20,000 correctly signed messages
+        // whose four JSON parts are arbitrary (wrong types, missing or extra fields, huge
+        // strings, deep nesting), with 0 to 2 extra buffers.
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn signed_messages_of_any_shape_decode_or_fail_without_panic(
+            header in json_value(), parent in json_value(), metadata in json_value(), content in json_value(),
+            buffers in 0usize..3, huge in proptest::option::weighted(0.05, 0usize..4),
+        ) {
+            // One case in twenty carries a huge field (100 KB to 800 KB of code).
+            let content = match huge {
+                Some(k) => serde_json::json!({ "code": "x".repeat(100_000 << k), "inner": content }),
+                None => content,
+            };
+            let signer = Signer::new("secret");
+            let parts: Vec<Vec<u8>> = [&header, &parent, &metadata, &content].iter().map(|v| serde_json::to_vec(v).unwrap()).collect();
+            let signature = signer.sign([&parts[0], &parts[1], &parts[2], &parts[3]]);
+            let mut frames = vec![Bytes::from_static(b"client"), Bytes::from_static(DELIMITER), Bytes::from(signature)];
+            frames.extend(parts.into_iter().map(Bytes::from));
+            frames.extend((0..buffers).map(|_| Bytes::from_static(b"\x00\xff")));
+            match WireMessage::decode(frames, &signer, &mut ReplayGuard::new(8)) {
+                // Accepted only when every part has the shape the protocol needs.
+                Ok(m) => {
+                    prop_assert!(parent.is_object() && metadata.is_object() && content.is_object());
+                    prop_assert_eq!(m.buffers.len(), buffers);
+                    prop_assert!(header.get("msg_type").is_some_and(|t| t.is_string()));
+                }
+                Err(e) => prop_assert!(!matches!(e, WireError::BadSignature | WireError::Replayed), "{e:?}"),
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// Arbitrary frames never panic the decoder, and never pass a keyed signature check.

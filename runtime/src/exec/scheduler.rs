@@ -19,8 +19,10 @@ use crate::plan::{Node, NodeRef, Op};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
     Started { tasks: usize },
-    /// After each task: how many are done, and the bytes they produced.
-    Task { done: usize, total: usize, bytes: u64, op: &'static str },
+    /// After each task: how many are done, the bytes it produced, the operation it ran
+    /// (`reduce`, `cumsum`, or the output's), and how long it took, so that an observer can
+    /// total time per operation.
+    Task { done: usize, total: usize, bytes: u64, op: &'static str, elapsed: Duration },
     Finished { tasks: usize, elapsed: Duration },
     Failed { done: usize, total: usize, error: Error },
 }
@@ -89,9 +91,9 @@ impl Run {
         Ok(())
     }
 
-    fn task_done(&self, bytes: u64, op: &'static str) {
+    fn task_done(&self, bytes: u64, op: &'static str, started: Instant) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) as usize + 1;
-        self.report(Progress::Task { done, total: self.total, bytes, op });
+        self.report(Progress::Task { done, total: self.total, bytes, op, elapsed: started.elapsed() });
     }
 }
 
@@ -258,10 +260,11 @@ fn map_chunks<R: Send>(
     let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + reserved;
     let width = waves(task_bytes(node, grid), held, budget, "the computation")?;
     let chunk_task = |index: usize, region: &Region| {
+        let started = Instant::now();
         let block = eval(node, region, done)?;
         let bytes = block.nbytes() as u64;
         let result = task(index, region, block)?;
-        run.task_done(bytes, node.op.name());
+        run.task_done(bytes, node.op.name(), started);
         Ok(result)
     };
     in_waves(&regions, width, run, chunk_task, merge)
@@ -280,10 +283,11 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
     let regions = input.grid.regions();
     let mut total = Accumulator::new(&spec);
     let task = |_: usize, region: &Region| {
+        let started = Instant::now();
         let block = eval(input, region, done)?;
         let mut partial = Accumulator::new(&spec);
         partial.add_chunk(&spec, &block, region);
-        run.task_done(block.nbytes() as u64, "reduce");
+        run.task_done(block.nbytes() as u64, "reduce", started);
         Ok(partial)
     };
     in_waves(&regions, width, run, task, |partials| partials.iter().for_each(|p| total.merge(&spec, p)))?;
@@ -304,9 +308,10 @@ fn scan_offsets(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Res
     let width = waves(task_bytes(input, &input.grid), held, budget, "the cumulative sum")?;
     let regions = input.grid.regions();
     let task = |_: usize, region: &Region| {
+        let started = Instant::now();
         let block = eval(input, region, done)?;
         let total = super::scan::chunk_total(&block, axis, *skipna);
-        run.task_done(block.nbytes() as u64, "cumsum");
+        run.task_done(block.nbytes() as u64, "cumsum", started);
         Ok((region.clone(), total))
     };
     in_waves(&regions, width, run, task, |parts| {

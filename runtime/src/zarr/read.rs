@@ -51,6 +51,10 @@ pub fn open_zarr(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     let path = path.as_ref();
     let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
     if !path.is_dir() {
+        // A writer killed while swapping in a new array may have left the old one aside.
+        super::write::recover(path);
+    }
+    if !path.is_dir() {
         return Err(not_zarr("no such directory".into()));
     }
     let store = FilesystemStore::new(path).map_err(|e| not_zarr(e.to_string()))?;

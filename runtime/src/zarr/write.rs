@@ -191,11 +191,11 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
     let shape = node.shape();
     let chunks = options.chunks.clone().unwrap_or_else(|| node.grid.chunk_shape());
     let layout = Layout::new(&shape, chunks, options.shards.clone(), options.format).map_err(&fail)?;
+    recover(path);
     if path.exists() && !options.overwrite {
         return Err(Error::AlreadyExists { path: shown });
     }
     let staging = sibling(path, &format!("{PARTIAL_MARKER}-{}", std::process::id())).map_err(&fail)?;
-    remove_stale_staging(path);
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
 
@@ -352,25 +352,42 @@ fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, String> {
     Ok(parent.join(format!(".{}{suffix}", name.to_string_lossy())))
 }
 
-/// Removes staging directories left by writers to `path` that were killed.
-fn remove_stale_staging(path: &Path) {
+/// Cleans up after writers to `path` that were killed: their staging directories are
+/// removed, and an old array one of them had moved aside (killed between its two renames) is
+/// put back if nothing replaced it.
+pub(crate) fn recover(path: &Path) {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
     let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-    let prefix = format!(".{}{PARTIAL_MARKER}-", name.to_string_lossy());
+    let name = name.to_string_lossy();
+    let staging = format!(".{name}{PARTIAL_MARKER}-");
+    let moved = format!(".{name}{OLD_MARKER}-");
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        let (is_old, pid) = match (file.strip_prefix(&staging), file.strip_prefix(&moved)) {
+            (Some(pid), _) => (false, pid),
+            (_, Some(pid)) => (true, pid),
+            _ => continue,
+        };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if is_old && !path.exists() {
+            let _ = fs::rename(entry.path(), path);
+        } else {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
 }
 
+/// Marks an old array moved aside while its replacement is renamed into place.
+const OLD_MARKER: &str = ".strata-old";
+
 /// Puts the complete `staging` directory at `path`, replacing what was there.
 fn replace(staging: &Path, path: &Path) -> std::io::Result<()> {
     if path.exists() {
-        let old = sibling(path, &format!(".strata-old-{}", std::process::id())).map_err(std::io::Error::other)?;
+        let old = sibling(path, &format!("{OLD_MARKER}-{}", std::process::id())).map_err(std::io::Error::other)?;
         let _ = fs::remove_dir_all(&old);
         fs::rename(path, &old)?;
         if let Err(e) = fs::rename(staging, path) {
