@@ -527,10 +527,10 @@ def test_heartbeat_answered_throughout_compile_and_run(kernel: KernelSession) ->
 
 # -- memory over a long session ------------------------------------------------------------------
 
-MEMORY_CELLS = int(os.environ.get("STRATA_MEMORY_CELLS", "300"))
+MEMORY_CELLS = int(os.environ.get("STRATA_MEMORY_CELLS", "1000"))
 MEMORY_BASELINE_CELL = 50
 # Ceilings per cell after the baseline, so that they hold for any STRATA_MEMORY_CELLS.
-# Measured here (300 cells): kernel about +0.5 KiB/cell; the cell process about +125 KiB/cell,
+# Measured here (1000 cells): kernel about +0.3 KiB/cell; the cell process about +63 KiB/cell,
 # because every compiled cell stays loaded in it (evcxr never unloads a cell's library). The
 # ceilings are a few times that: they catch a leak that grows with each cell's size (outputs,
 # messages, a crate rebuilt per cell) without flaking on allocator noise.
@@ -543,8 +543,8 @@ def test_memory_stays_bounded_over_many_cells(
     fresh_kernel: Callable[..., KernelSession], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A session runs for hours: per-cell state (history, compiled cells loaded into the cell
-    process, message buffers) must not pile up. Runs STRATA_MEMORY_CELLS cells (300 by
-    default; set it to 1000 for issue 7's figure), each showing a value, every tenth also
+    process, message buffers) must not pile up. Runs STRATA_MEMORY_CELLS cells (1000 by
+    default, issue 7's figure; fewer for a quick run), each showing a value, every tenth also
     defining a variable, and compares resident memory at cell 50 and at the end. Every cell
     must be answered, with its own value and consecutive execution counts, and the first and
     last variables must still be there."""
