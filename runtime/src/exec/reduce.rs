@@ -40,6 +40,39 @@ impl ReduceSpec {
     }
 }
 
+/// Where a chunk's rows land in the output: row `r` (row-major over the chunk's kept axes)
+/// is output position `of_row(r)` (row-major over the whole output).
+struct OutPositions {
+    starts: Vec<usize>,
+    lens: Vec<usize>,
+    strides: Vec<usize>,
+}
+
+impl OutPositions {
+    fn new(spec: &ReduceSpec, region: &[Range<usize>]) -> OutPositions {
+        let kept = spec.kept();
+        let out_shape = spec.out_shape();
+        let mut strides = vec![1usize; out_shape.len()];
+        for k in (0..out_shape.len().saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * out_shape[k + 1];
+        }
+        OutPositions {
+            starts: kept.iter().map(|&a| region[a].start).collect(),
+            lens: kept.iter().map(|&a| region[a].len()).collect(),
+            strides,
+        }
+    }
+
+    fn of_row(&self, mut r: usize) -> usize {
+        let mut g = 0;
+        for k in (0..self.lens.len()).rev() {
+            g += (self.starts[k] + r % self.lens[k]) * self.strides[k];
+            r /= self.lens[k];
+        }
+        g
+    }
+}
+
 /// Partial results over output positions (flat, row-major).
 #[derive(Debug, Clone)]
 pub struct Accumulator {
@@ -174,21 +207,10 @@ impl Accumulator {
         if cols == 0 {
             return;
         }
-        let out_shape = spec.out_shape();
-        let mut out_strides = vec![1usize; out_shape.len()];
-        for k in (0..out_shape.len().saturating_sub(1)).rev() {
-            out_strides[k] = out_strides[k + 1] * out_shape[k + 1];
-        }
+        let positions = OutPositions::new(spec, region);
         let arg_offset = spec.axes.first().map_or(0, |&a| region[a].start);
         for r in 0..rows {
-            let mut rem = r;
-            let mut g = 0;
-            for k in (0..kept_lens.len()).rev() {
-                let i = rem % kept_lens[k];
-                rem /= kept_lens[k];
-                g += (region[kept[k]].start + i) * out_strides[k];
-            }
-            self.add_row(spec, g, &flat[r * cols..(r + 1) * cols], arg_offset);
+            self.add_row(spec, positions.of_row(r), &flat[r * cols..(r + 1) * cols], arg_offset);
         }
     }
 
@@ -239,19 +261,9 @@ impl Accumulator {
             return false;
         }
         // Fold the chunk's partial sums into the output positions it covers.
-        let out_shape = spec.out_shape();
-        let mut out_strides = vec![1usize; out_shape.len()];
-        for k in (0..out_shape.len().saturating_sub(1)).rev() {
-            out_strides[k] = out_strides[k + 1] * out_shape[k + 1];
-        }
-        let kept_lens: Vec<usize> = kept.iter().map(|&a| region[a].len()).collect();
+        let positions = OutPositions::new(spec, region);
         for (r, (&s, &n)) in sums.iter().zip(&counts).enumerate() {
-            let mut rem = r;
-            let mut g = 0;
-            for k in (0..kept_lens.len()).rev() {
-                g += (region[kept[k]].start + rem % kept_lens[k]) * out_strides[k];
-                rem /= kept_lens[k];
-            }
+            let g = positions.of_row(r);
             self.a[g] += s;
             self.count[g] += n;
         }
@@ -269,14 +281,10 @@ impl Accumulator {
             n *= region[axis].len() as f64;
             sums = sums.sum_axis(ndarray::Axis(axis));
         }
-        let kept = spec.kept();
-        let out_shape = spec.out_shape();
-        let mut out_strides = vec![1usize; out_shape.len()];
-        for k in (0..out_shape.len().saturating_sub(1)).rev() {
-            out_strides[k] = out_strides[k + 1] * out_shape[k + 1];
-        }
-        for (index, &s) in sums.indexed_iter() {
-            let g: usize = (0..kept.len()).map(|k| (region[kept[k]].start + index[k]) * out_strides[k]).sum();
+        let positions = OutPositions::new(spec, region);
+        // `sums` has the kept axes in order, so its row-major order is the chunk's rows'.
+        for (r, &s) in sums.iter().enumerate() {
+            let g = positions.of_row(r);
             self.a[g] += s;
             self.count[g] += n;
         }
