@@ -41,6 +41,30 @@ pub enum Error {
     /// A file could not be read (bags of text files).
     #[error("{path}: {cause}")]
     Read { path: String, cause: String },
+    /// A dataset has no variable (or coordinate) of this name.
+    #[error("no variable named {name:?}; the dataset has {available}")]
+    UnknownVariable { name: String, available: String },
+    /// An array has no dimension of this name.
+    #[error("no dimension named {dim:?}; the dimensions are {dims:?}")]
+    UnknownDim { dim: String, dims: Vec<String> },
+    /// A label asked of `sel` is not in the index.
+    #[error("{dim}: label {label} not found: {reason}")]
+    LabelNotFound { dim: String, label: String, reason: String },
+    /// Label slices need an index that runs one way.
+    #[error("{dim}: the index is not monotonic, so it cannot be sliced by label")]
+    NotMonotonic { dim: String },
+    /// Dimensions, coordinates or variables that do not fit together.
+    #[error("{what}: {reason}")]
+    Mismatch { what: String, reason: String },
+    /// A CF time unit or calendar that cannot be understood.
+    #[error("time units {units:?} cannot be used: {reason}")]
+    TimeUnits { units: String, reason: String },
+    /// A date string that cannot be parsed.
+    #[error("{text:?} is not a date: {reason}")]
+    BadDate { text: String, reason: String },
+    /// A NetCDF file that cannot be read or written.
+    #[error("{path}: NetCDF: {cause}")]
+    NetCdf { path: String, cause: String },
     /// `to_zarr` would replace an existing array and was not told to.
     #[error("{path} already exists; use overwrite(true) to replace it")]
     AlreadyExists { path: String },

@@ -172,6 +172,11 @@ impl Block {
         with_block!(self, a, T => T::wrap(a.slice(info.as_slice()).to_owned()))
     }
 
+    /// The elements at `indices` along `axis`, in that order.
+    pub fn take(&self, axis: usize, indices: &[usize]) -> Block {
+        with_block!(self, a, T => T::wrap(a.select(ndarray::Axis(axis), indices)))
+    }
+
     pub fn permuted(&self, perm: &[usize]) -> Block {
         with_block!(self, a, T => T::wrap(a.clone().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()))
     }

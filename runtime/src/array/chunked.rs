@@ -535,7 +535,38 @@ impl<T: BlockElement> ChunkedArray<T> {
             Err(e) => return self.invalid(e),
         };
         let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
-        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna }, grid, dtype))
+        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna, groups: None }, grid, dtype))
+    }
+
+    /// A reduction within groups along `axis`: position `i` belongs to group `labels[i]`
+    /// (`usize::MAX`: to none), and the result has `ngroups` positions along `axis`, as
+    /// xarray's groupby reductions (and flox) give. One pass over the input, whatever the
+    /// number of groups. `op` may be any reduction but argmin/argmax.
+    pub fn group_reduce(&self, op: ReduceOp, axis: usize, labels: Vec<usize>, ngroups: usize, ddof: usize, skipna: bool) -> ChunkedArray<T::Float>
+    where
+        T: Reducible,
+    {
+        let ndim = self.ndim();
+        if axis >= ndim {
+            return self.invalid(Error::AxisOutOfRange { op: "group reduce", axis, ndim });
+        }
+        if labels.len() != self.shape()[axis] {
+            return self.invalid(Error::WrongLength { op: "group labels", expected: self.shape()[axis], got: labels.len() });
+        }
+        if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) {
+            return self.invalid(Error::UnsupportedDType { op: "group argmin/argmax", dtype: T::DTYPE });
+        }
+        let mut chunks = self.chunks().to_vec();
+        chunks[axis] = vec![ngroups];
+        let mut shape = self.shape();
+        shape[axis] = ngroups;
+        let grid = match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+            Ok(grid) => grid,
+            Err(e) => return self.invalid(e),
+        };
+        let groups = Some(Arc::new(crate::plan::Groups { labels, ngroups }));
+        let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
+        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes: vec![axis], ddof, skipna, groups }, grid, dtype))
     }
 
     pub fn min(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, false) }

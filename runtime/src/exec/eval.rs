@@ -107,7 +107,7 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             inner[*axis] = lo..hi;
             let block = eval(input, &inner, done)?;
             let local: Vec<usize> = wanted.iter().map(|i| i - lo).collect();
-            Ok(crate::with_block!(&block, a, T => <T as crate::array::BlockElement>::wrap(a.select(ndarray::Axis(*axis), &local))))
+            Ok(block.take(*axis, &local))
         }
         Op::Concat { inputs, axis } => {
             let mut parts = Vec::new();

@@ -214,6 +214,22 @@ impl Accumulator {
         }
     }
 
+    /// Folds one chunk into a group-by reduction. `spec` describes a virtual input with the
+    /// group axis inserted right after the reduced one: each group's members in this chunk
+    /// form a sub-block at that group's position, reduced as an ordinary chunk.
+    pub fn add_grouped(&mut self, spec: &ReduceSpec, groups: &crate::plan::Groups, block: &Block, region: &[Range<usize>]) {
+        let axis = spec.axes[0];
+        let start = region[axis].start;
+        for (g, members) in groups.members(region[axis].clone()) {
+            let local: Vec<usize> = members.iter().map(|&i| i - start).collect();
+            let sub = block.take(axis, &local).insert_axis(axis + 1);
+            let mut at = region.to_vec();
+            at[axis] = 0..members.len();
+            at.insert(axis + 1, g..g + 1);
+            self.add_chunk(spec, &sub, &at);
+        }
+    }
+
     /// Sums, means and counts read straight from the chunk's own element type, without the
     /// f64 copy the general path makes, in loops the compiler vectorises. Covers reductions
     /// over trailing axes (rows) and over leading axes (slabs), which include the all-axes

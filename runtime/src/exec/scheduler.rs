@@ -271,10 +271,16 @@ fn map_chunks<R: Send>(
 }
 
 fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
-    let Op::Reduce { input, op, axes, ddof, skipna } = &node.op else {
+    let Op::Reduce { input, op, axes, ddof, skipna, groups } = &node.op else {
         return Err(Error::InvalidChunks { reason: "not a reduction".into() });
     };
-    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape: input.shape() };
+    let mut in_shape = input.shape();
+    if let Some(groups) = groups {
+        // The group axis sits right after the reduced one, so a reduction over time of a
+        // (time, lat, lon) cube stays a reduction over leading axes (see `add_grouped`).
+        in_shape.insert(axes[0] + 1, groups.ngroups);
+    }
+    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape };
     let out_elements: u64 = spec.out_shape().iter().map(|&n| n as u64).product();
     // Three f64 partials per output element, per task in flight.
     let partial = out_elements * 24;
@@ -286,7 +292,10 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
         let started = Instant::now();
         let block = eval(input, region, done)?;
         let mut partial = Accumulator::new(&spec);
-        partial.add_chunk(&spec, &block, region);
+        match groups {
+            Some(groups) => partial.add_grouped(&spec, groups, &block, region),
+            None => partial.add_chunk(&spec, &block, region),
+        }
         run.task_done(block.nbytes() as u64, "reduce", started);
         Ok(partial)
     };

@@ -90,6 +90,28 @@ pub enum ReduceOp {
     Count,
 }
 
+/// Which group each position along an axis belongs to, for group-by reductions: position
+/// `i` goes to group `labels[i]` (in `0..ngroups`), or to none when that is `usize::MAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Groups {
+    pub labels: Vec<usize>,
+    pub ngroups: usize,
+}
+
+impl Groups {
+    /// Positions of `range` by group, in order: what one chunk contributes to each group.
+    pub fn members(&self, range: std::ops::Range<usize>) -> Vec<(usize, Vec<usize>)> {
+        let mut by_group: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for i in range {
+            let g = self.labels[i];
+            if g < self.ngroups {
+                by_group.entry(g).or_default().push(i);
+            }
+        }
+        by_group.into_iter().collect()
+    }
+}
+
 /// What an axis of a selection keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AxisSelect {
@@ -121,8 +143,9 @@ pub enum Op {
     Reshape { input: NodeRef, keep: usize },
     /// A new length-1 axis at `axis`.
     ExpandDims { input: NodeRef, axis: usize },
-    /// `skipna`: NaN elements are left out (the nan* reductions).
-    Reduce { input: NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool },
+    /// `skipna`: NaN elements are left out (the nan* reductions). With `groups`, the one
+    /// reduced axis is kept, one position per group (a group-by reduction).
+    Reduce { input: NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool, groups: Option<Arc<Groups>> },
     Rechunk { input: NodeRef },
     /// Cumulative sum along `axis` (NaN counted as 0 when `skipna`).
     CumSum { input: NodeRef, axis: usize, skipna: bool },

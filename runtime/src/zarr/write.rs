@@ -191,18 +191,10 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
     let shape = node.shape();
     let chunks = options.chunks.clone().unwrap_or_else(|| node.grid.chunk_shape());
     let layout = Layout::new(&shape, chunks, options.shards.clone(), options.format).map_err(&fail)?;
-    recover(path);
-    if path.exists() && !options.overwrite {
-        return Err(Error::AlreadyExists { path: shown });
-    }
-    let staging = sibling(path, &format!("{PARTIAL_MARKER}-{}", std::process::id())).map_err(&fail)?;
-    let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
-
-    let written = (|| {
+    write_staged(path, options.overwrite, |staging| {
         let fill = options.fill_value.unwrap_or(if node.dtype.is_float() { f64::NAN } else { 0.0 });
         let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
-        let array = Array::new_with_metadata(Arc::new(AtomicFsStore::new(&staging)), "/", metadata)
+        let array = Array::new_with_metadata(Arc::new(AtomicFsStore::new(staging)), "/", metadata)
             .map_err(|e| fail(e.to_string()))?;
         array.store_metadata().map_err(|e| fail(e.to_string()))?;
         let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
@@ -213,16 +205,31 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
             crate::with_block!(&block, values, _T => array.store_chunk(&indices, values))
                 .map_err(|e| fail(format!("chunk {indices:?}: {e}")))
         })
-    })();
-    if let Err(error) = written {
+    })?;
+    open_zarr(path)
+}
+
+/// Writes a directory at `path` all or nothing: `write` fills a hidden staging directory,
+/// which replaces `path` only once complete. An error (or an interrupt) removes it and leaves
+/// `path` as it was; debris of writers that were killed is cleaned up first.
+pub(crate) fn write_staged(path: &Path, overwrite: bool, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
+    let shown = path.display().to_string();
+    let fail = |cause: String| Error::ZarrWrite { path: shown.clone(), cause };
+    recover(path);
+    if path.exists() && !overwrite {
+        return Err(Error::AlreadyExists { path: shown });
+    }
+    let staging = sibling(path, &format!("{PARTIAL_MARKER}-{}", std::process::id())).map_err(&fail)?;
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
+    if let Err(error) = write(&staging) {
         let _ = fs::remove_dir_all(&staging);
         return Err(error);
     }
     replace(&staging, path).map_err(|e| {
         let _ = fs::remove_dir_all(&staging);
         fail(e.to_string())
-    })?;
-    open_zarr(path)
+    })
 }
 
 /// The stored chunk shape and, when sharded, the shard shape (what one file holds).

@@ -1,0 +1,270 @@
+//! [`Dataset`]: data variables sharing dimensions and coordinates, plus attributes (xarray's
+//! Dataset). Variables keep the element type they were stored with; `var` gives them as
+//! `f64` DataArrays (the cast is part of the lazy plan and costs nothing until computed).
+
+use indexmap::IndexMap;
+
+use super::coord::Coordinate;
+use super::dataarray::{check_coord, DataArray, Dims};
+use super::select::{resolve, Positions, Selector};
+use super::Attrs;
+use crate::array::{BlockElement, ChunkedArray, DType, Sel};
+use crate::error::Error;
+use crate::plan::NodeRef;
+
+/// One variable: dimension names, lazy data of any element type, attributes, and how it was
+/// (or is to be) encoded on disk (`_FillValue`, `scale_factor`, `dtype`, time `units`, ...).
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub dims: Vec<String>,
+    pub data: NodeRef,
+    pub attrs: Attrs,
+    pub encoding: Attrs,
+}
+
+impl Variable {
+    pub fn shape(&self) -> Vec<usize> {
+        self.data.shape()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.data.dtype
+    }
+
+    /// The data as an array of `T` (converted lazily when stored as another type).
+    pub fn array<T: BlockElement>(&self) -> ChunkedArray<T> {
+        ChunkedArray::typed(self.data.clone())
+    }
+}
+
+/// Variables that share dimensions and coordinates.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    pub(crate) vars: IndexMap<String, Variable>,
+    pub(crate) coords: IndexMap<String, Coordinate>,
+    pub(crate) attrs: Attrs,
+}
+
+impl Dataset {
+    pub fn new() -> Dataset {
+        Dataset::default()
+    }
+
+    /// Adds a data variable (named `name`), with its coordinates; dimensions it shares with
+    /// the dataset must have the same lengths, and shared index coordinates the same labels.
+    pub fn with_var<T: BlockElement>(mut self, name: &str, array: &DataArray<T>) -> Result<Dataset, Error> {
+        let sizes = self.sizes();
+        for (d, n) in array.sizes() {
+            if let Some((_, m)) = sizes.iter().find(|(e, _)| *e == d) {
+                if *m != n {
+                    return Err(Error::Mismatch { what: format!("variable {name:?}"), reason: format!("dimension {d:?} has length {n}, the dataset's has {m}") });
+                }
+            }
+        }
+        for (cname, c) in array.coords() {
+            match self.coords.get(cname) {
+                Some(existing) if !existing.values.same_labels(&c.values) => {
+                    return Err(Error::Mismatch { what: format!("variable {name:?}"), reason: format!("coordinate {cname:?} differs from the dataset's (align the arrays first)") });
+                }
+                Some(_) => {}
+                None => {
+                    self.coords.insert(cname.clone(), c.clone());
+                }
+            }
+        }
+        self.vars.insert(name.to_string(), Variable { dims: array.dims().to_vec(), data: array.data().plan().clone(), attrs: array.attrs().clone(), encoding: Attrs::new() });
+        Ok(self)
+    }
+
+    /// Adds a coordinate (its dimensions need not be used by a variable yet).
+    pub fn with_coord(mut self, name: &str, coord: Coordinate) -> Result<Dataset, Error> {
+        let mut sizes = self.sizes();
+        for (d, &n) in coord.dims.iter().zip(coord.values.shape()) {
+            if !sizes.iter().any(|(e, _)| e == d) {
+                sizes.push((d.clone(), n));
+            }
+        }
+        check_coord(name, &coord, &sizes)?;
+        self.coords.insert(name.to_string(), coord);
+        Ok(self)
+    }
+
+    pub fn with_attrs(mut self, attrs: Attrs) -> Dataset {
+        self.attrs = attrs;
+        self
+    }
+
+    pub fn attrs(&self) -> &Attrs {
+        &self.attrs
+    }
+
+    pub fn coords(&self) -> &IndexMap<String, Coordinate> {
+        &self.coords
+    }
+
+    pub fn variables(&self) -> &IndexMap<String, Variable> {
+        &self.vars
+    }
+
+    /// The names of the data variables, in order.
+    pub fn data_vars(&self) -> Vec<&str> {
+        self.vars.keys().map(|k| k.as_str()).collect()
+    }
+
+    /// Every dimension with its length, in the order first seen.
+    pub fn sizes(&self) -> Vec<(String, usize)> {
+        let mut sizes: Vec<(String, usize)> = Vec::new();
+        let mut add = |dims: &[String], shape: &[usize]| {
+            for (d, &n) in dims.iter().zip(shape) {
+                if !sizes.iter().any(|(e, _)| e == d) {
+                    sizes.push((d.clone(), n));
+                }
+            }
+        };
+        for c in self.coords.values() {
+            add(&c.dims, c.values.shape());
+        }
+        for v in self.vars.values() {
+            add(&v.dims, &v.shape());
+        }
+        sizes
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        Error::UnknownVariable { name: name.to_string(), available: format!("data variables {:?} and coordinates {:?}", self.data_vars(), self.coords.keys().collect::<Vec<_>>()) }
+    }
+
+    /// A data variable as a float DataArray, with the coordinates along its dimensions.
+    pub fn var(&self, name: &str) -> Result<DataArray<f64>, Error> {
+        self.var_as::<f64>(name)
+    }
+
+    /// A data variable with elements of type `T`.
+    pub fn var_as<T: BlockElement>(&self, name: &str) -> Result<DataArray<T>, Error> {
+        let v = self.vars.get(name).ok_or_else(|| self.unknown(name))?;
+        let mut out = DataArray::new(v.array::<T>(), &v.dims)?.with_name(name).with_attrs(v.attrs.clone());
+        for (cname, c) in &self.coords {
+            if c.dims.iter().all(|d| v.dims.contains(d)) {
+                out.coords.insert(cname.clone(), c.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Selection by position along named dimensions, applied to every variable and coordinate.
+    pub fn isel<S: AsRef<str>>(&self, selection: impl IntoIterator<Item = (S, Sel)>) -> Result<Dataset, Error> {
+        let mut out = self.clone();
+        for (dim, sel) in selection {
+            let dim = dim.as_ref();
+            let len = out.len_of(dim)?;
+            let positions = match sel {
+                Sel::All => continue,
+                Sel::Index(i) if i < len => Positions::One(i),
+                Sel::Index(index) => return Err(Error::IndexOutOfRange { axis: 0, index, len }),
+                Sel::Range { start, end, step } => {
+                    let (start, end) = (start.unwrap_or(0), end.unwrap_or(len).min(len));
+                    Positions::Many((start..end.max(start)).step_by(step.max(1)).collect())
+                }
+            };
+            out = out.select_positions(dim, &positions)?;
+        }
+        Ok(out)
+    }
+
+    /// Selection by label (see [`DataArray::sel`]), applied to every variable and coordinate.
+    pub fn sel<S: AsRef<str>, L: Into<Selector>>(&self, selection: impl IntoIterator<Item = (S, L)>) -> Result<Dataset, Error> {
+        let mut out = self.clone();
+        for (dim, selector) in selection {
+            let dim = dim.as_ref();
+            out.len_of(dim)?;
+            let index = out.coords.get(dim).filter(|c| c.dims == [dim.to_string()]);
+            let Some(index) = index else {
+                return Err(Error::LabelNotFound { dim: dim.into(), label: format!("{:?}", selector.into()), reason: "the dimension has no index coordinate; use isel".into() });
+            };
+            let positions = resolve(dim, index, &selector.into())?;
+            out = out.select_positions(dim, &positions)?;
+        }
+        Ok(out)
+    }
+
+    fn len_of(&self, dim: &str) -> Result<usize, Error> {
+        let sizes = self.sizes();
+        sizes.iter().find(|(d, _)| d == dim).map(|(_, n)| *n).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: sizes.into_iter().map(|(d, _)| d).collect() })
+    }
+
+    fn select_positions(&self, dim: &str, positions: &Positions) -> Result<Dataset, Error> {
+        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), attrs: self.attrs.clone() };
+        let (indices, drop) = match positions {
+            Positions::One(i) => (vec![*i], true),
+            Positions::Many(v) => (v.clone(), false),
+        };
+        for (name, v) in &self.vars {
+            if !v.dims.iter().any(|d| d == dim) {
+                out.vars.insert(name.clone(), v.clone());
+                continue;
+            }
+            // Selected in its own element type, through a DataArray of it.
+            let selected = crate::with_dtype!(v.dtype(), T => {
+                let da = DataArray::new(v.array::<T>(), &v.dims)?.select_positions(dim, positions);
+                (da.dims().to_vec(), da.data().plan().clone())
+            });
+            out.vars.insert(name.clone(), Variable { dims: selected.0, data: selected.1, attrs: v.attrs.clone(), encoding: v.encoding.clone() });
+        }
+        for (name, c) in &self.coords {
+            out.coords.insert(name.clone(), c.select(dim, &indices, drop));
+        }
+        Ok(out)
+    }
+
+    /// Every data variable reduced by its mean over `dims` (those it has).
+    pub fn mean(&self, dims: impl Dims) -> Result<Dataset, Error> {
+        let all: Vec<String> = self.sizes().into_iter().map(|(d, _)| d).collect();
+        let names = dims.names(&all);
+        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), attrs: self.attrs.clone() };
+        for name in self.vars.keys() {
+            let da = self.var(name)?;
+            let own: Vec<String> = names.iter().filter(|d| da.dims().contains(d)).cloned().collect();
+            out = out.with_var(name, &da.mean(own)?)?;
+        }
+        Ok(out)
+    }
+
+    /// The dataset with `name` renamed (a variable, coordinate or dimension; all that match).
+    pub fn rename(&self, old: &str, new: &str) -> Result<Dataset, Error> {
+        let mut found = false;
+        let mut out = self.clone();
+        let swap = |d: &mut String, found: &mut bool| {
+            if d == old {
+                *d = new.to_string();
+                *found = true;
+            }
+        };
+        out.vars = out
+            .vars
+            .into_iter()
+            .map(|(mut n, mut v)| {
+                v.dims.iter_mut().for_each(|d| swap(d, &mut found));
+                swap(&mut n, &mut found);
+                (n, v)
+            })
+            .collect();
+        out.coords = out
+            .coords
+            .into_iter()
+            .map(|(mut n, mut c)| {
+                c.dims.iter_mut().for_each(|d| swap(d, &mut found));
+                swap(&mut n, &mut found);
+                (n, c)
+            })
+            .collect();
+        if found { Ok(out) } else { Err(self.unknown(old)) }
+    }
+}
+
+impl<T: BlockElement> DataArray<T> {
+    /// A dataset holding this array as its one variable (named as the array, or `name`).
+    pub fn to_dataset(&self, name: Option<&str>) -> Result<Dataset, Error> {
+        let name = name.or(self.name()).unwrap_or("data").to_string();
+        Dataset::new().with_var(&name, self)
+    }
+}

@@ -1,0 +1,377 @@
+//! Time as CF conventions write it: instants counted in a unit since an epoch, in one of the
+//! climate model calendars. Instants are held as whole seconds since 1970-01-01 00:00:00 *in
+//! their own calendar*, so that ordering and differences are integer arithmetic and a
+//! 360-day-calendar instant never pretends to be a Gregorian one.
+//!
+//! chrono covers the Gregorian calendar only; noleap and 360_day models need their own day
+//! counts, so the few lines of civil-date arithmetic here serve all calendars alike.
+
+use crate::error::Error;
+
+/// The CF calendars. `Standard` (alias `gregorian`) is taken as proleptic Gregorian, which is
+/// what it means for every date after 1582-10-15 (xarray does the same with numpy datetimes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Calendar {
+    #[default]
+    Standard,
+    ProlepticGregorian,
+    /// Every year 365 days (`noleap`, `365_day`).
+    NoLeap,
+    /// Every year 366 days (`all_leap`, `366_day`).
+    AllLeap,
+    /// Twelve months of 30 days (`360_day`).
+    Day360,
+}
+
+impl Calendar {
+    pub fn parse(name: &str) -> Result<Calendar, Error> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "standard" | "gregorian" => Ok(Calendar::Standard),
+            "proleptic_gregorian" => Ok(Calendar::ProlepticGregorian),
+            "noleap" | "365_day" => Ok(Calendar::NoLeap),
+            "all_leap" | "366_day" => Ok(Calendar::AllLeap),
+            "360_day" => Ok(Calendar::Day360),
+            other => Err(Error::TimeUnits { units: format!("calendar {other:?}"), reason: "unknown calendar (standard, gregorian, proleptic_gregorian, noleap, 365_day, all_leap, 366_day and 360_day are known)".into() }),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Calendar::Standard => "standard",
+            Calendar::ProlepticGregorian => "proleptic_gregorian",
+            Calendar::NoLeap => "noleap",
+            Calendar::AllLeap => "all_leap",
+            Calendar::Day360 => "360_day",
+        }
+    }
+
+    fn is_leap(self, year: i64) -> bool {
+        match self {
+            Calendar::Standard | Calendar::ProlepticGregorian => (year % 4 == 0 && year % 100 != 0) || year % 400 == 0,
+            Calendar::AllLeap => true,
+            Calendar::NoLeap | Calendar::Day360 => false,
+        }
+    }
+
+    pub fn days_in_month(self, year: i64, month: u32) -> u32 {
+        if self == Calendar::Day360 {
+            return 30;
+        }
+        match month {
+            2 if self.is_leap(year) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    fn days_in_year(self, year: i64) -> i64 {
+        match self {
+            Calendar::Day360 => 360,
+            _ if self.is_leap(year) => 366,
+            _ => 365,
+        }
+    }
+
+    /// Days since 1970-01-01 of a civil date (which must be valid in this calendar).
+    pub fn days_from_civil(self, year: i64, month: u32, day: u32) -> i64 {
+        match self {
+            Calendar::Standard | Calendar::ProlepticGregorian => {
+                // Howard Hinnant's days_from_civil.
+                let y = if month <= 2 { year - 1 } else { year };
+                let era = y.div_euclid(400);
+                let yoe = y - era * 400;
+                let m = month as i64;
+                let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+                let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+                era * 146_097 + doe - 719_468
+            }
+            Calendar::Day360 => (year - 1970) * 360 + (month as i64 - 1) * 30 + day as i64 - 1,
+            Calendar::NoLeap | Calendar::AllLeap => {
+                let per_year = self.days_in_year(0);
+                let before: i64 = (1..month).map(|m| self.days_in_month(year, m) as i64).sum();
+                (year - 1970) * per_year + before + day as i64 - 1
+            }
+        }
+    }
+
+    /// The civil date of a day count since 1970-01-01.
+    pub fn civil_from_days(self, days: i64) -> (i64, u32, u32) {
+        match self {
+            Calendar::Standard | Calendar::ProlepticGregorian => {
+                let z = days + 719_468;
+                let era = z.div_euclid(146_097);
+                let doe = z - era * 146_097;
+                let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+                let mp = (5 * doy + 2) / 153;
+                let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+                let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+                let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+                (year, month, day)
+            }
+            _ => {
+                let per_year = self.days_in_year(0);
+                let year = 1970 + days.div_euclid(per_year);
+                let mut rest = days.rem_euclid(per_year) as u32;
+                let mut month = 1;
+                while rest >= self.days_in_month(year, month) {
+                    rest -= self.days_in_month(year, month);
+                    month += 1;
+                }
+                (year, month, rest + 1)
+            }
+        }
+    }
+}
+
+/// A civil date and time in some calendar (what a time label is made of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DateTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+/// How much of a date string was given: "1997" is a year, "1997-12" a month, and so on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resolution {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+}
+
+impl DateTime {
+    pub fn new(year: i64, month: u32, day: u32) -> DateTime {
+        DateTime { year, month, day, hour: 0, minute: 0, second: 0 }
+    }
+
+    /// Seconds since 1970-01-01 00:00:00 in `calendar`.
+    pub fn to_seconds(self, calendar: Calendar) -> i64 {
+        calendar.days_from_civil(self.year, self.month, self.day) * 86_400
+            + self.hour as i64 * 3600
+            + self.minute as i64 * 60
+            + self.second as i64
+    }
+
+    pub fn from_seconds(seconds: i64, calendar: Calendar) -> DateTime {
+        let (year, month, day) = calendar.civil_from_days(seconds.div_euclid(86_400));
+        let s = seconds.rem_euclid(86_400) as u32;
+        DateTime { year, month, day, hour: s / 3600, minute: s / 60 % 60, second: s % 60 }
+    }
+
+    /// Day of the year, from 1.
+    pub fn dayofyear(self, calendar: Calendar) -> u32 {
+        (calendar.days_from_civil(self.year, self.month, self.day) - calendar.days_from_civil(self.year, 1, 1)) as u32 + 1
+    }
+
+    /// Parses "1997", "1997-12", "1997-12-01", "1997-12-01T06", "1997-12-01 06:30:00" (a
+    /// trailing "Z" or "+00:00" is accepted), with how much was given.
+    pub fn parse(text: &str) -> Result<(DateTime, Resolution), Error> {
+        let bad = |reason: &str| Error::BadDate { text: text.to_string(), reason: reason.to_string() };
+        let t = text.trim().trim_end_matches('Z');
+        let t = t.strip_suffix("+00:00").or_else(|| t.strip_suffix("+0000")).unwrap_or(t).trim();
+        let (date, time) = match t.find(['T', ' ']) {
+            Some(i) => (&t[..i], t[i + 1..].trim()),
+            None => (t, ""),
+        };
+        let (negative, date) = match date.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, date),
+        };
+        let parts: Vec<&str> = date.split('-').collect();
+        let num = |s: &str| s.trim().parse::<i64>().map_err(|_| bad("not a number where one was expected"));
+        if parts.is_empty() || parts.len() > 3 || parts[0].is_empty() {
+            return Err(bad("expected YYYY[-MM[-DD]][THH[:MM[:SS]]]"));
+        }
+        let mut year = num(parts[0])?;
+        if negative {
+            year = -year;
+        }
+        let month = if parts.len() > 1 { num(parts[1])? as u32 } else { 1 };
+        let day = if parts.len() > 2 { num(parts[2])? as u32 } else { 1 };
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return Err(bad("month or day out of range"));
+        }
+        let mut resolution = [Resolution::Year, Resolution::Month, Resolution::Day][parts.len() - 1];
+        let (mut hour, mut minute, mut second) = (0, 0, 0);
+        if !time.is_empty() {
+            let fields: Vec<&str> = time.split(':').collect();
+            if fields.len() > 3 {
+                return Err(bad("expected HH[:MM[:SS]] after the date"));
+            }
+            hour = num(fields[0])? as u32;
+            minute = if fields.len() > 1 { num(fields[1])? as u32 } else { 0 };
+            // Fractions of a second are dropped: instants are whole seconds.
+            second = if fields.len() > 2 {
+                fields[2].split('.').next().map(num).transpose()?.unwrap_or(0) as u32
+            } else {
+                0
+            };
+            if hour > 24 || minute > 59 || second > 60 {
+                return Err(bad("time of day out of range"));
+            }
+            resolution = [Resolution::Hour, Resolution::Minute, Resolution::Second][fields.len() - 1];
+        }
+        Ok((DateTime { year, month, day, hour, minute, second }, resolution))
+    }
+
+    /// The first instant after the period of `resolution` that starts at `self`.
+    pub fn end_of(self, resolution: Resolution, calendar: Calendar) -> i64 {
+        let start = self.to_seconds(calendar);
+        match resolution {
+            Resolution::Year => DateTime::new(self.year + 1, 1, 1).to_seconds(calendar),
+            Resolution::Month => {
+                let (y, m) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
+                DateTime::new(y, m, 1).to_seconds(calendar)
+            }
+            Resolution::Day => start + 86_400,
+            Resolution::Hour => start + 3600,
+            Resolution::Minute => start + 60,
+            Resolution::Second => start + 1,
+        }
+    }
+}
+
+impl std::fmt::Display for DateTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)?;
+        if (self.hour, self.minute, self.second) != (0, 0, 0) {
+            write!(f, "T{:02}:{:02}:{:02}", self.hour, self.minute, self.second)?;
+        }
+        Ok(())
+    }
+}
+
+/// A CF time unit: "days since 1982-01-01 00:00:00" and the like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeUnits {
+    /// Seconds per unit.
+    pub step: i64,
+    pub epoch: DateTime,
+}
+
+impl TimeUnits {
+    pub fn parse(units: &str) -> Result<TimeUnits, Error> {
+        let bad = |reason: &str| Error::TimeUnits { units: units.to_string(), reason: reason.to_string() };
+        let lower = units.trim().to_ascii_lowercase();
+        let Some((unit, epoch)) = lower.split_once(" since ") else {
+            return Err(bad("expected '<unit> since <date>'"));
+        };
+        let step = match unit.trim() {
+            "days" | "day" | "d" => 86_400,
+            "hours" | "hour" | "hrs" | "hr" | "h" => 3600,
+            "minutes" | "minute" | "mins" | "min" => 60,
+            "seconds" | "second" | "secs" | "sec" | "s" => 1,
+            "weeks" | "week" => 7 * 86_400,
+            other => return Err(bad(&format!("unit {other:?} is not one of days, hours, minutes, seconds or weeks"))),
+        };
+        let (epoch, _) = DateTime::parse(epoch.trim()).map_err(|e| bad(&e.to_string()))?;
+        Ok(TimeUnits { step, epoch })
+    }
+
+    pub fn name(&self) -> String {
+        let unit = match self.step {
+            86_400 => "days",
+            3600 => "hours",
+            60 => "minutes",
+            604_800 => "weeks",
+            _ => "seconds",
+        };
+        let e = self.epoch;
+        format!("{unit} since {:04}-{:02}-{:02} {:02}:{:02}:{:02}", e.year, e.month, e.day, e.hour, e.minute, e.second)
+    }
+
+    /// Instants (seconds in `calendar`) of stored numbers; NaN stays "no time" (`None`).
+    pub fn decode(&self, values: &[f64], calendar: Calendar) -> Vec<Option<i64>> {
+        let epoch = self.epoch.to_seconds(calendar);
+        values
+            .iter()
+            .map(|&v| v.is_finite().then(|| epoch + (v * self.step as f64).round() as i64))
+            .collect()
+    }
+
+    /// The units xarray would choose for these instants: the coarsest of days, hours,
+    /// minutes and seconds that counts every one of them exactly, since the first.
+    pub fn for_instants(instants: &[i64], calendar: Calendar) -> TimeUnits {
+        let first = instants.iter().copied().min().unwrap_or(0);
+        let epoch = DateTime::from_seconds(first - first.rem_euclid(86_400), calendar);
+        let base = epoch.to_seconds(calendar);
+        let step = [86_400, 3600, 60, 1].into_iter().find(|&s| instants.iter().all(|&t| (t - base) % s == 0)).unwrap_or(1);
+        TimeUnits { step, epoch }
+    }
+
+    pub fn encode(&self, instant: i64, calendar: Calendar) -> f64 {
+        (instant - self.epoch.to_seconds(calendar)) as f64 / self.step as f64
+    }
+}
+
+/// The meteorological season of a month, as xarray names them.
+pub fn season(month: u32) -> &'static str {
+    match month {
+        12 | 1 | 2 => "DJF",
+        3..=5 => "MAM",
+        6..=8 => "JJA",
+        _ => "SON",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gregorian_round_trip_and_known_days() {
+        let c = Calendar::Standard;
+        assert_eq!(c.days_from_civil(1970, 1, 1), 0);
+        assert_eq!(c.days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(c.days_from_civil(1900, 1, 1), -25_567);
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = c.civil_from_days(days);
+            assert_eq!(c.days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn model_calendars_round_trip() {
+        for c in [Calendar::NoLeap, Calendar::AllLeap, Calendar::Day360] {
+            for days in (-50_000..50_000).step_by(37) {
+                let (y, m, d) = c.civil_from_days(days);
+                assert!(d <= c.days_in_month(y, m));
+                assert_eq!(c.days_from_civil(y, m, d), days, "{c:?}");
+            }
+        }
+        assert_eq!(Calendar::Day360.civil_from_days(359), (1970, 12, 30));
+        assert_eq!(Calendar::NoLeap.days_from_civil(1972, 3, 1) - Calendar::NoLeap.days_from_civil(1972, 2, 28), 1);
+    }
+
+    #[test]
+    fn units_parse_decode_encode() {
+        let u = TimeUnits::parse("days since 1982-01-01 00:00:00").unwrap();
+        let t = u.decode(&[0.0, 31.0, f64::NAN], Calendar::Standard);
+        assert_eq!(DateTime::from_seconds(t[1].unwrap(), Calendar::Standard), DateTime::new(1982, 2, 1));
+        assert_eq!(t[2], None);
+        assert_eq!(u.encode(t[1].unwrap(), Calendar::Standard), 31.0);
+        let h = TimeUnits::parse("hours since 1900-01-01").unwrap();
+        assert_eq!(h.step, 3600);
+        assert!(TimeUnits::parse("fortnights since 1900-01-01").is_err());
+        assert!(TimeUnits::parse("days after 1900").is_err());
+        assert!(TimeUnits::parse("days since yesterday").is_err());
+    }
+
+    #[test]
+    fn partial_dates() {
+        assert_eq!(DateTime::parse("1997-12").unwrap(), (DateTime::new(1997, 12, 1), Resolution::Month));
+        let (d, r) = DateTime::parse("1997").unwrap();
+        assert_eq!(d.end_of(r, Calendar::Standard), DateTime::new(1998, 1, 1).to_seconds(Calendar::Standard));
+        assert_eq!(DateTime::parse("2001-02-03T04:05:06Z").unwrap().1, Resolution::Second);
+        assert!(DateTime::parse("1997-13").is_err());
+        assert!(DateTime::parse("soon").is_err());
+    }
+}
