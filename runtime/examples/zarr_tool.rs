@@ -59,7 +59,7 @@ fn parse_selection(spec: &str) -> Result<Vec<Sel>, String> {
 }
 
 fn dump(src: &str, selection: Option<&str>) -> Result<(), String> {
-    let z = open_zarr(src).map_err(|e| e.to_string())?;
+    let z = open_array(src).map_err(|e| e.to_string())?;
     let mut x: ChunkedArray<f64> = z.to_array();
     if let Some(spec) = selection {
         x = x.isel(&parse_selection(spec)?);
@@ -87,7 +87,7 @@ fn shape(spec: &str) -> Result<Vec<usize>, String> {
 
 fn copy(args: &[String], overwrite: bool) -> Result<(), String> {
     let (src, dst, format, compressor) = (&args[0], &args[1], &args[2], &args[3]);
-    let z = open_zarr(src).map_err(|e| e.to_string())?;
+    let z = open_array(src).map_err(|e| e.to_string())?;
     let mut options = match format.as_str() {
         "v2" => ToZarr::v2(),
         "v3" => ToZarr::v3(),

@@ -7,6 +7,10 @@ pub use crate::array::{
 pub use crate::bag::Bag;
 pub use crate::delayed::{delayed, join_all, Delayed};
 pub use crate::error::Error as StrataError;
+pub use crate::io::{open_dataset, open_mfdataset, open_zarr};
+pub use crate::labeled::{
+    concat, nearest, nearest_within, Boundary, Calendar, Coordinate, DataArray, Dataset, DateTime, Values,
+};
 pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};
-pub use crate::zarr::{from_zarr, open_zarr, Compressor, ToZarr, ZarrArray, ZarrFormat};
+pub use crate::zarr::{from_zarr, open_array, Compressor, ToZarr, ZarrArray, ZarrFormat};
 pub use serde_json;

@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 use proptest::prelude::*;
+use strata::plan::ReduceOp;
 use strata::prelude::*;
 
 fn close(a: f64, b: f64) -> bool {
@@ -192,6 +193,43 @@ proptest! {
         assert_close(&stacked, &ndarray::stack(Axis(0), &[a.view(), a.view()]).unwrap())?;
         let kept = x.persist().unwrap();
         assert_close(&(&kept + 1.0).compute().unwrap(), &a.mapv(|v| v + 1.0))?;
+    }
+
+    #[test]
+    fn group_reductions_match_reducing_each_group(
+        (a, chunks) in array_and_chunks(), seed in any::<u64>(), ngroups in 1usize..5, nan in any::<bool>(), op in 0usize..5,
+    ) {
+        let axis = (seed as usize) % a.ndim();
+        let len = a.shape()[axis];
+        // Labels in any order; some positions in no group.
+        let labels: Vec<usize> = (0..len).map(|i| { let h = (seed >> (i % 48)) as usize + i * 7; if h % 5 == 4 { usize::MAX } else { h % ngroups } }).collect();
+        let mut a = a;
+        if nan {
+            a.iter_mut().enumerate().filter(|(i, _)| i % 3 == 1).for_each(|(_, v)| *v = f64::NAN);
+        }
+        let (rop, f): (ReduceOp, fn(&[f64]) -> f64) = match op {
+            0 => (ReduceOp::Mean, |v| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }),
+            1 => (ReduceOp::Sum, |v| v.iter().sum()),
+            2 => (ReduceOp::Max, |v| v.iter().copied().fold(f64::NAN, f64::max)),
+            3 => (ReduceOp::Count, |v| v.len() as f64),
+            _ => (ReduceOp::Var, |v| { if v.is_empty() { return f64::NAN; } let m = v.iter().sum::<f64>() / v.len() as f64; v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64 }),
+        };
+        let x = from_array(a.clone(), chunks.as_slice());
+        let got = x.group_reduce(rop, axis, labels.clone(), ngroups, 0, true).compute().unwrap();
+        let mut want_shape = a.shape().to_vec();
+        want_shape[axis] = ngroups;
+        let mut want = ArrayD::<f64>::zeros(IxDyn(&want_shape));
+        for g in 0..ngroups {
+            let members: Vec<usize> = (0..len).filter(|&i| labels[i] == g).collect();
+            if members.is_empty() {
+                want.index_axis_mut(Axis(axis), g).fill(f(&[]));
+                continue;
+            }
+            let sub = a.select(Axis(axis), &members);
+            let reduced = eager_reduce(&sub, &[axis], |v| { let kept: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect(); f(&kept) });
+            want.index_axis_mut(Axis(axis), g).assign(&reduced);
+        }
+        assert_close(&got, &want)?;
     }
 
     #[test]

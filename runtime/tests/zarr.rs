@@ -79,7 +79,7 @@ fn integer_and_bool_types_keep_their_type_and_values() {
 
     let mask = ints.gt_scalar(0);
     mask.to_zarr(dir.join("mask")).unwrap();
-    assert_eq!(open_zarr(dir.join("mask")).unwrap().dtype(), DType::Bool);
+    assert_eq!(open_array(dir.join("mask")).unwrap().dtype(), DType::Bool);
     assert_eq!(from_zarr::<bool>(dir.join("mask")).unwrap().compute().unwrap(), mask.compute().unwrap());
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -143,7 +143,7 @@ fn an_old_array_left_aside_by_a_killed_writer_is_put_back() {
     // What a writer killed between its two renames leaves: the old array moved aside under
     // the name of a process that no longer exists, nothing at the path.
     fs::rename(&path, dir.join(".a.strata-old-4194303")).unwrap();
-    let back = open_zarr(&path).unwrap();
+    let back = open_array(&path).unwrap();
     assert!(same(&back.to_array::<f64>().compute().unwrap(), &sample(&[6])));
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
     fs::remove_dir_all(&dir).unwrap();
@@ -185,23 +185,23 @@ fn a_missing_chunk_reads_as_the_fill_value_as_zarr_specifies() {
 #[test]
 fn paths_that_are_not_zarr_arrays_give_errors_that_say_so() {
     let dir = scratch("notzarr");
-    match open_zarr(dir.join("nothing-here")) {
+    match open_array(dir.join("nothing-here")) {
         Err(StrataError::NotZarr { cause, .. }) => assert!(cause.contains("no such directory"), "{cause}"),
         other => panic!("{other:?}"),
     }
     fs::create_dir_all(dir.join("plain")).unwrap();
     fs::write(dir.join("plain/readme.txt"), "hello").unwrap();
-    assert!(matches!(open_zarr(dir.join("plain")), Err(StrataError::NotZarr { .. })));
+    assert!(matches!(open_array(dir.join("plain")), Err(StrataError::NotZarr { .. })));
     fs::create_dir_all(dir.join("broken")).unwrap();
     fs::write(dir.join("broken/zarr.json"), "{ not json").unwrap();
-    assert!(matches!(open_zarr(dir.join("broken")), Err(StrataError::NotZarr { .. })));
+    assert!(matches!(open_array(dir.join("broken")), Err(StrataError::NotZarr { .. })));
     fs::create_dir_all(dir.join("strings")).unwrap();
     fs::write(
         dir.join("strings/.zarray"),
         r#"{"zarr_format":2,"shape":[3],"chunks":[3],"dtype":"<c16","compressor":null,"fill_value":null,"order":"C","filters":null}"#,
     )
     .unwrap();
-    match open_zarr(dir.join("strings")) {
+    match open_array(dir.join("strings")) {
         Err(StrataError::UnsupportedZarrType { dtype, .. }) => assert!(dtype.contains("complex") || dtype.contains("c16"), "{dtype}"),
         Err(other) => assert!(matches!(other, StrataError::NotZarr { .. }), "{other:?}"),
         Ok(_) => panic!("a complex array opened"),

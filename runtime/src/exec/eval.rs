@@ -38,6 +38,7 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             .into_dtype(node.dtype))
         }
         Op::Literal { block } => Ok(block.slice(region)),
+        Op::Source { source } => Ok(source.read(region)?.into_dtype(node.dtype)),
         Op::Zarr { source } => assemble(&node.grid, region, |index, chunk, part| source.read(index, chunk, part)),
         Op::Persisted { chunks } => assemble(&node.grid, region, |index, chunk, part| {
             let block = chunks.get(index).ok_or(Error::InvalidChunks { reason: "persisted chunk missing".into() })?;

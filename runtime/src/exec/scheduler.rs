@@ -203,7 +203,7 @@ fn task_bytes(node: &Node, grid: &ChunkGrid) -> u64 {
 fn node_count(node: &Node) -> usize {
     // A stored chunk passes through three buffers: the bytes read, the decoded chunk, and
     // the array it becomes.
-    let own = if matches!(node.op, Op::Zarr { .. }) { 3 } else { 1 };
+    let own = if matches!(node.op, Op::Zarr { .. } | Op::Source { .. }) { 3 } else { 1 };
     own + node
         .op
         .inputs()

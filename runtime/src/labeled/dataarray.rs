@@ -486,6 +486,41 @@ impl DataArray<f64> {
         self.compare(BinaryOp::Le, value)
     }
 
+    /// A coordinate of this array as a DataArray of its own (`da.lat` in xarray), for
+    /// weights such as `cos(lat)`; times are given in seconds.
+    pub fn coord_array(&self, name: &str) -> Result<DataArray<f64>, Error> {
+        let c = self.coord(name)?;
+        let data = crate::array::from_array(c.values.to_f64(), crate::array::ChunkSpec::Uniform(usize::MAX));
+        let mut out = DataArray::new(data, &c.dims)?.with_name(name).with_attrs(c.attrs.clone());
+        for (n, other) in &self.coords {
+            if other.dims.iter().all(|d| c.dims.contains(d)) {
+                out.coords.insert(n.clone(), other.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies an element-wise function of the data (`|x| x.cos()`); labels are kept.
+    pub fn map_data(&self, f: impl FnOnce(&ChunkedArray<f64>) -> ChunkedArray<f64>) -> DataArray<f64> {
+        let data = f(&self.data);
+        if data.shape() != self.shape() {
+            let error = Error::ShapeMismatch { op: "map_data", left: self.shape(), right: data.shape() };
+            return self.with_data(ChunkedArray::from_node(Node::invalid(error, self.data.plan().grid.clone(), crate::array::DType::F64)));
+        }
+        self.with_data(data)
+    }
+
+    /// Degrees to radians, for trigonometry on latitudes.
+    pub fn radians(&self) -> DataArray<f64> {
+        self * (std::f64::consts::PI / 180.0)
+    }
+    pub fn cos(&self) -> DataArray<f64> {
+        self.map_data(|x| x.cos())
+    }
+    pub fn sin(&self) -> DataArray<f64> {
+        self.map_data(|x| x.sin())
+    }
+
     pub fn isnull(&self) -> DataArray<bool> {
         self.with_data(self.data.isnan())
     }
@@ -678,6 +713,7 @@ mod tests {
 
     #[test]
     fn arithmetic_aligns_and_broadcasts_by_name() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![1.0, 2.0, 3.0], &["x"], &[3]).with_index("x", vec![0.0, 1.0, 2.0]).unwrap();
         let b = da(vec![10.0, 20.0], &["x"], &[2]).with_index("x", vec![1.0, 2.0]).unwrap();
         let s = &a + &b;
@@ -695,6 +731,7 @@ mod tests {
 
     #[test]
     fn reductions_skip_nan_by_name_and_weighted_mean() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![1.0, f64::NAN, 3.0, 5.0], &["y", "x"], &[2, 2]);
         assert_eq!(a.mean("x").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![1.0, 4.0]);
         assert_eq!(a.sum(..).unwrap().item().unwrap(), 9.0);
@@ -707,6 +744,7 @@ mod tests {
 
     #[test]
     fn interp_is_linear_and_nan_outside() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![0.0, 10.0, 20.0], &["x"], &[3]).with_index("x", vec![0.0, 1.0, 2.0]).unwrap();
         let v = a.interp("x", vec![0.25, 1.5, 2.0, 3.0]).unwrap().values().unwrap().into_raw_vec_and_offset().0;
         assert_eq!(&v[..3], &[2.5, 15.0, 20.0]);

@@ -1,10 +1,11 @@
 //! Selection by label (`sel`): what a user writes for one dimension, and how it is turned
 //! into positions along that dimension's index, with pandas' rules (inclusive label slices,
-//! slices that follow a descending index's order, partial date strings as periods).
+//! partial date strings as periods), except that a slice need not be written in the
+//! index's direction.
 
 use std::ops::{RangeFrom, RangeInclusive, RangeToInclusive};
 
-use super::coord::{monotonic, Coordinate, Monotonic, Values, NAT};
+use super::coord::{Coordinate, Values, NAT};
 use super::time::{DateTime, Resolution};
 use crate::error::Error;
 
@@ -197,19 +198,19 @@ pub fn resolve(dim: &str, index: &Coordinate, selector: &Selector) -> Result<Pos
             }
         }
         Selector::Slice(a, b) => {
-            let lo = a.as_ref().map(|k| span(dim, &index.values, k)).transpose()?;
-            let hi = b.as_ref().map(|k| span(dim, &index.values, k)).transpose()?;
-            let above = |v: f64, s: &Option<Span>| s.as_ref().is_none_or(|s| v >= s.lo);
-            let below = |v: f64, s: &Option<Span>| s.as_ref().is_none_or(|s| if s.hi_open { v < s.hi } else { v <= s.hi });
-            let keep: Vec<usize> = match monotonic(&keys) {
-                Monotonic::Increasing => (0..keys.len()).filter(|&i| above(keys[i], &lo) && below(keys[i], &hi)).collect(),
-                // pandas: on a descending index a slice runs from the larger label down.
-                Monotonic::Decreasing => (0..keys.len()).filter(|&i| below(keys[i], &lo) && above(keys[i], &hi)).collect(),
-                Monotonic::No => {
-                    return Err(Error::NotMonotonic { dim: dim.into() });
+            let mut lo = a.as_ref().map(|k| span(dim, &index.values, k)).transpose()?;
+            let mut hi = b.as_ref().map(|k| span(dim, &index.values, k)).transpose()?;
+            // A slice means the labels between its ends, whichever way the index runs and
+            // whichever end is written first: `-5.0..=5.0` and `5.0..=-5.0` select the same
+            // latitudes of a descending index (where pandas would need the second).
+            if let (Some(l), Some(h)) = (&lo, &hi) {
+                if l.lo > h.lo {
+                    std::mem::swap(&mut lo, &mut hi);
                 }
-            };
-            Ok(Positions::Many(keep))
+            }
+            let above = |v: f64| lo.as_ref().is_none_or(|s| v >= s.lo);
+            let below = |v: f64| hi.as_ref().is_none_or(|s| if s.hi_open { v < s.hi } else { v <= s.hi });
+            Ok(Positions::Many((0..keys.len()).filter(|&i| above(keys[i]) && below(keys[i])).collect()))
         }
     }
 }
@@ -232,10 +233,11 @@ mod tests {
     }
 
     #[test]
-    fn slices_follow_the_index_direction() {
+    fn slices_select_between_their_ends_in_index_order() {
         let lat = lat_desc();
         assert_eq!(resolve("lat", &lat, &(5.0..=-5.0).into()).unwrap(), Positions::Many(vec![1, 2, 3]));
-        assert_eq!(resolve("lat", &lat, &(-5.0..=5.0).into()).unwrap(), Positions::Many(vec![]));
+        assert_eq!(resolve("lat", &lat, &(-5.0..=5.0).into()).unwrap(), Positions::Many(vec![1, 2, 3]));
+        assert_eq!(resolve("lat", &lat, &(..=0.0).into()).unwrap(), Positions::Many(vec![2, 3, 4]));
         let up = Coordinate::new(&["lat"], Values::from_f64(vec![-10.0, -5.0, 0.0, 5.0]));
         assert_eq!(resolve("lat", &up, &(-5.0..=5.0).into()).unwrap(), Positions::Many(vec![1, 2, 3]));
     }

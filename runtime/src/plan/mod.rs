@@ -112,6 +112,15 @@ impl Groups {
     }
 }
 
+/// Stored data that can read any region of itself (a hyperslab), for formats other than
+/// Zarr. Reads happen in scheduler tasks, so they must be thread-safe.
+pub trait RegionSource: Send + Sync + std::fmt::Debug {
+    /// The values in `region` (one range per axis), in the node's element type.
+    fn read(&self, region: &[std::ops::Range<usize>]) -> Result<Block, Error>;
+    /// The task name progress reports use ("from-netcdf").
+    fn op_name(&self) -> &'static str;
+}
+
 /// What an axis of a selection keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AxisSelect {
@@ -128,6 +137,8 @@ pub enum Op {
     Literal { block: Arc<Block> },
     /// A Zarr array on disk, read chunk by chunk.
     Zarr { source: Arc<crate::zarr::ZarrSource> },
+    /// Any other stored data read region by region (NetCDF variables).
+    Source { source: Arc<dyn RegionSource> },
     /// Chunks computed earlier and kept in memory, in the grid's row-major order.
     Persisted { chunks: Arc<Vec<Block>> },
     Unary { op: UnaryOp, input: NodeRef },
@@ -168,6 +179,7 @@ impl Op {
             Op::Arange { .. } => "arange",
             Op::Literal { .. } => "array",
             Op::Zarr { .. } => "from-zarr",
+            Op::Source { source } => source.op_name(),
             Op::Persisted { .. } => "persisted",
             Op::Unary { .. } => "elementwise",
             Op::Binary { .. } => "elementwise",

@@ -3,10 +3,10 @@
 //! Stores are directories on the local filesystem.
 
 mod read;
-mod store;
-mod write;
+pub(crate) mod store;
+pub(crate) mod write;
 
-pub use read::{from_zarr, open_zarr, ZarrArray, ZarrSource};
+pub use read::{from_zarr, open_array, ZarrArray, ZarrSource};
 pub use store::write_atomically;
 pub use write::{create_group, BloscCompressor, BloscShuffle, Compressor, ToZarr, ZarrFormat};
 pub(crate) use write::write_array;

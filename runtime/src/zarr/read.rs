@@ -47,7 +47,7 @@ pub struct ZarrArray {
 
 /// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
 /// group: `store.zarr/temperature`).
-pub fn open_zarr(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
+pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     let path = path.as_ref();
     let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
     if !path.is_dir() {
@@ -96,7 +96,7 @@ pub fn open_zarr(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
 
 /// Opens the Zarr array at `path` as a lazy array of `T` (converted if stored otherwise).
 pub fn from_zarr<T: BlockElement>(path: impl AsRef<Path>) -> Result<ChunkedArray<T>, Error> {
-    Ok(open_zarr(path)?.to_array())
+    Ok(open_array(path)?.to_array())
 }
 
 /// v3 keeps dimension names in the metadata; v2 arrays written by xarray keep them in the
@@ -146,8 +146,12 @@ impl ZarrArray {
 
     /// The stored array as a lazy array of `T`, chunked as stored. Nothing is read yet.
     pub fn to_array<T: BlockElement>(&self) -> ChunkedArray<T> {
-        let node = Node::new(Op::Zarr { source: self.source.clone() }, self.source.grid.clone(), self.source.dtype);
-        ChunkedArray::typed(node)
+        ChunkedArray::typed(self.plan())
+    }
+
+    /// The stored array as a plan node in its stored element type.
+    pub fn plan(&self) -> crate::plan::NodeRef {
+        Node::new(Op::Zarr { source: self.source.clone() }, self.source.grid.clone(), self.source.dtype)
     }
 }
 

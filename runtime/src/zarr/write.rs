@@ -16,7 +16,7 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use serde_json::{json, Map, Value};
 use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
 
-use super::read::{open_zarr, ZarrArray};
+use super::read::{open_array, ZarrArray};
 use super::store::{AtomicFsStore, PARTIAL_MARKER};
 use crate::array::{Block, BlockElement, ChunkGrid, DType};
 use crate::error::Error;
@@ -115,6 +115,9 @@ pub struct ToZarr {
     pub dimension_names: Option<Vec<String>>,
     /// `None`: NaN for floats, 0 for integers, false for bool.
     pub fill_value: Option<f64>,
+    /// Zarr v2 only: record no fill value (`"fill_value": null`), as xarray writes integer
+    /// coordinates, so that readers mask nothing; missing chunks still read as 0.
+    pub no_fill_value: bool,
     /// Replace an existing array at the path (atomically, once the new one is complete).
     pub overwrite: bool,
     pub compute: ComputeOptions,
@@ -130,6 +133,7 @@ impl Default for ToZarr {
             attributes: Map::new(),
             dimension_names: None,
             fill_value: None,
+            no_fill_value: false,
             overwrite: false,
             compute: ComputeOptions::default(),
         }
@@ -196,7 +200,9 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
         let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
         let array = Array::new_with_metadata(Arc::new(AtomicFsStore::new(staging)), "/", metadata)
             .map_err(|e| fail(e.to_string()))?;
-        array.store_metadata().map_err(|e| fail(e.to_string()))?;
+        array
+            .store_metadata_opt(&zarrs::array::ArrayMetadataOptions::default().with_include_zarrs_metadata(false))
+            .map_err(|e| fail(e.to_string()))?;
         let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
         let grid_shape = grid.grid_shape();
         for_each_region(node, &grid, &options.compute, |index, _region, block| {
@@ -206,7 +212,7 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
                 .map_err(|e| fail(format!("chunk {indices:?}: {e}")))
         })
     })?;
-    open_zarr(path)
+    open_array(path)
 }
 
 /// Writes a directory at `path` all or nothing: `write` fills a hidden staging directory,
@@ -308,7 +314,7 @@ fn metadata(dtype: DType, shape: &[usize], layout: &Layout, fill: f64, options: 
             let compressor = options.compressor.unwrap_or_else(Compressor::blosc_lz4);
             let value = json!({
                 "node_type": "array", "zarr_format": 2, "shape": shape, "chunks": layout.chunks,
-                "dtype": v2_dtype(dtype), "compressor": compressor.v2(), "fill_value": fill_json(dtype, fill),
+                "dtype": v2_dtype(dtype), "compressor": compressor.v2(), "fill_value": if options.no_fill_value { Value::Null } else { fill_json(dtype, fill) },
                 "order": "C", "filters": null, "dimension_separator": ".", "attributes": attributes,
             });
             serde_json::from_value::<ArrayMetadataV2>(value).map(ArrayMetadata::V2).map_err(invalid)

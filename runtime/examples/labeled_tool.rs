@@ -1,0 +1,111 @@
+//! Labeled-data operations on a Zarr or NetCDF dataset from the command line, with results
+//! printed as JSON: what the xarray interop tests (tests/test_labeled_interop.py) compare
+//! against xarray's own answers on the same files.
+//!
+//!   labeled_tool workshop STORE VAR          every workshop operation on VAR(time, lat, lon)
+//!   labeled_tool copy SRC DST v2|v3          open a dataset and write it back as Zarr
+//!   labeled_tool describe SRC                variables, dims, coords, attrs
+//!   labeled_tool mfdataset DIR-OR-GLOB VAR   open_mfdataset along time, then a time series
+
+use serde_json::{json, Value};
+use strata::labeled::{Boundary, Values};
+use strata::prelude::*;
+
+fn values(da: &DataArray<f64>) -> Result<Value, StrataError> {
+    let v = da.values()?;
+    Ok(json!({
+        "dims": da.dims(),
+        "shape": v.shape(),
+        "data": v.iter().map(|x| if x.is_nan() { Value::Null } else { json!(x) }).collect::<Vec<_>>(),
+        "coords": da.coords().iter().filter(|(n, c)| c.dims.len() == 1 && &c.dims[0] == *n).map(|(n, c)| (n.clone(), coord(&c.values))).collect::<serde_json::Map<_, _>>(),
+    }))
+}
+
+fn coord(values: &Values) -> Value {
+    (0..values.len())
+        .map(|i| match values {
+            Values::F64(a) => json!(a.iter().nth(i)),
+            Values::I64(a) => json!(a.iter().nth(i)),
+            _ => json!(values.format(i)),
+        })
+        .collect()
+}
+
+fn open(path: &str) -> Result<Dataset, StrataError> {
+    if path.ends_with(".nc") {
+        strata::io::netcdf::open_dataset(path)
+    } else {
+        open_zarr(path)
+    }
+}
+
+fn workshop(store: &str, var: &str) -> Result<Value, StrataError> {
+    let ds = open(store)?;
+    let sst = ds.var(var)?;
+    let gb = sst.groupby("time.month")?;
+    let clim = gb.mean("time")?;
+    let anom = gb.sub(&clim)?;
+    let nino34 = anom.sel([("lat", -5.0..=5.0), ("lon", 190.0..=240.0)])?.mean(["lat", "lon"])?;
+    let nino34_rolling = nino34.rolling("time", 3).mean()?;
+    let weights = sst.coord_array("lat")?.radians().cos();
+    Ok(json!({
+        "clim": values(&clim)?,
+        "anom_first_year": values(&anom.isel([("time", Sel::from(0..12))])?)?,
+        "nino34": values(&nino34)?,
+        "nino34_rolling": values(&nino34_rolling)?,
+        "season": values(&sst.groupby("time.season")?.mean("time")?)?,
+        "yearly_max": values(&sst.groupby("time.year")?.max(["time", "lat", "lon"])?)?,
+        "resample_qs_dec": values(&sst.resample("time", "QS-DEC")?.mean("time")?)?,
+        "resample_ys": values(&sst.mean(["lat", "lon"])?.resample("time", "YS")?.mean("time")?)?,
+        "rolling_center": values(&sst.mean(["lat", "lon"])?.rolling("time", 5).center(true).min_periods(2).std()?)?,
+        "rolling_max": values(&sst.isel([("lat", Sel::Index(3))])?.rolling("time", 4).max()?)?,
+        "coarsen_trim": values(&sst.isel([("time", Sel::from(0..6))])?.coarsen([("lat", 2), ("lon", 3)]).boundary(Boundary::Trim).mean()?)?,
+        "coarsen_pad": values(&sst.isel([("time", Sel::from(0..6))])?.coarsen([("lat", 4)]).boundary(Boundary::Pad).max()?)?,
+        "weighted": values(&sst.weighted(&weights).mean(["lat", "lon"])?)?,
+        "interp": values(&sst.isel([("time", Sel::Index(5))])?.interp("lat", vec![-7.5, 0.25, 3.0, 19.0])?)?,
+        "sel_month": values(&sst.sel([("time", "1983-07")])?)?,
+        "sel_nearest": values(&sst.sel([("lat", nearest(2.9))])?.sel([("lon", nearest_within(201.0, 3.0))])?)?,
+        "where_warm": values(&sst.isel([("time", Sel::Index(0))])?.where_(&sst.isel([("time", Sel::Index(0))])?.gt(27.0), f64::NAN)?)?,
+        "isnull_count": values(&sst.isel([("time", Sel::Index(0))])?.isnull().astype::<f64>().sum(..)?)?,
+    }))
+}
+
+fn describe(path: &str) -> Result<Value, StrataError> {
+    let ds = open(path)?;
+    let mut vars = serde_json::Map::new();
+    for name in ds.data_vars() {
+        let v = &ds.variables()[name];
+        vars.insert(name.to_string(), json!({ "dims": v.dims, "attrs": v.attrs, "values": values(&ds.var(name)?)? }));
+    }
+    let coords: serde_json::Map<String, Value> = ds.coords().iter().map(|(n, c)| (n.clone(), json!({ "dims": c.dims, "values": coord(&c.values), "attrs": c.attrs, "kind": c.values.kind() }))).collect();
+    Ok(json!({ "vars": vars, "coords": coords, "attrs": ds.attrs() }))
+}
+
+fn run(args: &[String]) -> Result<Value, StrataError> {
+    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | copy SRC DST v2|v3 | describe SRC | mfdataset PATTERN VAR".into() };
+    match args.first().map(String::as_str) {
+        Some("workshop") if args.len() == 3 => workshop(&args[1], &args[2]),
+        Some("describe") if args.len() == 2 => describe(&args[1]),
+        Some("copy") if args.len() == 4 => {
+            let format = if args[3] == "v2" { ToZarr::v2() } else { ToZarr::v3() };
+            open(&args[1])?.to_zarr_with(&args[2], &format.overwrite(true))?;
+            Ok(json!({ "written": args[2] }))
+        }
+        Some("mfdataset") if args.len() == 3 => {
+            let ds = strata::io::netcdf::open_mfdataset(&args[1], "time")?;
+            values(&ds.var(&args[2])?.mean(["lat", "lon"])?)
+        }
+        _ => Err(usage()),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(v) => println!("{v}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! CF conventions, both ways, for every file format: stored variables (raw numbers, their
+//! attributes and fill value) become a [`Dataset`] of decoded values, and a Dataset becomes
+//! stored variables again.
+//!
+//! Decoding, as xarray's `decode_cf`: `_FillValue` and `missing_value` become NaN,
+//! `scale_factor` and `add_offset` unpack integers into floats, and coordinates with units
+//! "<unit> since <date>" become times in their `calendar`. What was used is kept in the
+//! variable's `encoding`, and removed from its attributes.
+
+use ndarray::ArrayD;
+
+use crate::array::{from_array, where_, ChunkSpec, ChunkedArray, DType};
+use crate::error::Error;
+use crate::labeled::coord::{Coordinate, Values, NAT};
+use crate::labeled::time::{Calendar, TimeUnits};
+use crate::labeled::{Attrs, Dataset, Variable};
+use crate::plan::NodeRef;
+
+/// A variable as a file stores it.
+#[derive(Clone, Debug)]
+pub struct StoredVariable {
+    pub name: String,
+    pub dims: Vec<String>,
+    pub data: NodeRef,
+    pub attrs: Attrs,
+    /// The format's own fill value (Zarr v2 metadata, NetCDF's default), if it has one.
+    pub fill_value: Option<f64>,
+}
+
+const ENCODING_KEYS: [&str; 5] = ["_FillValue", "missing_value", "scale_factor", "add_offset", "coordinates"];
+
+/// A number as JSON attributes hold it (`"NaN"` and friends included).
+pub fn number(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            other => other.parse().ok(),
+        },
+        serde_json::Value::Array(a) => a.first().and_then(number),
+        _ => None,
+    }
+}
+
+/// The values that mean "missing" for a variable.
+fn fill_values(v: &StoredVariable) -> Vec<f64> {
+    let mut fills: Vec<f64> = ["_FillValue", "missing_value"]
+        .iter()
+        .filter_map(|k| v.attrs.get(*k))
+        .flat_map(|value| match value {
+            serde_json::Value::Array(a) => a.iter().filter_map(number).collect::<Vec<_>>(),
+            other => number(other).into_iter().collect(),
+        })
+        .collect();
+    if !v.attrs.contains_key("_FillValue") {
+        fills.extend(v.fill_value);
+    }
+    fills.retain(|f| !f.is_nan());
+    fills.dedup();
+    fills
+}
+
+/// The decoded values, lazily: masked, scaled and offset.
+fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
+    let mut x: ChunkedArray<f64> = ChunkedArray::typed(v.data.clone());
+    let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
+    for fill in fill_values(v) {
+        x = where_(&x.eq_scalar(fill), &nan, &x);
+    }
+    if let Some(scale) = v.attrs.get("scale_factor").and_then(number) {
+        x = &x * scale;
+    }
+    if let Some(offset) = v.attrs.get("add_offset").and_then(number) {
+        x = &x + offset;
+    }
+    x
+}
+
+fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
+    let (mut attrs, mut encoding) = (Attrs::new(), Attrs::new());
+    for (k, value) in &v.attrs {
+        if ENCODING_KEYS.contains(&k.as_str()) || also.contains(&k.as_str()) {
+            encoding.insert(k.clone(), value.clone());
+        } else if k != "_ARRAY_DIMENSIONS" {
+            attrs.insert(k.clone(), value.clone());
+        }
+    }
+    encoding.insert("dtype".into(), v.data.dtype.name().into());
+    (attrs, encoding)
+}
+
+/// A coordinate, read whole and decoded (times included).
+fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
+    let units = v.attrs.get("units").and_then(|u| u.as_str()).unwrap_or("");
+    let values = decode_data(v).compute()?;
+    let is_time = units.contains(" since ");
+    let (attrs, _) = split_attrs(v, if is_time { &["units", "calendar"] } else { &[] });
+    let values = if is_time {
+        let calendar = match v.attrs.get("calendar").and_then(|c| c.as_str()) {
+            Some(c) => Calendar::parse(c)?,
+            None => Calendar::Standard,
+        };
+        let parsed = TimeUnits::parse(units)?;
+        let flat: Vec<f64> = values.iter().copied().collect();
+        let seconds: Vec<i64> = parsed.decode(&flat, calendar).into_iter().map(|t| t.unwrap_or(NAT)).collect();
+        Values::Time(ArrayD::from_shape_vec(values.raw_dim(), seconds).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar)
+    } else if !v.data.dtype.is_float() && !v.attrs.contains_key("scale_factor") && !v.attrs.contains_key("add_offset") && fill_values(v).is_empty() {
+        Values::I64(values.mapv(|x| x as i64))
+    } else {
+        Values::F64(values)
+    };
+    Ok(Coordinate { dims: v.dims.clone(), values, attrs })
+}
+
+/// Decodes stored variables into a dataset: index coordinates (a 1-D variable named as its
+/// dimension) and those a variable's `coordinates` attribute lists are read into memory;
+/// data variables stay lazy.
+pub fn decode(variables: Vec<StoredVariable>, attrs: Attrs) -> Result<Dataset, Error> {
+    let mut coord_names: Vec<String> = variables.iter().filter(|v| v.dims.len() == 1 && v.dims[0] == v.name).map(|v| v.name.clone()).collect();
+    for v in &variables {
+        if let Some(listed) = v.attrs.get("coordinates").and_then(|c| c.as_str()) {
+            coord_names.extend(listed.split_whitespace().map(str::to_string));
+        }
+    }
+    let mut ds = Dataset::new().with_attrs(attrs);
+    for v in variables.iter().filter(|v| coord_names.contains(&v.name)) {
+        ds.coords.insert(v.name.clone(), decode_coordinate(v)?);
+    }
+    for v in variables.iter().filter(|v| !coord_names.contains(&v.name)) {
+        let (attrs, encoding) = split_attrs(v, &[]);
+        ds.vars.insert(v.name.clone(), Variable { dims: v.dims.clone(), data: decode_data(v).plan().clone(), attrs, encoding });
+    }
+    Ok(ds)
+}
+
+/// A coordinate as stored numbers: times as whole counts of the coarsest exact unit since
+/// the first day, with `units` and `calendar` attributes.
+pub fn encode_coordinate(name: &str, c: &Coordinate) -> Result<StoredVariable, Error> {
+    let mut attrs = c.attrs.clone();
+    let data = match &c.values {
+        Values::F64(a) => from_array(a.clone(), ChunkSpec::Uniform(usize::MAX)).plan().clone(),
+        Values::I64(a) => from_array(a.clone(), ChunkSpec::Uniform(usize::MAX)).plan().clone(),
+        Values::Time(a, calendar) => {
+            let valid: Vec<i64> = a.iter().copied().filter(|&t| t != NAT).collect();
+            let units = TimeUnits::for_instants(&valid, *calendar);
+            let counts = a.mapv(|t| if t == NAT { i64::MIN } else { units.encode(t, *calendar) as i64 });
+            attrs.insert("units".into(), units.name().into());
+            attrs.insert("calendar".into(), calendar.name().into());
+            from_array(counts, ChunkSpec::Uniform(usize::MAX)).plan().clone()
+        }
+        Values::Str(_) => {
+            return Err(Error::UnsupportedZarrType { path: name.to_string(), dtype: "string coordinate".into() });
+        }
+    };
+    Ok(StoredVariable { name: name.to_string(), dims: c.dims.clone(), data, attrs, fill_value: None })
+}
+
+/// Every coordinate and variable of `ds` as stored variables, coordinates first. Data
+/// variables are written decoded (floats with NaN for missing values); their non-index
+/// coordinates are listed in a `coordinates` attribute, as xarray writes them.
+pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
+    let mut out = Vec::new();
+    for (name, c) in ds.coords() {
+        out.push(encode_coordinate(name, c)?);
+    }
+    for (name, v) in ds.variables() {
+        let mut attrs = v.attrs.clone();
+        let extra: Vec<&str> = ds
+            .coords()
+            .iter()
+            .filter(|(n, c)| !(c.dims.len() == 1 && &c.dims[0] == *n) && c.dims.iter().all(|d| v.dims.contains(d)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !extra.is_empty() {
+            attrs.insert("coordinates".into(), extra.join(" ").into());
+        }
+        // Floats decoded from a narrower store go back as float32 when that is what they were.
+        let data = match (v.dtype(), v.encoding.get("dtype").and_then(|d| d.as_str())) {
+            (DType::F64, Some("float32")) => v.array::<f32>().plan().clone(),
+            _ => v.data.clone(),
+        };
+        out.push(StoredVariable { name: name.clone(), dims: v.dims.clone(), data, attrs, fill_value: None });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn packed_integers_with_fill_decode_to_floats() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let raw = from_array(ndarray::arr1(&[0i16, 4, -1, 10]).into_dyn(), ChunkSpec::Uniform(2));
+        let mut attrs = Attrs::new();
+        attrs.insert("_FillValue".into(), json!(-1));
+        attrs.insert("scale_factor".into(), json!(0.5));
+        attrs.insert("add_offset".into(), json!(1.0));
+        attrs.insert("units".into(), json!("K"));
+        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let t = ds.var("t").unwrap();
+        let got = t.values().unwrap();
+        assert_eq!((got[0], got[1], got[3]), (1.0, 3.0, 6.0));
+        assert!(got[2].is_nan());
+        assert_eq!(t.attrs().get("units"), Some(&json!("K")));
+        assert!(!t.attrs().contains_key("scale_factor"));
+        assert_eq!(ds.variables()["t"].encoding.get("scale_factor"), Some(&json!(0.5)));
+    }
+
+    #[test]
+    fn time_coordinates_round_trip_in_model_calendars() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        for calendar in ["noleap", "360_day", "standard"] {
+            let raw = from_array(ndarray::arr1(&[0.0, 30.0, 59.0]).into_dyn(), ChunkSpec::Uniform(3));
+            let mut attrs = Attrs::new();
+            attrs.insert("units".into(), json!("days since 2001-02-01"));
+            attrs.insert("calendar".into(), json!(calendar));
+            let v = StoredVariable { name: "time".into(), dims: vec!["time".into()], data: raw.plan().clone(), attrs, fill_value: None };
+            let ds = decode(vec![v], Attrs::new()).unwrap();
+            let c = &ds.coords()["time"];
+            assert!(matches!(c.values, Values::Time(..)));
+            let back = encode_coordinate("time", c).unwrap();
+            let counts: ChunkedArray<i64> = ChunkedArray::typed(back.data.clone());
+            assert_eq!(counts.compute().unwrap().iter().copied().collect::<Vec<_>>(), vec![0, 30, 59], "{calendar}");
+            assert_eq!(back.attrs["calendar"], json!(Calendar::parse(calendar).unwrap().name()));
+        }
+        let bad = StoredVariable {
+            name: "time".into(),
+            dims: vec!["time".into()],
+            data: from_array(ndarray::arr1(&[0.0]).into_dyn(), ChunkSpec::Uniform(1)).plan().clone(),
+            attrs: [("units".to_string(), json!("moons since 2000-01-01"))].into_iter().collect(),
+            fill_value: None,
+        };
+        assert!(matches!(decode(vec![bad], Attrs::new()), Err(Error::TimeUnits { .. })));
+    }
+}

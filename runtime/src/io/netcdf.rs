@@ -1,0 +1,279 @@
+//! NetCDF-3 and NetCDF-4 files, through the system's libnetcdf (the `netcdf` crate).
+//! Opening reads metadata and coordinates; data variables are read region by region by the
+//! tasks that need them, in the file's own chunks where it has them (NetCDF-4).
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn};
+use netcdf::types::{FloatType, IntType, NcVariableType};
+use netcdf::AttributeValue;
+use serde_json::{json, Value};
+
+use super::cf::{self, StoredVariable};
+use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
+use crate::error::Error;
+use crate::labeled::{Attrs, Dataset, Variable};
+use crate::plan::{Node, Op, RegionSource};
+
+fn nc_error(path: &Path, cause: impl std::fmt::Display) -> Error {
+    Error::NetCdf { path: path.display().to_string(), cause: cause.to_string() }
+}
+
+fn dtype_of(t: &NcVariableType) -> Option<DType> {
+    Some(match t {
+        NcVariableType::Int(IntType::U8) => DType::U8,
+        NcVariableType::Int(IntType::I8) => DType::I8,
+        NcVariableType::Int(IntType::U16) => DType::U16,
+        NcVariableType::Int(IntType::I16) => DType::I16,
+        NcVariableType::Int(IntType::U32) => DType::U32,
+        NcVariableType::Int(IntType::I32) => DType::I32,
+        NcVariableType::Int(IntType::U64) => DType::U64,
+        NcVariableType::Int(IntType::I64) => DType::I64,
+        NcVariableType::Float(FloatType::F32) => DType::F32,
+        NcVariableType::Float(FloatType::F64) => DType::F64,
+        _ => return None,
+    })
+}
+
+fn attr_json(value: AttributeValue) -> Value {
+    use AttributeValue as A;
+    let list = |v: Vec<Value>| if v.len() == 1 { v.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(v) };
+    match value {
+        A::Uchar(x) => json!(x),
+        A::Uchars(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Schar(x) => json!(x),
+        A::Schars(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Ushort(x) => json!(x),
+        A::Ushorts(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Short(x) => json!(x),
+        A::Shorts(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Uint(x) => json!(x),
+        A::Uints(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Int(x) => json!(x),
+        A::Ints(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Ulonglong(x) => json!(x),
+        A::Ulonglongs(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Longlong(x) => json!(x),
+        A::Longlongs(x) => list(x.into_iter().map(|v| json!(v)).collect()),
+        A::Float(x) => float_json(x as f64),
+        A::Floats(x) => list(x.into_iter().map(|v| float_json(v as f64)).collect()),
+        A::Double(x) => float_json(x),
+        A::Doubles(x) => list(x.into_iter().map(float_json).collect()),
+        A::Str(s) => json!(s),
+        A::Strs(s) => json!(s),
+    }
+}
+
+/// JSON has no NaN: it is kept as the string "NaN", as Zarr metadata writes it.
+fn float_json(v: f64) -> Value {
+    if v.is_finite() { json!(v) } else { json!(format!("{v}").replace("inf", "Infinity")) }
+}
+
+/// One variable of one file, read by region.
+#[derive(Debug)]
+struct NetcdfSource {
+    path: PathBuf,
+    variable: String,
+    dtype: DType,
+}
+
+impl NetcdfSource {
+    fn read_as<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(&self, region: &[Range<usize>]) -> Result<Block, Error> {
+        let file = netcdf::open(&self.path).map_err(|e| nc_error(&self.path, e))?;
+        let var = file.variable(&self.variable).ok_or_else(|| nc_error(&self.path, format!("variable {:?} is gone", self.variable)))?;
+        let extents: Vec<Range<usize>> = region.to_vec();
+        let values: Vec<T> = if region.is_empty() { var.get_values::<T, _>(..) } else { var.get_values::<T, _>(extents) }
+            .map_err(|e| nc_error(&self.path, format!("variable {:?}, region {region:?}: {e}", self.variable)))?;
+        let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+        ArrayD::from_shape_vec(IxDyn(&shape), values).map(T::wrap).map_err(|e| nc_error(&self.path, e))
+    }
+}
+
+impl RegionSource for NetcdfSource {
+    fn read(&self, region: &[Range<usize>]) -> Result<Block, Error> {
+        crate::with_dtype!(self.dtype, T => match self.dtype {
+            DType::Bool => Err(nc_error(&self.path, "bool variables are not part of NetCDF")),
+            _ => self.read_as::<NcOf<T>>(region).map(|b| b.into_dtype(self.dtype)),
+        })
+    }
+
+    fn op_name(&self) -> &'static str {
+        "from-netcdf"
+    }
+}
+
+/// The NetCDF element type that holds a runtime type (bool has none; it never gets here).
+type NcOf<T> = <T as NcElement>::Nc;
+trait NcElement {
+    type Nc: BlockElement + netcdf::NcTypeDescriptor + Copy;
+}
+macro_rules! nc_element {
+    ($($t:ty => $n:ty),*) => {$( impl NcElement for $t { type Nc = $n; } )*};
+}
+nc_element!(bool => u8, i8 => i8, i16 => i16, i32 => i32, i64 => i64, u8 => u8, u16 => u16, u32 => u32, u64 => u64, f32 => f32, f64 => f64);
+
+/// Chunks for a variable: the file's own (NetCDF-4), or slabs along the first axis of
+/// about 32 MiB (classic files store whole records).
+fn chunking(shape: &[usize], file_chunks: Option<Vec<usize>>, item: usize) -> ChunkSpec {
+    match file_chunks {
+        Some(c) if c.len() == shape.len() && !c.contains(&0) => ChunkSpec::Explicit(shape.iter().zip(&c).map(|(&n, &k)| regular(n, k)).collect()),
+        _ => {
+            let row: usize = shape.iter().skip(1).product::<usize>().max(1) * item;
+            let first = ((32 << 20) / row).max(1);
+            let mut chunks: Vec<Vec<usize>> = shape.iter().map(|&n| vec![n]).collect();
+            if let Some(n) = shape.first() {
+                chunks[0] = regular(*n, first);
+            }
+            ChunkSpec::Explicit(chunks)
+        }
+    }
+}
+
+fn regular(n: usize, k: usize) -> Vec<usize> {
+    let k = k.max(1);
+    let mut v = vec![k; n / k];
+    if n % k != 0 {
+        v.push(n % k);
+    }
+    if v.is_empty() {
+        v.push(0);
+    }
+    v
+}
+
+/// Opens a NetCDF-3 or NetCDF-4 file as a lazy [`Dataset`] (xarray's `open_dataset`), with CF
+/// decoding. Variables of types the runtime has no equivalent for (strings, chars,
+/// compounds) are left out.
+pub fn open_dataset(path: impl AsRef<Path>) -> Result<Dataset, Error> {
+    let path = path.as_ref();
+    if !path.is_file() {
+        return Err(nc_error(path, "no such file"));
+    }
+    let file = netcdf::open(path).map_err(|e| nc_error(path, format!("not a NetCDF file ({e})")))?;
+    let mut stored = Vec::new();
+    for var in file.variables() {
+        let Some(dtype) = dtype_of(&var.vartype()) else { continue };
+        let name = var.name();
+        let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
+        let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
+        let mut attrs = Attrs::new();
+        for a in var.attributes() {
+            if let Ok(v) = a.value() {
+                attrs.insert(a.name().to_string(), attr_json(v));
+            }
+        }
+        let spec = chunking(&shape, var.chunking().ok().flatten(), dtype.size_of());
+        let grid = ChunkGrid::from_spec(&shape, &spec, dtype.size_of())?;
+        let source = Arc::new(NetcdfSource { path: path.to_path_buf(), variable: name.clone(), dtype });
+        let data = Node::new(Op::Source { source }, grid, dtype);
+        stored.push(StoredVariable { name, dims, data, attrs, fill_value: None });
+    }
+    let mut global = Attrs::new();
+    for a in file.attributes() {
+        if let Ok(v) = a.value() {
+            global.insert(a.name().to_string(), attr_json(v));
+        }
+    }
+    cf::decode(stored, global)
+}
+
+/// Opens many NetCDF files (a glob pattern, or a directory's `*.nc`) as one dataset joined
+/// along `dim` in file-name order, as xarray's `open_mfdataset(combine="nested")` does for
+/// products that come one file per day. Other coordinates must agree between files.
+pub fn open_mfdataset(pattern: &str, dim: &str) -> Result<Dataset, Error> {
+    let pattern = if Path::new(pattern).is_dir() { format!("{}/*.nc", pattern.trim_end_matches('/')) } else { pattern.to_string() };
+    let bad = |cause: String| Error::NetCdf { path: pattern.clone(), cause };
+    let mut files: Vec<PathBuf> = glob::glob(&pattern).map_err(|e| bad(e.to_string()))?.flatten().collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(bad("no files match".into()));
+    }
+    let parts: Vec<Dataset> = files.iter().map(open_dataset).collect::<Result<_, _>>()?;
+    concat_datasets(&parts, dim)
+}
+
+/// Datasets joined along `dim`: variables with `dim` are concatenated, those without it and
+/// the other coordinates are taken from the first (and must agree).
+pub fn concat_datasets(parts: &[Dataset], dim: &str) -> Result<Dataset, Error> {
+    let Some(first) = parts.first() else { return Err(Error::Empty { op: "open_mfdataset" }) };
+    let mut out = first.clone();
+    for (name, c) in first.coords() {
+        if c.dims.iter().any(|d| d == dim) {
+            let all: Vec<&crate::labeled::Values> = parts.iter().map(|p| p.coords().get(name).map(|c| &c.values)).collect::<Option<_>>().ok_or_else(|| Error::Mismatch { what: "open_mfdataset".into(), reason: format!("coordinate {name:?} is missing from some files") })?;
+            out.coords[name].values = crate::labeled::Values::concat(&all)?;
+        } else if let Some(p) = parts.iter().find(|p| p.coords().get(name).is_none_or(|o| !o.values.same_labels(&c.values))) {
+            let _ = p;
+            return Err(Error::Mismatch { what: "open_mfdataset".into(), reason: format!("coordinate {name:?} differs between files") });
+        }
+    }
+    for (name, v) in first.variables() {
+        let Some(axis) = v.dims.iter().position(|d| d == dim) else { continue };
+        let nodes: Vec<&Variable> = parts.iter().map(|p| p.variables().get(name)).collect::<Option<_>>().ok_or_else(|| Error::Mismatch { what: "open_mfdataset".into(), reason: format!("variable {name:?} is missing from some files") })?;
+        let joined = crate::with_dtype!(v.dtype(), T => {
+            let arrays: Vec<crate::array::ChunkedArray<T>> = nodes.iter().map(|n| n.array::<T>()).collect();
+            crate::array::concatenate(&arrays, axis).plan().clone()
+        });
+        out.vars[name].data = joined;
+    }
+    Ok(out)
+}
+
+impl Dataset {
+    /// Writes the dataset as a NetCDF-4 file (computing its variables), CF-encoded. The file
+    /// appears only when complete (written beside it, then renamed).
+    pub fn to_netcdf(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let stored = cf::encode(self)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.strata-partial-{}", std::process::id()));
+        let written = (|| {
+            let mut file = netcdf::create(&partial).map_err(|e| nc_error(path, e))?;
+            for (d, n) in self.sizes() {
+                file.add_dimension(&d, n).map_err(|e| nc_error(path, e))?;
+            }
+            for (k, v) in &self.attrs {
+                put_attr(path, |n, a| file.add_attribute(n, a).map(|_| ()), k, v)?;
+            }
+            for v in &stored {
+                let dims: Vec<&str> = v.dims.iter().map(String::as_str).collect();
+                let dtype = if v.data.dtype == DType::Bool { DType::U8 } else { v.data.dtype };
+                crate::with_dtype!(dtype, T => write_variable::<NcOf<T>>(&mut file, path, v, &dims))?;
+            }
+            file.close().map_err(|e| nc_error(path, e))
+        })();
+        match written {
+            Ok(()) => std::fs::rename(&partial, path).map_err(|e| nc_error(path, e)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn write_variable<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(file: &mut netcdf::FileMut, path: &Path, v: &StoredVariable, dims: &[&str]) -> Result<(), Error> {
+    let values = crate::array::ChunkedArray::<T>::typed(v.data.clone()).compute()?;
+    let mut var = file.add_variable::<T>(&v.name, dims).map_err(|e| nc_error(path, e))?;
+    if T::DTYPE.is_float() {
+        var.set_fill_value(<T as crate::array::Element>::from_f64(f64::NAN)).map_err(|e| nc_error(path, e))?;
+    }
+    for (k, a) in &v.attrs {
+        put_attr(path, |n, val| var.put_attribute(n, val).map(|_| ()), k, a)?;
+    }
+    let flat: Vec<T> = values.iter().copied().collect();
+    var.put_values(&flat, ..).map_err(|e| nc_error(path, format!("variable {:?}: {e}", v.name)))
+}
+
+fn put_attr(path: &Path, mut put: impl FnMut(&str, AttributeValue) -> netcdf::Result<()>, key: &str, value: &Value) -> Result<(), Error> {
+    let attr = match value {
+        Value::String(s) => AttributeValue::Str(s.clone()),
+        Value::Bool(b) => AttributeValue::Schar(*b as i8),
+        Value::Number(n) if n.is_i64() => AttributeValue::Longlong(n.as_i64().unwrap_or(0)),
+        Value::Number(n) => AttributeValue::Double(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Array(a) if a.iter().all(|v| v.is_number()) => AttributeValue::Doubles(a.iter().filter_map(|v| v.as_f64()).collect()),
+        other => AttributeValue::Str(other.to_string()),
+    };
+    put(key, attr).map_err(|e| nc_error(path, format!("attribute {key:?}: {e}")))
+}

@@ -1,0 +1,173 @@
+//! Datasets in Zarr stores, as xarray reads and writes them: a group of arrays, dimension
+//! names in `_ARRAY_DIMENSIONS` (v2) or `dimension_names` (v3), CF attributes, and
+//! consolidated metadata (`.zmetadata` in v2, inline in the v3 group) that xarray opens in
+//! one read.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::cf::{self, StoredVariable};
+use crate::array::DType;
+use crate::error::Error;
+use crate::labeled::{Attrs, Dataset};
+use crate::zarr::{create_group, open_array, ToZarr, ZarrFormat};
+
+fn not_zarr(path: &Path, cause: impl Into<String>) -> Error {
+    Error::NotZarr { path: path.display().to_string(), cause: cause.into() }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
+}
+
+/// What a directory holds, by its metadata files.
+enum Node {
+    Group { attrs: Attrs },
+    Array,
+    Nothing,
+}
+
+fn node_at(path: &Path) -> Node {
+    if let Some(meta) = read_json(&path.join("zarr.json")) {
+        return match meta.get("node_type").and_then(|t| t.as_str()) {
+            Some("group") => Node::Group { attrs: meta.get("attributes").and_then(|a| a.as_object()).cloned().unwrap_or_default() },
+            Some("array") => Node::Array,
+            _ => Node::Nothing,
+        };
+    }
+    if path.join(".zarray").is_file() {
+        return Node::Array;
+    }
+    if path.join(".zgroup").is_file() || path.join(".zmetadata").is_file() {
+        let attrs = read_json(&path.join(".zattrs")).and_then(|a| a.as_object().cloned()).unwrap_or_default();
+        return Node::Group { attrs };
+    }
+    Node::Nothing
+}
+
+/// The base64 `_FillValue` xarray writes for floats in Zarr v3, as a number.
+fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(value.as_str()?).ok()?;
+    match (dtype, bytes.len()) {
+        (_, 8) => Some(f64::from_le_bytes(bytes.try_into().ok()?)),
+        (_, 4) => Some(f32::from_le_bytes(bytes.try_into().ok()?) as f64),
+        _ => None,
+    }
+}
+
+/// Opens the Zarr group at `path` as a lazy [`Dataset`]: metadata and coordinates are read,
+/// data variables are not. Stores written by xarray (v2 or v3, consolidated or not) open
+/// with their dimension names, coordinates, CF-decoded values, times and attributes.
+pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
+    let path = path.as_ref();
+    crate::zarr::write::recover(path);
+    let attrs = match node_at(path) {
+        Node::Group { attrs, .. } => attrs,
+        Node::Array => return Err(not_zarr(path, "this is a Zarr array, not a group of them; open it with open_array")),
+        Node::Nothing if path.is_dir() => return Err(not_zarr(path, "no Zarr group metadata (.zgroup or zarr.json) here")),
+        Node::Nothing => return Err(not_zarr(path, "no such directory")),
+    };
+    let mut names: Vec<String> = fs::read_dir(path)
+        .map_err(|e| not_zarr(path, e.to_string()))?
+        .flatten()
+        .filter(|e| e.path().is_dir() && matches!(node_at(&e.path()), Node::Array))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut stored = Vec::new();
+    for name in names {
+        let array = open_array(path.join(&name))?;
+        let dims: Vec<String> = match array.dimension_names() {
+            Some(names) => names.iter().enumerate().map(|(i, n)| n.clone().unwrap_or_else(|| format!("dim_{i}"))).collect(),
+            None => (0..array.shape().len()).map(|i| format!("dim_{i}")).collect(),
+        };
+        let mut attrs = array.attributes().clone();
+        let dtype = array.dtype();
+        let fill_value = if array.zarr_format() == 2 {
+            cf::number(array.fill_value())
+        } else {
+            // v3: xarray's `_FillValue` attribute, base64 bytes for floats.
+            if let Some(fill) = attrs.get("_FillValue").and_then(|f| v3_fill(f, dtype)) {
+                attrs.insert("_FillValue".into(), json!(if fill.is_nan() { Value::String("NaN".into()) } else { json!(fill) }));
+            }
+            None
+        };
+        let data = array.plan();
+        stored.push(StoredVariable { name, dims, data, attrs, fill_value });
+    }
+    cf::decode(stored, attrs)
+}
+
+impl Dataset {
+    /// Writes the dataset as a Zarr v3 store xarray opens (zstd, each variable in its own
+    /// chunks, consolidated metadata), all or nothing: see [`Dataset::to_zarr_with`].
+    pub fn to_zarr(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        self.to_zarr_with(path, &ToZarr::default())
+    }
+
+    /// Writes the dataset with `options` (format, compressor, overwrite, compute options;
+    /// chunk shapes are each variable's own). The store appears only when complete: a failed
+    /// or interrupted write leaves what was at `path` untouched. Returns the store, reopened.
+    pub fn to_zarr_with(&self, path: impl AsRef<Path>, options: &ToZarr) -> Result<Dataset, Error> {
+        let path = path.as_ref();
+        let stored = cf::encode(self)?;
+        crate::zarr::write::write_staged(path, options.overwrite, |staging| {
+            create_group(staging, options.format, &self.attrs)?;
+            for v in &stored {
+                let mut opts = ToZarr { format: options.format, compressor: options.compressor.clone(), compute: options.compute.clone(), ..ToZarr::default() };
+                opts.attributes = v.attrs.clone();
+                opts.dimension_names = Some(v.dims.clone());
+                opts.no_fill_value = !v.data.dtype.is_float();
+                if v.data.dtype.is_float() && options.format == ZarrFormat::V3 {
+                    // What xarray writes (a float64 NaN's bytes, for float32 variables too), so
+                    // that it masks the same values.
+                    use base64::Engine;
+                    opts.attributes.insert("_FillValue".into(), base64::engine::general_purpose::STANDARD.encode(f64::NAN.to_le_bytes()).into());
+                }
+                crate::zarr::write::write_array(&v.data, &staging.join(&v.name), &opts)?;
+            }
+            consolidate(staging, options.format)
+        })?;
+        open_zarr(path)
+    }
+}
+
+/// Writes the store's consolidated metadata, as zarr-python's `consolidate_metadata`.
+fn consolidate(root: &Path, format: ZarrFormat) -> Result<(), Error> {
+    let fail = |e: std::io::Error| Error::ZarrWrite { path: root.display().to_string(), cause: e.to_string() };
+    let mut names: Vec<String> = fs::read_dir(root).map_err(fail)?.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
+    names.sort();
+    let bytes = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    match format {
+        ZarrFormat::V2 => {
+            let mut meta = Map::new();
+            for key in [".zgroup", ".zattrs"] {
+                meta.insert(key.into(), read_json(&root.join(key)).unwrap_or(json!({})));
+            }
+            for name in &names {
+                for key in [".zarray", ".zattrs"] {
+                    if let Some(v) = read_json(&root.join(name).join(key)) {
+                        meta.insert(format!("{name}/{key}"), v);
+                    }
+                }
+            }
+            let doc = json!({ "zarr_consolidated_format": 1, "metadata": meta });
+            crate::zarr::store::write_atomically(&root.join(".zmetadata"), &bytes(&doc)).map_err(fail)
+        }
+        ZarrFormat::V3 => {
+            let mut group = read_json(&root.join("zarr.json")).unwrap_or(json!({}));
+            let mut meta = Map::new();
+            for name in &names {
+                if let Some(v) = read_json(&root.join(name).join("zarr.json")) {
+                    meta.insert(name.clone(), v);
+                }
+            }
+            group["consolidated_metadata"] = json!({ "kind": "inline", "must_understand": false, "metadata": meta });
+            crate::zarr::store::write_atomically(&root.join("zarr.json"), &bytes(&group)).map_err(fail)
+        }
+    }
+}

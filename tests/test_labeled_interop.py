@@ -1,0 +1,257 @@
+"""Labeled data against xarray: xarray (and the netCDF4 package) write datasets, the Strata
+runtime opens them and runs the workshop's operations, and every answer is compared with
+xarray's own on the same files; then the runtime writes datasets that xarray opens with the
+same values, coordinates, attributes and times.
+
+The runtime is driven through runtime/examples/labeled_tool.rs, which prints results as JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tool() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "-p", "strata", "--example", "labeled_tool"],
+        cwd=ROOT,
+        check=True,
+    )
+    return target / "release" / "examples" / "labeled_tool"
+
+
+def run(tool: Path, *args: str) -> dict:
+    done = subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def fails(tool: Path, *args: str) -> str:
+    done = subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0, done.stdout
+    return done.stderr
+
+
+def array(report: dict) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in report["data"]], dtype="f8").reshape(report["shape"])
+
+
+def assert_same(report: dict, expected: xr.DataArray, rtol: float = 1e-5) -> None:
+    """Same dims, same values (NaN where xarray has NaN) and same index labels."""
+    assert report["dims"] == list(expected.dims)
+    np.testing.assert_allclose(array(report), expected.values.astype("f8"), rtol=rtol, atol=1e-6, equal_nan=True)
+    for name, labels in report["coords"].items():
+        if name not in expected.indexes:
+            continue
+        index = expected.indexes[name]
+        if isinstance(index, pd.DatetimeIndex):
+            assert labels == [t.strftime("%Y-%m-%d") for t in index], name
+        elif index.dtype.kind in "OU":
+            assert labels == [str(v) for v in index], name
+        else:
+            np.testing.assert_allclose(np.array(labels, dtype="f8"), index.values.astype("f8"), err_msg=name)
+
+
+def sst_dataset(years: int = 8) -> xr.Dataset:
+    """A small monthly SST cube like the workshop's: seasonal cycle, an ENSO-like signal in
+    the Nino3.4 box, noise, land (NaN) and a descending latitude axis."""
+    rng = np.random.default_rng(7)
+    time = pd.date_range("1982-01-01", periods=12 * years, freq="MS")
+    lat = np.arange(20.0, -20.1, -2.0)
+    lon = np.arange(150.0, 260.1, 2.5)
+    month = time.month.values[:, None, None]
+    seasonal = 2.0 * np.cos(2 * np.pi * (month - 3) / 12) * (lat[None, :, None] / 20.0)
+    enso = 1.5 * np.sin(2 * np.pi * np.arange(time.size) / 43.0)[:, None, None] * np.exp(-((lat[None, :, None]) / 8.0) ** 2)
+    sst = 26.0 + seasonal + enso + 0.3 * rng.standard_normal((time.size, lat.size, lon.size))
+    sst[:, 2:5, 3:9] = np.nan  # an island
+    da = xr.DataArray(sst.astype("f4"), dims=("time", "lat", "lon"), coords={"time": time, "lat": lat, "lon": lon}, name="sst")
+    da.attrs = {"units": "degC", "long_name": "sea surface temperature"}
+    ds = da.to_dataset()
+    ds.lat.attrs = {"units": "degrees_north"}
+    ds.attrs = {"title": "interop test SST"}
+    return ds
+
+
+@pytest.fixture(scope="module")
+def sst_stores(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("labeled")
+    ds = sst_dataset()
+    stores = {}
+    encoding = {"sst": {"chunks": (12, 21, 45)}}
+    stores["v2"] = root / "sst_v2.zarr"
+    ds.to_zarr(stores["v2"], zarr_format=2, encoding=encoding, consolidated=True)
+    stores["v3"] = root / "sst_v3.zarr"
+    ds.to_zarr(stores["v3"], zarr_format=3, encoding=encoding, consolidated=False)
+    stores["nc4"] = root / "sst.nc"
+    ds.to_netcdf(stores["nc4"], format="NETCDF4", engine="netcdf4")
+    return stores
+
+
+@pytest.fixture(scope="module", params=["v2", "v3", "nc4"])
+def workshop(request, tool, sst_stores):
+    store = sst_stores[request.param]
+    return run(tool, "workshop", store, "sst"), xr.open_dataset(store, engine="netcdf4" if request.param == "nc4" else "zarr").sst.astype("f8")
+
+
+def test_climatology_and_anomalies_match_xarray(workshop):
+    got, sst = workshop
+    gb = sst.groupby("time.month")
+    clim = gb.mean("time")
+    assert_same(got["clim"], clim)
+    assert_same(got["anom_first_year"], (gb - clim).isel(time=slice(0, 12)))
+
+
+def test_the_nino34_index_matches_xarray(workshop):
+    got, sst = workshop
+    gb = sst.groupby("time.month")
+    anom = gb - gb.mean("time")
+    nino = anom.sel(lat=slice(5, -5), lon=slice(190, 240)).mean(["lat", "lon"])
+    assert_same(got["nino34"], nino)
+    assert_same(got["nino34_rolling"], nino.rolling(time=3).mean())
+
+
+def test_season_and_year_groups_match_xarray(workshop):
+    got, sst = workshop
+    assert_same(got["season"], sst.groupby("time.season").mean("time"))
+    assert_same(got["yearly_max"], sst.groupby("time.year").max(["time", "lat", "lon"]))
+
+
+def test_resample_matches_xarray(workshop):
+    got, sst = workshop
+    assert_same(got["resample_qs_dec"], sst.resample(time="QS-DEC").mean("time"))
+    assert_same(got["resample_ys"], sst.mean(["lat", "lon"]).resample(time="YS").mean("time"))
+
+
+def test_rolling_matches_xarray(workshop):
+    got, sst = workshop
+    assert_same(got["rolling_center"], sst.mean(["lat", "lon"]).rolling(time=5, center=True, min_periods=2).std())
+    assert_same(got["rolling_max"], sst.isel(lat=3).rolling(time=4).max())
+
+
+def test_coarsen_matches_xarray(workshop):
+    got, sst = workshop
+    six = sst.isel(time=slice(0, 6))
+    assert_same(got["coarsen_trim"], six.coarsen(lat=2, lon=3, boundary="trim").mean())
+    assert_same(got["coarsen_pad"], six.coarsen(lat=4, boundary="pad").max())
+
+
+def test_weighted_mean_and_interp_match_xarray(workshop):
+    got, sst = workshop
+    weights = np.cos(np.deg2rad(sst.lat))
+    assert_same(got["weighted"], sst.weighted(weights).mean(["lat", "lon"]))
+    assert_same(got["interp"], sst.isel(time=5).interp(lat=[-7.5, 0.25, 3.0, 19.0]))
+
+
+def test_selections_match_xarray(workshop):
+    got, sst = workshop
+    assert_same(got["sel_month"], sst.sel(time="1983-07"))
+    assert_same(got["sel_nearest"], sst.sel(lat=2.9, method="nearest").sel(lon=201.0, method="nearest", tolerance=3.0))
+    first = sst.isel(time=0)
+    assert_same(got["where_warm"], first.where(first > 27.0))
+    assert array(got["isnull_count"]).item() == int(first.isnull().sum())
+
+
+@pytest.mark.parametrize("fmt", ["v2", "v3"])
+def test_strata_writes_stores_xarray_opens_identically(tool, sst_stores, tmp_path, fmt):
+    copy = tmp_path / f"copy_{fmt}.zarr"
+    run(tool, "copy", sst_stores["v2"], copy, fmt)
+    original = xr.open_zarr(sst_stores["v2"]).load()
+    back = xr.open_zarr(copy, zarr_format=int(fmt[1])).load()
+    xr.testing.assert_identical(back, original)
+    assert back.sst.dtype == np.float32
+    assert back.time.dtype.kind == "M"
+
+
+@pytest.mark.parametrize("calendar", ["noleap", "360_day", "standard", "proleptic_gregorian"])
+def test_cf_time_in_model_calendars_round_trips(tool, tmp_path, calendar):
+    units = "hours since 1990-01-01 06:00:00"
+    hours = np.arange(0, 24 * 800, 24 * 35, dtype="f8")
+    raw = xr.Dataset(
+        {"t2m": (("time",), np.linspace(270, 290, hours.size))},
+        coords={"time": ("time", hours, {"units": units, "calendar": calendar})},
+    )
+    store = tmp_path / "cal.zarr"
+    raw.to_zarr(store, zarr_format=2)
+    decoded = xr.open_zarr(store, use_cftime=True)
+    expected = [t.strftime("%Y-%m-%d") + ("" if (t.hour, t.minute) == (0, 0) else t.strftime("T%H:%M:%S")) for t in decoded.time.values]
+    described = run(tool, "describe", store)
+    assert described["coords"]["time"]["values"] == expected
+    assert described["coords"]["time"]["kind"] == "datetime"
+    # Written back by Strata, xarray decodes the same instants in the same calendar.
+    copy = tmp_path / "cal_copy.zarr"
+    run(tool, "copy", store, copy, "v2")
+    again = xr.open_zarr(copy, use_cftime=True)
+    assert [str(t) for t in again.time.values] == [str(t) for t in decoded.time.values]
+    assert again.time.encoding["calendar"] == decoded.time.encoding["calendar"]
+
+
+@pytest.mark.parametrize("fmt", ["NETCDF4", "NETCDF4_CLASSIC", "NETCDF3_64BIT"])
+def test_packed_netcdf_from_netcdf4_reads_back_identically(tool, tmp_path, fmt):
+    import netCDF4
+
+    path = tmp_path / f"packed_{fmt}.nc"
+    rng = np.random.default_rng(3)
+    sla = rng.normal(0, 0.1, (5, 6, 7))
+    sla[0, 0, :3] = np.nan
+    with netCDF4.Dataset(path, "w", format=fmt) as nc:
+        nc.title = "packed sea level"
+        for name, n in (("time", 5), ("latitude", 6), ("longitude", 7)):
+            nc.createDimension(name, n)
+        t = nc.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "days since 1950-01-01", "standard"
+        t[:] = 25567 + np.arange(5)
+        lat = nc.createVariable("latitude", "f4", ("latitude",))
+        lat.units = "degrees_north"
+        lat[:] = np.linspace(30, 35, 6)
+        lon = nc.createVariable("longitude", "f4", ("longitude",))
+        lon[:] = np.linspace(-20, -14, 7)
+        v = nc.createVariable("sla", "i4", ("time", "latitude", "longitude"), fill_value=-2147483647)
+        v.scale_factor, v.add_offset = 0.0001, 0.0
+        v.units, v.long_name = "m", "Sea level anomaly"
+        v[:] = np.ma.masked_invalid(sla)
+    got = run(tool, "describe", path)
+    expected = xr.open_dataset(path)
+    var = got["vars"]["sla"]
+    np.testing.assert_allclose(array(var["values"]), expected.sla.values, rtol=1e-6, equal_nan=True)
+    assert var["attrs"] == {"units": "m", "long_name": "Sea level anomaly"}
+    assert got["coords"]["time"]["values"] == [t.strftime("%Y-%m-%d") for t in pd.DatetimeIndex(expected.time.values)]
+    assert got["attrs"]["title"] == "packed sea level"
+    np.testing.assert_allclose(got["coords"]["latitude"]["values"], expected.latitude.values)
+
+
+def test_many_daily_files_open_as_one_dataset(tool, tmp_path):
+    days = pd.date_range("2020-01-01", periods=9, freq="D")
+    rng = np.random.default_rng(5)
+    parts = []
+    for day in days:
+        ds = xr.Dataset(
+            {"sla": (("time", "lat", "lon"), rng.normal(0, 0.1, (1, 4, 5)))},
+            coords={"time": [day], "lat": np.linspace(30, 33, 4), "lon": np.linspace(0, 4, 5)},
+        )
+        ds.to_netcdf(tmp_path / f"dt_global_allsat_phy_l4_{day:%Y%m%d}.nc")
+        parts.append(ds)
+    got = run(tool, "mfdataset", str(tmp_path / "dt_global_allsat_phy_l4_*.nc"), "sla")
+    assert_same(got, xr.concat(parts, "time").sla.mean(["lat", "lon"]))
+
+
+def test_bad_inputs_name_their_cause(tool, sst_stores, tmp_path):
+    assert "no variable named \"nope\"" in fails(tool, "workshop", sst_stores["v2"], "nope")
+    (tmp_path / "plain").mkdir()
+    assert "not a readable Zarr" in fails(tool, "describe", tmp_path / "plain")
+    assert "Zarr array, not a group" in fails(tool, "describe", sst_stores["v2"] / "sst")
+    (tmp_path / "fake.nc").write_bytes(b"this is not netcdf")
+    assert "not a NetCDF file" in fails(tool, "describe", tmp_path / "fake.nc")
+    bad_units = tmp_path / "bad_units.zarr"
+    xr.Dataset(coords={"time": ("time", [0.0, 1.0], {"units": "fortnights since 2000-01-01"})}).to_zarr(bad_units, zarr_format=2)
+    assert "fortnights" in fails(tool, "describe", bad_units)
