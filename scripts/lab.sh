@@ -5,6 +5,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+# The notebooks' data: generated once into ~/.cache/strata/tutorial (or $STRATA_DATA).
+"${CARGO_TARGET_DIR:-target}/release/strata" tutorial
 
 # The venv's kernelspec first, ahead of any `strata` installed with --user elsewhere.
 export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"

@@ -15,6 +15,15 @@ STRATA="$TARGET_DIR/release/strata"
 
 say() { printf '==> %s\n' "$*"; }
 
+# The runtime reads NetCDF through the system's libnetcdf (the netcdf crate links it).
+if ! [ -e /usr/include/netcdf.h ]; then
+    say "installing libnetcdf-dev (apt-get)"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libnetcdf-dev >/dev/null
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
     say "creating Python environment $VENV"
     python3 -m venv "$VENV"

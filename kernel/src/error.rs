@@ -14,6 +14,8 @@ pub enum KernelError {
     Install { path: PathBuf, reason: String },
     #[error("cannot warm the compile cache: {0}")]
     Warm(String),
+    #[error("cannot prepare the tutorial datasets: {0}")]
+    Tutorial(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

@@ -30,6 +30,12 @@ enum Command {
     Install(InstallArgs),
     /// Compile the preloaded crates into the cache, so new kernels start fast.
     Warm,
+    /// Generate the tutorial datasets the notebooks use (cached; see `strata::io::tutorial`)
+    /// and print where they are.
+    Tutorial {
+        /// Which ones (default: all of sst, sla, oxygen).
+        names: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         Command::Kernel { connection_file } => run_kernel(&connection_file),
         Command::Install(args) => run_install(args),
         Command::Warm => warm(),
+        Command::Tutorial { names } => tutorial(&names),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,6 +81,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn tutorial(names: &[String]) -> Result<(), KernelError> {
+    let all: Vec<String> = strata::io::tutorial::DATASETS.iter().map(|s| s.to_string()).collect();
+    for name in if names.is_empty() { &all } else { names } {
+        let path = strata::io::tutorial::path(name).map_err(|e| KernelError::Tutorial(e.to_string()))?;
+        println!("{name}\t{}", path.display());
+    }
+    Ok(())
 }
 
 fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {

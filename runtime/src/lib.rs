@@ -20,6 +20,7 @@ pub mod bag;
 pub mod delayed;
 pub mod error;
 pub mod exec;
+pub mod geo;
 pub mod io;
 pub mod labeled;
 pub mod plan;

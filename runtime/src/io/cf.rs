@@ -176,9 +176,26 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
         if !extra.is_empty() {
             attrs.insert("coordinates".into(), extra.join(" ").into());
         }
-        // Floats decoded from a narrower store go back as float32 when that is what they were.
-        let data = match (v.dtype(), v.encoding.get("dtype").and_then(|d| d.as_str())) {
-            (DType::F64, Some("float32")) => v.array::<f32>().plan().clone(),
+        let stored_as = v.encoding.get("dtype").and_then(|d| d.as_str()).and_then(DType::from_name);
+        let scale = v.encoding.get("scale_factor").and_then(number);
+        let data = match (v.dtype(), stored_as) {
+            // Packed integers go back packed, as they came: round((x - offset) / scale), with
+            // the fill value where x is NaN.
+            (DType::F64, Some(int)) if !int.is_float() && scale.is_some() => {
+                let offset = v.encoding.get("add_offset").and_then(number).unwrap_or(0.0);
+                let fill = v.encoding.get("_FillValue").and_then(number).unwrap_or(-2_147_483_647.0);
+                let x: ChunkedArray<f64> = v.array::<f64>();
+                let counts = (&(&x - offset) / scale.unwrap_or(1.0)).round();
+                let filled = where_(&x.isnan(), &crate::array::full(&[], fill, ChunkSpec::Uniform(usize::MAX)), &counts);
+                for key in ["scale_factor", "add_offset", "_FillValue"] {
+                    if let Some(value) = v.encoding.get(key) {
+                        attrs.insert(key.into(), value.clone());
+                    }
+                }
+                crate::with_dtype!(int, T => filled.astype::<T>().plan().clone())
+            }
+            // Floats decoded from a narrower store go back as float32 when that is what they were.
+            (DType::F64, Some(DType::F32)) => v.array::<f32>().plan().clone(),
             _ => v.data.clone(),
         };
         out.push(StoredVariable { name: name.clone(), dims: v.dims.clone(), data, attrs, fill_value: None });

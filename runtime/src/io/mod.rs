@@ -3,6 +3,7 @@
 
 pub mod cf;
 pub mod netcdf;
+pub mod tutorial;
 pub mod zarr;
 
 pub use self::netcdf::{open_dataset, open_mfdataset};

@@ -253,13 +253,29 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// Writes the dataset as NetCDF-4 with `var` packed into int32 counts of `scale` (with a
+    /// `_FillValue` for NaN), as DUACS and many other products are distributed.
+    pub fn to_netcdf_packed(&self, path: impl AsRef<Path>, var: &str, scale: f64) -> Result<(), Error> {
+        let mut ds = self.clone();
+        let v = ds.vars.get_mut(var).ok_or_else(|| Error::UnknownVariable { name: var.to_string(), available: format!("{:?}", self.data_vars()) })?;
+        v.encoding.insert("dtype".into(), json!("int32"));
+        v.encoding.insert("scale_factor".into(), json!(scale));
+        v.encoding.insert("_FillValue".into(), json!(i32::MIN + 1));
+        ds.to_netcdf(path)
+    }
+}
+
 fn write_variable<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(file: &mut netcdf::FileMut, path: &Path, v: &StoredVariable, dims: &[&str]) -> Result<(), Error> {
     let values = crate::array::ChunkedArray::<T>::typed(v.data.clone()).compute()?;
     let mut var = file.add_variable::<T>(&v.name, dims).map_err(|e| nc_error(path, e))?;
-    if T::DTYPE.is_float() {
-        var.set_fill_value(<T as crate::array::Element>::from_f64(f64::NAN)).map_err(|e| nc_error(path, e))?;
+    // `_FillValue` must have the variable's own type, so it is set through libnetcdf's fill
+    // value rather than written as an attribute.
+    let fill = v.attrs.get("_FillValue").and_then(cf::number).or(T::DTYPE.is_float().then_some(f64::NAN));
+    if let Some(fill) = fill {
+        var.set_fill_value(<T as crate::array::Element>::from_f64(fill)).map_err(|e| nc_error(path, e))?;
     }
-    for (k, a) in &v.attrs {
+    for (k, a) in v.attrs.iter().filter(|(k, _)| *k != "_FillValue") {
         put_attr(path, |n, val| var.put_attribute(n, val).map(|_| ()), k, a)?;
     }
     let flat: Vec<T> = values.iter().copied().collect();

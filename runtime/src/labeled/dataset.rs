@@ -111,7 +111,8 @@ impl Dataset {
         self.vars.keys().map(|k| k.as_str()).collect()
     }
 
-    /// Every dimension with its length, in the order first seen.
+    /// Every dimension with its length: those of the data variables in their order, then any
+    /// that only coordinates have.
     pub fn sizes(&self) -> Vec<(String, usize)> {
         let mut sizes: Vec<(String, usize)> = Vec::new();
         let mut add = |dims: &[String], shape: &[usize]| {
@@ -121,11 +122,11 @@ impl Dataset {
                 }
             }
         };
-        for c in self.coords.values() {
-            add(&c.dims, c.values.shape());
-        }
         for v in self.vars.values() {
             add(&v.dims, &v.shape());
+        }
+        for c in self.coords.values() {
+            add(&c.dims, c.values.shape());
         }
         sizes
     }
