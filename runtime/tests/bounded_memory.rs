@@ -14,7 +14,7 @@ fn streams_an_array_eight_times_the_budget() {
     // 8000 x 8000 f64 = 512 MiB, never held at once.
     let x = RandomState::new(3).random(&[8_000, 8_000], &[1_000, 1_000]);
     let y = &(&x * 2.0) - 1.0;
-    let options = ComputeOptions { budget: Some(BUDGET), observer: None };
+    let options = ComputeOptions { budget: Some(BUDGET), observer: None, ..Default::default() };
     let mean = y.mean(..).compute_with(&options).unwrap();
     let mean = *mean.iter().next().unwrap();
     assert!(mean.abs() < 0.01, "mean of uniform(-1, 1) should be near 0, got {mean}");

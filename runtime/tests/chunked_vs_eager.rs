@@ -251,7 +251,7 @@ fn bad_input_gives_errors_not_panics() {
     assert!(matches!(x.reshape(&[3, 7]).compute(), Err(StrataError::ShapeMismatch { op: "reshape", .. })));
     assert!(matches!(x.isel(&[Sel::Index(9)]).compute(), Err(StrataError::IndexOutOfRange { index: 9, .. })));
     assert!(matches!(zeros::<f64>(&[4], &[0]).compute(), Err(StrataError::InvalidChunks { .. })));
-    let over = x.compute_with(&ComputeOptions { budget: Some(16), observer: None });
+    let over = x.compute_with(&ComputeOptions { budget: Some(16), observer: None, ..Default::default() });
     match over {
         Err(StrataError::OverBudget { needed, .. }) => assert_eq!(needed, 160),
         other => panic!("expected OverBudget, got {other:?}"),

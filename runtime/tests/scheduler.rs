@@ -24,7 +24,7 @@ fn progress_reports_every_task_then_finishes() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let recorder = Arc::new(Recorder::default());
     let x = RandomState::new(1).random(&[100, 100], &[25, 50]);
-    let options = ComputeOptions { budget: None, observer: Some(recorder.clone()) };
+    let options = ComputeOptions { budget: None, observer: Some(recorder.clone()), ..Default::default() };
     (&x - x.mean(&[0])).compute_with(&options).unwrap();
     let events = recorder.0.lock().unwrap();
     // 8 chunks for the mean, then 8 output chunks.
@@ -63,7 +63,7 @@ impl Observer for CancelAfter {
 fn cancelling_stops_between_tasks_with_an_error() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let x = RandomState::new(2).random(&[2_000, 2_000], &[100, 100]);
-    let options = ComputeOptions { budget: None, observer: Some(Arc::new(CancelAfter(3))) };
+    let options = ComputeOptions { budget: None, observer: Some(Arc::new(CancelAfter(3))), ..Default::default() };
     match x.sum(..).compute_with(&options) {
         Err(StrataError::Interrupted { completed, total }) => {
             assert_eq!(total, 400 + 1);

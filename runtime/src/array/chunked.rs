@@ -204,6 +204,91 @@ fn broadcast_grid(shape: &[usize], operands: &[&NodeRef]) -> ChunkGrid {
         .unwrap_or_else(|_| ChunkGrid::regular(shape, shape).unwrap_or_else(|_| ChunkGrid::regular(&[], &[]).expect("0-d grid")))
 }
 
+/// A selection of `input` (one [`AxisSelect`] per axis, already checked against its shape).
+/// The result's chunks follow the input's where the selection keeps them whole.
+pub(crate) fn select_node(input: &NodeRef, axes: Vec<AxisSelect>) -> NodeRef {
+    let mut chunks = Vec::new();
+    for (axis, sel) in axes.iter().enumerate() {
+        if let AxisSelect::Range { start, step, len } = sel {
+            let mut lens = Vec::new();
+            let mut taken = 0;
+            for r in input.grid.ranges(axis) {
+                // Selected positions i with start + i*step inside r.
+                let first = if r.start <= *start { 0 } else { (r.start - start).div_ceil(*step) };
+                let last = if r.end <= *start { 0 } else { (r.end - start).div_ceil(*step) };
+                let n = last.min(*len).saturating_sub(first.max(taken));
+                if n > 0 {
+                    lens.push(n);
+                    taken += n;
+                }
+            }
+            if lens.is_empty() {
+                lens.push(0);
+            }
+            chunks.push(lens);
+        }
+    }
+    let out_shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
+    let grid = if out_shape.contains(&0) {
+        ChunkGrid::regular(&out_shape, &out_shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>())
+    } else {
+        ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8)
+    };
+    match grid {
+        Ok(grid) => Node::new(Op::Select { input: input.clone(), axes }, grid, input.dtype),
+        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
+    }
+}
+
+/// `indices` of `input` along `axis` (checked in range), chunked as the input along it.
+pub(crate) fn take_node(input: &NodeRef, axis: usize, indices: &[usize]) -> NodeRef {
+    let shape = input.shape();
+    if axis >= shape.len() {
+        return Node::invalid(Error::AxisOutOfRange { op: "take", axis, ndim: shape.len() }, input.grid.clone(), input.dtype);
+    }
+    if let Some(&bad) = indices.iter().find(|&&i| i >= shape[axis]) {
+        return Node::invalid(Error::IndexOutOfRange { axis, index: bad, len: shape[axis] }, input.grid.clone(), input.dtype);
+    }
+    let mut chunks: Vec<Vec<usize>> = input.grid.chunks().to_vec();
+    let per = input.grid.chunk_shape()[axis].max(1);
+    let mut lens = vec![per; indices.len() / per];
+    if indices.len() % per != 0 || indices.is_empty() {
+        lens.push(indices.len() % per);
+    }
+    chunks[axis] = lens;
+    let mut out_shape = shape.clone();
+    out_shape[axis] = indices.len();
+    match ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(grid) => Node::new(Op::Take { input: input.clone(), axis, indices: Arc::new(indices.to_vec()) }, grid, input.dtype),
+        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
+    }
+}
+
+/// A reduction of `input` over `axes` (sorted, in range), in NumPy's result type.
+pub(crate) fn reduce_node(input: &NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool) -> NodeRef {
+    let kept: Vec<usize> = (0..input.grid.ndim()).filter(|a| !axes.contains(a)).collect();
+    let chunks: Vec<Vec<usize>> = kept.iter().map(|&a| input.grid.chunks()[a].clone()).collect();
+    let shape: Vec<usize> = kept.iter().map(|&a| input.shape()[a]).collect();
+    let dtype = ReduceSpec::out_dtype(op, input.dtype);
+    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(grid) => Node::new(Op::Reduce { input: input.clone(), op, axes, ddof, skipna, groups: None }, grid, dtype),
+        Err(e) => Node::invalid(e, input.grid.clone(), dtype),
+    }
+}
+
+/// `cond ? then : otherwise` with broadcasting, in `then`'s type.
+pub(crate) fn where_node(cond: &NodeRef, then: &NodeRef, otherwise: &NodeRef) -> NodeRef {
+    let shape = broadcast_shapes(&cond.shape(), &then.shape()).and_then(|s| broadcast_shapes(&s, &otherwise.shape()));
+    match shape {
+        Some(shape) => Node::new(
+            Op::Where { cond: cond.clone(), then: then.clone(), otherwise: otherwise.clone() },
+            broadcast_grid(&shape, &[then, otherwise, cond]),
+            then.dtype,
+        ),
+        None => Node::invalid(Error::ShapeMismatch { op: "where", left: cond.shape(), right: then.shape() }, then.grid.clone(), then.dtype),
+    }
+}
+
 pub(crate) fn binary_node(op: BinaryOp, lhs: &NodeRef, rhs: &NodeRef) -> NodeRef {
     let operand = promote_operands(lhs, rhs);
     let dtype = if op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -380,38 +465,7 @@ impl<T: BlockElement> ChunkedArray<T> {
                 Err(e) => return self.invalid(e),
             }
         }
-        // Chunks of the result follow the source's where the selection keeps them whole.
-        let mut chunks = Vec::new();
-        for (axis, sel) in axes.iter().enumerate() {
-            if let AxisSelect::Range { start, step, len } = sel {
-                let mut lens = Vec::new();
-                let mut taken = 0;
-                for r in self.node.grid.ranges(axis) {
-                    // Selected positions i with start + i*step inside r.
-                    let first = if r.start <= *start { 0 } else { (r.start - start).div_ceil(*step) };
-                    let last = if r.end <= *start { 0 } else { (r.end - start).div_ceil(*step) };
-                    let n = last.min(*len).saturating_sub(first.max(taken));
-                    if n > 0 {
-                        lens.push(n);
-                        taken += n;
-                    }
-                }
-                if lens.is_empty() {
-                    lens.push(0);
-                }
-                chunks.push(lens);
-            }
-        }
-        let out_shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
-        let grid = if out_shape.contains(&0) {
-            ChunkGrid::regular(&out_shape, &out_shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>())
-        } else {
-            ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8)
-        };
-        match grid {
-            Ok(grid) => self.derive(Op::Select { input: self.node.clone(), axes }, grid),
-            Err(e) => self.invalid(e),
-        }
+        ChunkedArray::from_node(select_node(&self.node, axes))
     }
 
     /// The elements at `indices` along `axis`, in that order.
@@ -423,19 +477,7 @@ impl<T: BlockElement> ChunkedArray<T> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= shape[axis]) {
             return self.invalid(Error::IndexOutOfRange { axis, index: bad, len: shape[axis] });
         }
-        let mut chunks: Vec<Vec<usize>> = self.chunks().to_vec();
-        let per = self.chunksize()[axis].max(1);
-        let mut lens = vec![per; indices.len() / per];
-        if indices.len() % per != 0 || indices.is_empty() {
-            lens.push(indices.len() % per);
-        }
-        chunks[axis] = lens;
-        let mut out_shape = shape.clone();
-        out_shape[axis] = indices.len();
-        match ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8) {
-            Ok(grid) => self.derive(Op::Take { input: self.node.clone(), axis, indices: Arc::new(indices.to_vec()) }, grid),
-            Err(e) => self.invalid(e),
-        }
+        ChunkedArray::from_node(take_node(&self.node, axis, indices))
     }
 
     /// The elements along `axis` where `mask` is true (a boolean index along one axis).
@@ -527,15 +569,7 @@ impl<T: BlockElement> ChunkedArray<T> {
         if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) && axes.len() != 1 {
             return self.invalid(Error::WrongLength { op: "argmin/argmax axes", expected: 1, got: axes.len() });
         }
-        let kept: Vec<usize> = (0..self.ndim()).filter(|a| !axes.contains(a)).collect();
-        let chunks: Vec<Vec<usize>> = kept.iter().map(|&a| self.chunks()[a].clone()).collect();
-        let shape: Vec<usize> = kept.iter().map(|&a| self.shape()[a]).collect();
-        let grid = match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
-            Ok(grid) => grid,
-            Err(e) => return self.invalid(e),
-        };
-        let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
-        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes, ddof, skipna, groups: None }, grid, dtype))
+        ChunkedArray::typed(reduce_node(&self.node, op, axes, ddof, skipna))
     }
 
     /// A reduction within groups along `axis`: position `i` belongs to group `labels[i]`
@@ -644,18 +678,7 @@ impl ChunkedArray<bool> {
 
 /// `cond ? a : b`, element-wise, with broadcasting (NumPy's `where`).
 pub fn where_<T: BlockElement>(cond: &ChunkedArray<bool>, a: &ChunkedArray<T>, b: &ChunkedArray<T>) -> ChunkedArray<T> {
-    let shape = broadcast_shapes(&cond.shape(), &a.shape()).and_then(|s| broadcast_shapes(&s, &b.shape()));
-    match shape {
-        Some(shape) => {
-            let grid = broadcast_grid(&shape, &[&a.node, &b.node, &cond.node]);
-            ChunkedArray::from_node(Node::new(
-                Op::Where { cond: cond.node.clone(), then: a.node.clone(), otherwise: b.node.clone() },
-                grid,
-                T::DTYPE,
-            ))
-        }
-        None => a.invalid(Error::ShapeMismatch { op: "where", left: cond.shape(), right: a.shape() }),
-    }
+    ChunkedArray::typed(where_node(&cond.node, &a.node, &b.node))
 }
 
 /// Joins arrays along an existing axis.

@@ -37,6 +37,8 @@ pub struct ComputeOptions {
     /// Bytes the computation may hold at once; `None`: the process-wide budget.
     pub budget: Option<u64>,
     pub observer: Option<Arc<dyn Observer>>,
+    /// Run the plan as built, without the optimizer's passes (for comparing the two).
+    pub unoptimized: bool,
 }
 
 impl std::fmt::Debug for ComputeOptions {
@@ -44,6 +46,7 @@ impl std::fmt::Debug for ComputeOptions {
         f.debug_struct("ComputeOptions")
             .field("budget", &self.budget)
             .field("observer", &self.observer.as_ref().map(|_| "..."))
+            .field("unoptimized", &self.unoptimized)
             .finish()
     }
 }
@@ -163,6 +166,13 @@ fn run_over<R: Send>(
     if let Some(error) = node.first_error() {
         return Err(error);
     }
+    let optimized;
+    let node = if options.unoptimized {
+        node
+    } else {
+        optimized = crate::plan::optimize::push_selections(node);
+        &optimized
+    };
     let order = node.post_order();
     // Reductions and the first pass of scans are materialised before the output's tasks.
     let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();

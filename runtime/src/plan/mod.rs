@@ -8,6 +8,8 @@ use std::sync::Arc;
 use crate::array::{Block, ChunkGrid, DType};
 use crate::error::Error;
 
+pub mod optimize;
+
 pub type NodeRef = Arc<Node>;
 
 /// A user function applied to each chunk; the one kind of node that is not plain data.
