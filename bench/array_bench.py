@@ -5,11 +5,13 @@ W1, the Pangeo workshop's example: x = random((n, n), chunks c); (x + x.T - x.me
 W3, the global mean of a 0.5-degree, 40-year monthly float32 SST store written by xarray
     (Zarr v2, blosc-lz4, chunks of 12 months by the full grid, NaN over land), read by
     xarray + dask on one side and the runtime on the other;
+W2, the workshop's Nino 3.4 pipeline on that same store: a climatology by month, anomalies, the
+    mean over the Nino 3.4 box (5S-5N, 190-240E) and a 3-month rolling mean;
 and, as the physical limit, a single-pass in-memory sum of the same bytes (NumPy and Rust).
 Each side runs in its own process so that peak memory (max RSS) is its own.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/array_bench.py [--workload w1|w3|all] [--n 10000] [--chunk 1000] [--repeats 3]
+    .venv/bin/python bench/array_bench.py [--workload w1|w2|w3|all] [--n 10000] [--chunk 1000] [--repeats 3]
 
 The W3 store (about 500 MB) is written once to build/bench/ and reused.
 
@@ -63,6 +65,25 @@ print(json.dumps({"seconds": min(times), "all": times, "value": value, "peak_rss
                   "inmem_sum_seconds": limit, "inmem_sum_gbps": n * 4 / limit / 1e9}))
 """
 
+DASK_W2 = r"""
+import json, resource, sys, time
+import dask, numpy as np, xarray as xr
+store, repeats = sys.argv[1], int(sys.argv[2])
+dask.config.set(scheduler="threads")
+times = []
+for _ in range(repeats):
+    t = time.perf_counter()
+    sst = xr.open_zarr(store, consolidated=True).sst
+    gb = sst.groupby("time.month")
+    anom = gb - gb.mean("time")
+    index = anom.sel(lat=slice(-5, 5), lon=slice(190, 240)).mean(["lat", "lon"]).rolling(time=3).mean()
+    values = index.compute().values
+    times.append(time.perf_counter() - t)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"seconds": min(times), "all": times, "peak_rss_mib": peak,
+                  "values": [None if np.isnan(v) else float(v) for v in values]}))
+"""
+
 MAKE_W3_STORE = r"""
 import sys
 import numpy as np, pandas as pd, xarray as xr
@@ -98,15 +119,52 @@ def run_json(cmd: list[str]) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workload", choices=["w1", "w3", "all"], default="all")
+    ap.add_argument("--workload", choices=["w1", "w2", "w3", "all"], default="all")
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--chunk", type=int, default=1_000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     if args.workload in ("w1", "all") and w1(args) != 0:
         return 1
+    if args.workload in ("w2", "all") and w2(args) != 0:
+        return 1
     if args.workload in ("w3", "all") and w3(args) != 0:
         return 1
+    return 0
+
+
+def sst_store() -> Path:
+    store = REPO / "build" / "bench" / "sst_w3.zarr"
+    if not (store / ".zmetadata").exists():
+        print(f"writing the SST store with xarray: {store}", file=sys.stderr)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", MAKE_W3_STORE, str(store)], check=True, cwd=REPO)
+    return store
+
+
+def w2(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    store = sst_store()
+    subprocess.run(["cargo", "build", "--release", "-p", "strata", "--example", "w2"], check=True, cwd=REPO)
+    tool = str(REPO / "target" / "release" / "examples" / "w2")
+    strata = run_json([tool, str(store), str(args.repeats)])
+    plain = run_json([tool, str(store), str(args.repeats), "--unoptimized"])
+    try:
+        ref = run_json([sys.executable, "-c", DASK_W2, str(store), str(args.repeats)])
+    except subprocess.CalledProcessError as e:
+        print(f"xarray + dask side failed (pip install -r bench/requirements.txt?):\n{e.stderr}", file=sys.stderr)
+        return 1
+    a = np.array([np.nan if v is None else v for v in strata["values"]])
+    b = np.array([np.nan if v is None else v for v in ref["values"]])
+    agree = np.nanmax(np.abs(a - b)) if a.shape == b.shape else float("inf")
+    print(f"\nW2: Nino 3.4 index (groupby-month anomalies, box mean, 3-month rolling mean) of the SST store; best of {args.repeats}")
+    print(f"{'':28}{'xarray + dask':>18}{'Strata':>14}{'dask / Strata':>16}")
+    print(f"{'time':28}{ref['seconds']:>16.3f} s{strata['seconds']:>12.3f} s{ref['seconds'] / strata['seconds']:>15.2f}x")
+    print(f"{'peak memory (max RSS)':28}{ref['peak_rss_mib']:>14} MiB{strata['peak_rss_mib']:>10} MiB"
+          f"{ref['peak_rss_mib'] / max(strata['peak_rss_mib'], 1):>15.2f}x")
+    print(f"{'Strata without optimizer':28}{'':>18}{plain['seconds']:>12.3f} s{ref['seconds'] / plain['seconds']:>15.2f}x  (peak {plain['peak_rss_mib']} MiB)")
+    print(f"{'largest difference':28}{agree:>18.2e}   ({a.size} months)")
     return 0
 
 
@@ -132,11 +190,7 @@ def w1(args: argparse.Namespace) -> int:
 
 
 def w3(args: argparse.Namespace) -> int:
-    store = REPO / "build" / "bench" / "sst_w3.zarr"
-    if not (store / ".zmetadata").exists():
-        print(f"writing the W3 store with xarray: {store}", file=sys.stderr)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", MAKE_W3_STORE, str(store)], check=True, cwd=REPO)
+    store = sst_store()
     subprocess.run(["cargo", "build", "--release", "-p", "strata", "--example", "w3"], check=True, cwd=REPO)
     strata = run_json([str(REPO / "target" / "release" / "examples" / "w3"), str(store / "sst"), str(args.repeats)])
     try:

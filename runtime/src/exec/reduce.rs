@@ -276,12 +276,17 @@ impl Accumulator {
         if !done {
             return false;
         }
-        // Fold the chunk's partial sums into the output positions it covers.
+        // Fold the chunk's partial sums into the output positions it covers: runs along the
+        // last kept axis are contiguous in the output too, so each run is located once.
         let positions = OutPositions::new(spec, region);
-        for (r, (&s, &n)) in sums.iter().zip(&counts).enumerate() {
-            let g = positions.of_row(r);
-            self.a[g] += s;
-            self.count[g] += n;
+        let run = positions.lens.last().copied().unwrap_or(1).max(1);
+        for start in (0..sums.len()).step_by(run) {
+            let g = positions.of_row(start);
+            let end = (start + run).min(sums.len());
+            for ((a, c), (&s, &n)) in self.a[g..g + end - start].iter_mut().zip(&mut self.count[g..g + end - start]).zip(sums[start..end].iter().zip(&counts[start..end])) {
+                *a += s;
+                *c += n;
+            }
         }
         true
     }
@@ -420,6 +425,12 @@ impl Accumulator {
 
     /// Merges another partial over the same output.
     pub fn merge(&mut self, spec: &ReduceSpec, other: &Accumulator) {
+        if matches!(spec.op, ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Count) {
+            // Plain additions, in loops the compiler vectorises (group-by outputs are large).
+            self.a.iter_mut().zip(&other.a).for_each(|(a, b)| *a += b);
+            self.count.iter_mut().zip(&other.count).for_each(|(a, b)| *a += b);
+            return;
+        }
         for g in 0..self.a.len() {
             match spec.op {
                 ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Count => {

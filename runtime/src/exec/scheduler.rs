@@ -297,19 +297,28 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
     let held: u64 = done.values().map(|b| b.nbytes() as u64).sum();
     let width = waves(task_bytes(input, &input.grid) + partial, held + partial, budget, "the reduction")?;
     let regions = input.grid.regions();
-    let mut total = Accumulator::new(&spec);
-    let task = |_: usize, region: &Region| {
+    // One accumulator per task slot of a wave, so that tasks never share one and large
+    // outputs (group-bys) are not allocated and merged once per chunk; chunk `i` always goes
+    // to slot `i % width`, so the order of additions, and the result, do not vary by run.
+    let slots: Vec<std::sync::Mutex<Option<Accumulator>>> = (0..width).map(|_| std::sync::Mutex::new(None)).collect();
+    let task = |index: usize, region: &Region| {
         let started = Instant::now();
         let block = eval(input, region, done)?;
-        let mut partial = Accumulator::new(&spec);
+        let mut slot = slots[index % width].lock().unwrap_or_else(|p| p.into_inner());
+        let acc = slot.get_or_insert_with(|| Accumulator::new(&spec));
         match groups {
-            Some(groups) => partial.add_grouped(&spec, groups, &block, region),
-            None => partial.add_chunk(&spec, &block, region),
+            Some(groups) => acc.add_grouped(&spec, groups, &block, region),
+            None => acc.add_chunk(&spec, &block, region),
         }
         run.task_done(block.nbytes() as u64, "reduce", started);
-        Ok(partial)
+        Ok(())
     };
-    in_waves(&regions, width, run, task, |partials| partials.iter().for_each(|p| total.merge(&spec, p)))?;
+    in_waves(&regions, width, run, task, |_| {})?;
+    let mut filled = slots.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()));
+    let mut total = filled.next().unwrap_or_else(|| Accumulator::new(&spec));
+    for acc in filled {
+        total.merge(&spec, &acc);
+    }
     Ok(total.finish(&spec, node.dtype))
 }
 
