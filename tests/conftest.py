@@ -23,6 +23,18 @@ if "STRATA_HISTORY_FILE" not in os.environ:
     os.environ["STRATA_HISTORY_FILE"] = str(Path(_history_dir) / "history.jsonl")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cargo_example(name: str) -> Path:
+    """Builds runtime/examples/NAME.rs (release) if needed and returns the binary's path."""
+    import subprocess
+
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "strata", "--example", name], cwd=ROOT, check=True)
+    return target / "release" / "examples" / name
+
+
 @pytest.fixture(scope="session", autouse=True)
 def strata_kernelspec() -> Any:
     """Fail (not skip) every test when the kernelspec is missing: a test run that cannot

@@ -7,7 +7,6 @@ and values as JSON, `copy` re-writes a store with the runtime's writer), built h
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -19,18 +18,14 @@ from numcodecs import GZip, Zstd
 from numcodecs import Blosc as BloscV2
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
+from conftest import cargo_example
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def zarr_tool() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "strata", "--example", "zarr_tool"],
-        cwd=ROOT,
-        check=True,
-    )
-    return target / "release" / "examples" / "zarr_tool"
+    return cargo_example("zarr_tool")
 
 
 def dump(tool: Path, path: Path, selection: str | None = None) -> dict:

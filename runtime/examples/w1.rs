@@ -6,6 +6,8 @@
 use std::time::Instant;
 use strata::prelude::*;
 
+mod common;
+
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n = args.first().copied().unwrap_or(10_000);
@@ -20,10 +22,7 @@ fn main() {
         value = y.sum(..).scalar().expect("W1 failed");
         times.push(started.elapsed().as_secs_f64());
     }
-    let peak_mib = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
-        .map_or(0, |kib| kib / 1024);
+    let peak_mib = common::peak_rss_mib();
     // The limit: one pass over n*n f64 already in memory (after the peak above was read).
     let data = vec![0.5f64; n * n];
     let started = Instant::now();

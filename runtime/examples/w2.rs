@@ -8,6 +8,8 @@
 use std::time::Instant;
 use strata::prelude::*;
 
+mod common;
+
 fn nino34(store: &str, options: &ComputeOptions) -> Result<Vec<f64>, StrataError> {
     let ds = open_zarr(store)?;
     let sst = ds.var("sst")?;
@@ -36,10 +38,7 @@ fn main() {
         });
         times.push(started.elapsed().as_secs_f64());
     }
-    let peak_mib = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
-        .map_or(0, |kib| kib / 1024);
+    let peak_mib = common::peak_rss_mib();
     let json_values: Vec<String> = values.iter().map(|v| if v.is_nan() { "null".into() } else { format!("{v}") }).collect();
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);

@@ -7,6 +7,8 @@
 use std::time::Instant;
 use strata::prelude::*;
 
+mod common;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
@@ -33,10 +35,7 @@ fn main() {
         });
         times.push(started.elapsed().as_secs_f64());
     }
-    let peak_mib = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
-        .map_or(0, |kib| kib / 1024);
+    let peak_mib = common::peak_rss_mib();
     // The limit: one pass over the same number of f32 already in memory.
     let n: usize = shape.iter().product();
     let data = vec![0.5f32; n];
