@@ -158,6 +158,176 @@ def test_selections_match_xarray(workshop):
     assert array(got["isnull_count"]).item() == int(first.isnull().sum())
 
 
+def test_weighted_sum_and_rolling_sum_and_min_match_xarray(workshop):
+    got, sst = workshop
+    weights = np.cos(np.deg2rad(sst.lat))
+    assert_same(got["weighted_sum"], sst.weighted(weights).sum(["lat", "lon"]))
+    row = sst.isel(lat=3)  # crosses the island: whole columns of NaN
+    assert_same(got["rolling_sum"], row.rolling(time=4).sum())
+    assert_same(got["rolling_min"], row.rolling(time=3, center=True, min_periods=1).min())
+
+
+def test_a_year_string_selects_the_whole_year_as_xarray(workshop):
+    got, sst = workshop
+    assert_same(got["sel_year"], sst.sel(time="1983"))
+    assert len(got["sel_year"]["coords"]["time"]) == 12
+
+
+def test_groupby_map_matches_xarray(workshop):
+    got, sst = workshop
+    series = sst.mean(["lat", "lon"])
+    gb = series.groupby("time.month")
+    assert_same(got["map_standardized"], gb.map(lambda g: (g - g.mean("time")) / g.std("time")))
+    assert_same(got["map_reduced"], gb.map(lambda g: g.max("time")))
+
+
+def test_arithmetic_on_partly_overlapping_labels_is_xarrays_inner_join(workshop):
+    got, sst = workshop
+    first, second = sst.isel(time=0), sst.isel(time=1)
+    expected = first.isel(lon=slice(0, 30)) - second.isel(lon=slice(10, 45, 2), lat=slice(3, 21))
+    assert expected.sizes == {"lat": 18, "lon": 10}  # a real intersection on both dims
+    assert_same(got["align_inner"], expected)
+
+
+def test_concat_along_time_and_rename_match_xarray(workshop):
+    got, sst = workshop
+    series = sst.mean(["lat", "lon"])
+    assert_same(got["concat_time"], xr.concat([series.sel(time="1985"), series.sel(time="1983")], "time"))
+    assert_same(got["rename"], sst.isel(time=0).rename(lat="latitude"))
+    assert "latitude" in got["rename"]["coords"] and "lat" not in got["rename"]["coords"]
+
+
+def daily_dataset() -> xr.Dataset:
+    """Daily observations at five sites over three years (1996 is a leap year), with two
+    non-index coordinates along the sites: a basin number shared by several, and a code."""
+    rng = np.random.default_rng(11)
+    time = pd.date_range("1996-01-01", "1998-12-31", freq="D")
+    doy = time.day_of_year.values[:, None]
+    obs = 10 + 5 * np.sin(2 * np.pi * doy / 365.25) + rng.normal(0, 1, (time.size, 5))
+    obs[40:43, 1] = np.nan
+    da = xr.DataArray(
+        obs,
+        dims=("time", "site"),
+        coords={"time": time, "site": [10.0, 20.0, 30.0, 40.0, 50.0], "basin": ("site", np.array([2, 1, 2, 3, 1])), "code": ("site", [105.0, 101.0, 103.0, 102.0, 104.0])},
+        name="obs",
+    )
+    return da.to_dataset()
+
+
+@pytest.fixture(scope="module", params=["v2", "nc4"])
+def daily(request, tool, tmp_path_factory):
+    root = tmp_path_factory.mktemp("daily")
+    ds = daily_dataset()
+    if request.param == "v2":
+        store = root / "daily.zarr"
+        ds.to_zarr(store, zarr_format=2)
+        back = xr.open_zarr(store)
+    else:
+        store = root / "daily.nc"
+        ds.to_netcdf(store, engine="netcdf4")
+        back = xr.open_dataset(store, engine="netcdf4")
+    return run(tool, "daily", store, "obs"), back.obs.load()
+
+
+def test_resample_by_days_and_month_starts_matches_xarray(daily):
+    got, obs = daily
+    assert_same(got["resample_5d"], obs.resample(time="5D").mean("time"))
+    assert_same(got["resample_ms"], obs.resample(time="MS").max("time"))
+
+
+def test_groupby_dayofyear_and_a_plain_coordinate_match_xarray(daily):
+    got, obs = daily
+    assert_same(got["dayofyear"], obs.groupby("time.dayofyear").mean("time"))
+    assert len(got["dayofyear"]["coords"]["dayofyear"]) == 366
+    assert_same(got["by_basin"], obs.groupby("basin").mean("site"))
+    assert_same(got["by_site"], obs.groupby("site").sum(["time", "site"]))
+
+
+def test_daily_selection_swap_dims_rename_and_concat_match_xarray(daily):
+    got, obs = daily
+    assert_same(got["sel_year"], obs.sel(time="1997").mean("site"))
+    head = obs.isel(time=slice(0, 3))
+    assert_same(got["swap_dims"], head.swap_dims(site="code"))
+    assert got["swap_dims"]["coords"]["code"] == [105.0, 101.0, 103.0, 102.0, 104.0]
+    assert_same(got["rename"], head.rename(site="station"))
+    assert set(got["rename"]["coords"]) == {"time", "station"}
+    assert_same(got["concat_time"], xr.concat([obs.sel(time="1998-02"), obs.sel(time="1996-02")], "time"))
+
+
+def test_missing_value_from_netcdf4_is_decoded_as_xarray(tool, tmp_path):
+    import netCDF4
+
+    path = tmp_path / "missing_value.nc"
+    raw = np.array([[1, -99, 3], [4, 5, -99]], dtype="i2")
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as nc:
+        nc.createDimension("y", 2)
+        nc.createDimension("x", 3)
+        v = nc.createVariable("count", "i2", ("y", "x"))
+        v.set_auto_maskandscale(False)
+        v.missing_value = np.int16(-99)
+        v.units = "1"
+        v[:] = raw
+        w = nc.createVariable("temp", "f4", ("y", "x"))
+        w.set_auto_maskandscale(False)
+        w.missing_value = np.float32(1e20)
+        w[:] = np.where(raw == -99, 1e20, raw * 1.5).astype("f4")
+    expected = xr.open_dataset(path)
+    assert int(expected["count"].isnull().sum()) == 2  # the oracle masks them
+    got = run(tool, "describe", path)
+    for name in ("count", "temp"):
+        np.testing.assert_allclose(array(got["vars"][name]["values"]), expected[name].values, rtol=1e-6, equal_nan=True)
+        assert "missing_value" not in got["vars"][name]["attrs"]
+    assert got["vars"]["count"]["attrs"] == {"units": "1"}
+
+
+def test_huge_unmasked_times_are_an_error_naming_the_variable(tool, tmp_path):
+    store = tmp_path / "huge_time.zarr"
+    xr.Dataset(coords={"obs_time": ("obs_time", [0.0, 1e300], {"units": "days since 2000-01-01"})}).to_zarr(store, zarr_format=2)
+    with pytest.raises(ValueError, match="unable to decode time"):
+        xr.open_zarr(store)  # the oracle refuses it too
+    message = fails(tool, "describe", store)
+    assert "obs_time" in message and "out of the range" in message and "panicked" not in message
+
+
+@pytest.mark.parametrize("unit", ["milliseconds", "microseconds"])
+def test_sub_second_time_units_decode_as_xarray(tool, tmp_path, unit):
+    time = pd.date_range("2000-01-01", periods=5, freq="90min")
+    ds = xr.Dataset({"v": ("time", np.arange(5.0))}, coords={"time": time})
+    store = tmp_path / f"{unit}.zarr"
+    ds.to_zarr(store, zarr_format=2, encoding={"time": {"units": f"{unit} since 1999-12-31", "dtype": "i8"}})
+    assert xr.open_zarr(store, decode_times=False).time.attrs["units"].startswith(unit)
+    described = run(tool, "describe", store)
+    expected = xr.open_zarr(store).time.values
+    assert described["coords"]["time"]["values"] == [pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%S").replace("T00:00:00", "") for t in expected]
+    # Written back by Strata, xarray decodes the same instants.
+    copy = tmp_path / f"{unit}_copy.zarr"
+    run(tool, "copy", store, copy, "v2")
+    np.testing.assert_array_equal(xr.open_zarr(copy).time.values, expected)
+
+
+@pytest.mark.parametrize("fmt", ["v2", "v3"])
+def test_integers_with_fill_value_round_trip_with_their_dtype(tool, tmp_path, fmt):
+    """xarray writes int16 with a _FillValue (no scale_factor); Strata reads it (NaN where
+    the fill is) and writes it back; xarray then finds the same int16 numbers and fill."""
+    raw = np.array([[1, 2, -999], [4, -999, 6]], dtype="i2")
+    ds = xr.Dataset({"q": (("y", "x"), raw, {"units": "1"})}, coords={"x": [0.0, 1.0, 2.0]})
+    store = tmp_path / f"int16_{fmt}.zarr"
+    ds.to_zarr(store, zarr_format=int(fmt[1]), encoding={"q": {"_FillValue": -999, "dtype": "i2"}})
+    original = xr.open_zarr(store).load()
+    assert int(original.q.isnull().sum()) == 2
+    got = run(tool, "describe", store)
+    np.testing.assert_array_equal(array(got["vars"]["q"]["values"]), original.q.values)
+    copy = tmp_path / f"int16_{fmt}_copy.zarr"
+    run(tool, "copy", store, copy, fmt)
+    back = xr.open_zarr(copy, zarr_format=int(fmt[1])).load()
+    xr.testing.assert_identical(back, original)
+    assert back.q.encoding["dtype"] == np.dtype("i2")
+    assert back.q.encoding["_FillValue"] == -999
+    undecoded = xr.open_zarr(copy, zarr_format=int(fmt[1]), mask_and_scale=False).q
+    assert undecoded.dtype == np.int16
+    np.testing.assert_array_equal(undecoded.values, raw)
+
+
 @pytest.mark.parametrize("fmt", ["v2", "v3"])
 def test_strata_writes_stores_xarray_opens_identically(tool, sst_stores, tmp_path, fmt):
     copy = tmp_path / f"copy_{fmt}.zarr"

@@ -3,6 +3,7 @@
 //! against xarray's own answers on the same files.
 //!
 //!   labeled_tool workshop STORE VAR          every workshop operation on VAR(time, lat, lon)
+//!   labeled_tool daily STORE VAR             day-based operations on VAR(time, site)
 //!   labeled_tool copy SRC DST v2|v3          open a dataset and write it back as Zarr
 //!   labeled_tool describe SRC                variables, dims, coords, attrs
 //!   labeled_tool mfdataset DIR-OR-GLOB VAR   open_mfdataset along time, then a time series
@@ -48,6 +49,8 @@ fn workshop(store: &str, var: &str) -> Result<Value, StrataError> {
     let nino34 = anom.sel([("lat", -5.0..=5.0), ("lon", 190.0..=240.0)])?.mean(["lat", "lon"])?;
     let nino34_rolling = nino34.rolling("time", 3).mean()?;
     let weights = sst.coord_array("lat")?.radians().cos();
+    let series = sst.mean(["lat", "lon"])?;
+    let (first, second) = (sst.isel([("time", Sel::Index(0))])?, sst.isel([("time", Sel::Index(1))])?);
     Ok(json!({
         "clim": values(&clim)?,
         "anom_first_year": values(&anom.isel([("time", Sel::from(0..12))])?)?,
@@ -67,6 +70,35 @@ fn workshop(store: &str, var: &str) -> Result<Value, StrataError> {
         "sel_nearest": values(&sst.sel([("lat", nearest(2.9))])?.sel([("lon", nearest_within(201.0, 3.0))])?)?,
         "where_warm": values(&sst.isel([("time", Sel::Index(0))])?.where_(&sst.isel([("time", Sel::Index(0))])?.gt(27.0), f64::NAN)?)?,
         "isnull_count": values(&sst.isel([("time", Sel::Index(0))])?.isnull().astype::<f64>().sum(..)?)?,
+        "weighted_sum": values(&sst.weighted(&weights).sum(["lat", "lon"])?)?,
+        "rolling_sum": values(&sst.isel([("lat", Sel::Index(3))])?.rolling("time", 4).sum()?)?,
+        "rolling_min": values(&sst.isel([("lat", Sel::Index(3))])?.rolling("time", 3).center(true).min_periods(1).min()?)?,
+        "sel_year": values(&sst.sel([("time", "1983")])?)?,
+        "map_standardized": values(&series.groupby("time.month")?.map(|g| Ok(&(g - &g.mean("time")?) / &g.std("time")?))?)?,
+        "map_reduced": values(&series.groupby("time.month")?.map(|g| g.max("time"))?)?,
+        "align_inner": values(&(&first.isel([("lon", Sel::from(0..30))])? - &second.isel([("lon", Sel::from(10..45).step(2)), ("lat", Sel::from(3..21))])?))?,
+        "concat_time": values(&concat(&[series.sel([("time", "1985")])?, series.sel([("time", "1983")])?], "time")?)?,
+        "rename": values(&first.rename("lat", "latitude")?)?,
+    }))
+}
+
+/// What the workshop does not cover, on a daily series VAR(time, site) with non-index
+/// coordinates `basin` (integers) and `code` (numbers) along `site`: day-based resampling,
+/// day-of-year groups, groups over a plain coordinate, swap_dims, rename, concat.
+fn daily(store: &str, var: &str) -> Result<Value, StrataError> {
+    let ds = open(store)?;
+    let obs = ds.var(var)?;
+    let head = obs.isel([("time", Sel::from(0..3))])?;
+    Ok(json!({
+        "resample_5d": values(&obs.resample("time", "5D")?.mean("time")?)?,
+        "resample_ms": values(&obs.resample("time", "MS")?.max("time")?)?,
+        "dayofyear": values(&obs.groupby("time.dayofyear")?.mean("time")?)?,
+        "by_basin": values(&obs.groupby("basin")?.mean("site")?)?,
+        "by_site": values(&obs.groupby("site")?.sum(["time", "site"])?)?,
+        "sel_year": values(&obs.sel([("time", "1997")])?.mean("site")?)?,
+        "swap_dims": values(&head.swap_dims("site", "code")?)?,
+        "rename": values(&head.rename("site", "station")?)?,
+        "concat_time": values(&concat(&[obs.sel([("time", "1998-02")])?, obs.sel([("time", "1996-02")])?], "time")?)?,
     }))
 }
 
@@ -82,9 +114,10 @@ fn describe(path: &str) -> Result<Value, StrataError> {
 }
 
 fn run(args: &[String]) -> Result<Value, StrataError> {
-    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | copy SRC DST v2|v3 | describe SRC | mfdataset PATTERN VAR".into() };
+    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3 | describe SRC | mfdataset PATTERN VAR".into() };
     match args.first().map(String::as_str) {
         Some("workshop") if args.len() == 3 => workshop(&args[1], &args[2]),
+        Some("daily") if args.len() == 3 => daily(&args[1], &args[2]),
         Some("describe") if args.len() == 2 => describe(&args[1]),
         Some("copy") if args.len() == 4 => {
             let format = if args[3] == "v2" { ToZarr::v2() } else { ToZarr::v3() };

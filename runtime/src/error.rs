@@ -59,6 +59,13 @@ pub enum Error {
     /// A CF time unit or calendar that cannot be understood.
     #[error("time units {units:?} cannot be used: {reason}")]
     TimeUnits { units: String, reason: String },
+    /// Stored time numbers that decode to a date beyond any representable one (a huge
+    /// value that is not marked missing): xarray refuses these too.
+    #[error("{variable}: the time value {value} ({units}) is out of the range of representable dates; mark it missing with _FillValue, or fix the units")]
+    TimeOutOfRange { variable: String, value: f64, units: String },
+    /// An operation that needs at least one label along a dimension got none.
+    #[error("{op} along {dim:?}: the index is empty")]
+    EmptyIndex { op: &'static str, dim: String },
     /// A date string that cannot be parsed.
     #[error("{text:?} is not a date: {reason}")]
     BadDate { text: String, reason: String },

@@ -76,7 +76,28 @@ fn decode_topojson(text: &str, object: &str) -> Option<Vec<Vec<Ring>>> {
 pub fn land_mask(lats: &[f64], lons: &[f64]) -> Array2<bool> {
     let mut mask = Array2::from_elem((lats.len(), lons.len()), false);
     let wrapped: Vec<f64> = lons.iter().map(|&l| (l + 180.0).rem_euclid(360.0) - 180.0).collect();
-    let edges: Vec<((f64, f64), (f64, f64))> = land().iter().flatten().flat_map(|r| r.windows(2).map(|w| (w[0], w[1]))).collect();
+    // Rings that cross the antimeridian (Russia's, Fiji's) jump from +179 to -180 in the
+    // data. Unwrapped, such a ring is one closed shape reaching past +180; a point is then
+    // inside when it is, at its own longitude or 360 degrees east or west of it. Antarctica,
+    // which circles the pole, does not close when unwrapped and is kept as it is given.
+    let mut edges: Vec<((f64, f64), (f64, f64))> = Vec::new();
+    for ring in land().iter().flatten() {
+        let mut shift = 0.0;
+        let mut unwrapped: Vec<(f64, f64)> = Vec::with_capacity(ring.len());
+        for (k, &(x, y)) in ring.iter().enumerate() {
+            if k > 0 {
+                let prev = ring[k - 1].0;
+                if x - prev > 180.0 {
+                    shift -= 360.0;
+                } else if x - prev < -180.0 {
+                    shift += 360.0;
+                }
+            }
+            unwrapped.push((x + shift, y));
+        }
+        let points = if shift == 0.0 { &unwrapped } else { ring };
+        edges.extend(points.windows(2).map(|w| (w[0], w[1])));
+    }
     for (i, &lat) in lats.iter().enumerate() {
         let mut crossings: Vec<f64> = edges
             .iter()
@@ -84,9 +105,9 @@ pub fn land_mask(lats: &[f64], lons: &[f64]) -> Array2<bool> {
             .map(|((x0, y0), (x1, y1))| x0 + (lat - y0) * (x1 - x0) / (y1 - y0))
             .collect();
         crossings.sort_by(f64::total_cmp);
+        let odd_before = |x: f64| crossings.partition_point(|&c| c < x) % 2 == 1;
         for (j, &lon) in wrapped.iter().enumerate() {
-            let inside = crossings.iter().filter(|&&x| x < lon).count() % 2 == 1;
-            mask[[i, j]] = inside;
+            mask[[i, j]] = odd_before(lon) || odd_before(lon + 360.0) || odd_before(lon - 360.0);
         }
     }
     // Natural Earth stops at 85.6°S; everything south of it is Antarctica.
@@ -115,6 +136,16 @@ mod tests {
         assert!(!at(0.0, 200.0), "Nino3.4 box");
         assert!(!at(-40.0, 80.0), "Indian Ocean");
         assert!(!at(35.0, 18.0), "Ionian Sea");
+        // Polygons across the antimeridian (Fiji, Chukotka) are land on both sides of it, and
+        // their rows are not land elsewhere.
+        assert!(at(-16.2, 179.9) && at(-16.2, -179.9), "Vanua Levu, both sides of 180");
+        assert!(at(67.5, 179.5) && at(67.5, -179.5), "Chukotka, both sides of 180");
+        for lat in [-16.7, -16.2, 65.0, 69.0, 71.0, 71.5] {
+            let row = land_mask(&[lat], &(0..360).map(|j| j as f64 + 0.5).collect::<Vec<_>>());
+            let fraction = row.iter().filter(|&&m| m).count() as f64 / 360.0;
+            assert!(fraction < 0.8, "latitude {lat}: {fraction} of the row is land");
+        }
+        assert!(!at(-16.6, 0.0) && !at(71.0, 0.0), "open sea on those rows");
         // About 29% of the Earth's surface is land; by cell count on a regular grid, with
         // polar rows over-weighted, a bit more.
         let lats: Vec<f64> = (0..90).map(|i| -89.0 + 2.0 * i as f64).collect();

@@ -78,6 +78,15 @@ fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
     x
 }
 
+/// A number as a JSON attribute: an integer when it is one (fill values of integer variables).
+fn json_number(x: f64) -> serde_json::Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        serde_json::Value::from(x as i64)
+    } else {
+        serde_json::Value::from(x)
+    }
+}
+
 fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
     let (mut attrs, mut encoding) = (Attrs::new(), Attrs::new());
     for (k, value) in &v.attrs {
@@ -85,6 +94,14 @@ fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
             encoding.insert(k.clone(), value.clone());
         } else if k != "_ARRAY_DIMENSIONS" {
             attrs.insert(k.clone(), value.clone());
+        }
+    }
+    // Zarr v2 keeps an integer variable's fill value in the array metadata, not in its
+    // attributes: it belongs in the encoding all the same, so that the variable is written
+    // back as the same integers with the same fill.
+    if !v.data.dtype.is_float() && !encoding.contains_key("_FillValue") {
+        if let Some(fill) = v.fill_value.filter(|f| f.is_finite()) {
+            encoding.insert("_FillValue".into(), json_number(fill));
         }
     }
     encoding.insert("dtype".into(), v.data.dtype.name().into());
@@ -104,7 +121,7 @@ fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
         };
         let parsed = TimeUnits::parse(units)?;
         let flat: Vec<f64> = values.iter().copied().collect();
-        let seconds: Vec<i64> = parsed.decode(&flat, calendar).into_iter().map(|t| t.unwrap_or(NAT)).collect();
+        let seconds: Vec<i64> = parsed.decode(&v.name, &flat, calendar)?.into_iter().map(|t| t.unwrap_or(NAT)).collect();
         Values::Time(ArrayD::from_shape_vec(values.raw_dim(), seconds).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar)
     } else if !v.data.dtype.is_float() && !v.attrs.contains_key("scale_factor") && !v.attrs.contains_key("add_offset") && fill_values(v).is_empty() {
         Values::I64(values.mapv(|x| x as i64))
@@ -178,16 +195,20 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
         }
         let stored_as = v.encoding.get("dtype").and_then(|d| d.as_str()).and_then(DType::from_name);
         let scale = v.encoding.get("scale_factor").and_then(number);
+        let fill = v.encoding.get("_FillValue").and_then(number).filter(|f| !f.is_nan());
+        let missing = v.encoding.get("missing_value").and_then(number).filter(|f| !f.is_nan());
         let data = match (v.dtype(), stored_as) {
-            // Packed integers go back packed, as they came: round((x - offset) / scale), with
-            // the fill value where x is NaN.
-            (DType::F64, Some(int)) if !int.is_float() && scale.is_some() => {
+            // Integers (packed or merely masked) go back as the integers they came as:
+            // round((x - offset) / scale), with the fill value where x is NaN, as xarray
+            // encodes them. An integer variable with a fill value but no scale_factor keeps
+            // its dtype and its fill this way, instead of becoming float64.
+            (DType::F64, Some(int)) if !int.is_float() && (scale.is_some() || fill.is_some() || missing.is_some()) => {
                 let offset = v.encoding.get("add_offset").and_then(number).unwrap_or(0.0);
-                let fill = v.encoding.get("_FillValue").and_then(number).unwrap_or(-2_147_483_647.0);
+                let fill = fill.or(missing).unwrap_or(-2_147_483_647.0);
                 let x: ChunkedArray<f64> = v.array::<f64>();
                 let counts = (&(&x - offset) / scale.unwrap_or(1.0)).round();
                 let filled = where_(&x.isnan(), &crate::array::full(&[], fill, ChunkSpec::Uniform(usize::MAX)), &counts);
-                for key in ["scale_factor", "add_offset", "_FillValue"] {
+                for key in ["scale_factor", "add_offset", "_FillValue", "missing_value"] {
                     if let Some(value) = v.encoding.get(key) {
                         attrs.insert(key.into(), value.clone());
                     }
@@ -226,6 +247,31 @@ mod tests {
         assert_eq!(t.attrs().get("units"), Some(&json!("K")));
         assert!(!t.attrs().contains_key("scale_factor"));
         assert_eq!(ds.variables()["t"].encoding.get("scale_factor"), Some(&json!(0.5)));
+    }
+
+    #[test]
+    fn masked_integers_without_scale_are_encoded_back_as_the_same_integers() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        // As Zarr v2 stores them: the fill in the array metadata, not the attributes.
+        let raw = from_array(ndarray::arr1(&[3i16, -999, 7]).into_dyn(), ChunkSpec::Uniform(2));
+        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0) };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        assert!(ds.var("q").unwrap().values().unwrap()[1].is_nan());
+        assert_eq!(ds.variables()["q"].encoding.get("_FillValue"), Some(&json!(-999)));
+        let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "q").unwrap();
+        assert_eq!(back.data.dtype, DType::I16);
+        assert_eq!(back.attrs.get("_FillValue"), Some(&json!(-999)));
+        let ints: ChunkedArray<i16> = ChunkedArray::typed(back.data.clone());
+        assert_eq!(ints.compute().unwrap().iter().copied().collect::<Vec<_>>(), vec![3, -999, 7]);
+        // missing_value alone (as netCDF4 writes it) masks and is written back the same way.
+        let raw = from_array(ndarray::arr1(&[1i32, -1]).into_dyn(), ChunkSpec::Uniform(2));
+        let attrs: Attrs = [("missing_value".to_string(), json!(-1))].into_iter().collect();
+        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        assert!(ds.var("m").unwrap().values().unwrap()[1].is_nan());
+        assert!(!ds.var("m").unwrap().attrs().contains_key("missing_value"));
+        let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "m").unwrap();
+        assert_eq!((back.data.dtype, back.attrs.get("missing_value")), (DType::I32, Some(&json!(-1))));
     }
 
     #[test]

@@ -17,6 +17,34 @@ use crate::error::Error;
 use crate::labeled::{Attrs, Dataset, Variable};
 use crate::plan::{Node, Op, RegionSource};
 
+/// Stops libhdf5 printing its error stack ("HDF5-DIAG: Error detected ...") on this thread.
+///
+/// netCDF-C probes attributes that may be absent and turns HDF5's printing off, but only on
+/// the thread that first opened a file: HDF5's error settings are per thread, and our reads
+/// run on the pool's threads, where every probe would print a page of noise into the
+/// notebook. The symbol is looked up at run time (libnetcdf brought libhdf5 into the
+/// process), so nothing links against HDF5 directly.
+fn quiet_hdf5() {
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if QUIET.with(|q| q.replace(true)) {
+        return;
+    }
+    // herr_t H5Eset_auto2(hid_t estack_id, H5E_auto2_t func, void *client_data), with
+    // hid_t an int64_t and H5E_DEFAULT = 0 (HDF5 1.10 and later).
+    type SetAuto = unsafe extern "C" fn(i64, *const std::ffi::c_void, *mut std::ffi::c_void) -> i32;
+    // SAFETY: dlsym with a NUL-terminated name; the pointer, when found, is HDF5's function of
+    // the signature above, called with H5E_DEFAULT and null handler and data, as documented.
+    unsafe {
+        let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"H5Eset_auto2".as_ptr());
+        if !symbol.is_null() {
+            let set_auto: SetAuto = std::mem::transmute::<*mut std::ffi::c_void, SetAuto>(symbol);
+            set_auto(0, std::ptr::null(), std::ptr::null_mut());
+        }
+    }
+}
+
 fn nc_error(path: &Path, cause: impl std::fmt::Display) -> Error {
     Error::NetCdf { path: path.display().to_string(), cause: cause.to_string() }
 }
@@ -81,6 +109,7 @@ struct NetcdfSource {
 
 impl NetcdfSource {
     fn read_as<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(&self, region: &[Range<usize>]) -> Result<Block, Error> {
+        quiet_hdf5();
         let file = netcdf::open(&self.path).map_err(|e| nc_error(&self.path, e))?;
         let var = file.variable(&self.variable).ok_or_else(|| nc_error(&self.path, format!("variable {:?} is gone", self.variable)))?;
         let extents: Vec<Range<usize>> = region.to_vec();
@@ -151,6 +180,7 @@ pub fn open_dataset(path: impl AsRef<Path>) -> Result<Dataset, Error> {
     if !path.is_file() {
         return Err(nc_error(path, "no such file"));
     }
+    quiet_hdf5();
     let file = netcdf::open(path).map_err(|e| nc_error(path, format!("not a NetCDF file ({e})")))?;
     let mut stored = Vec::new();
     for var in file.variables() {
@@ -229,6 +259,7 @@ impl Dataset {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let partial = path.with_file_name(format!(".{name}.strata-partial-{}", std::process::id()));
         let written = (|| {
+            quiet_hdf5();
             let mut file = netcdf::create(&partial).map_err(|e| nc_error(path, e))?;
             for (d, n) in self.sizes() {
                 file.add_dimension(&d, n).map_err(|e| nc_error(path, e))?;

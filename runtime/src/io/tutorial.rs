@@ -48,9 +48,9 @@ pub fn path(name: &str) -> Result<PathBuf, Error> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::Read { path: dir.display().to_string(), cause: e.to_string() })?;
     // The version in the name regenerates files when the generator changes.
     let (file, generate): (&str, fn(&Path) -> Result<(), Error>) = match name {
-        "sst" => ("sst_monthly_2deg_v1.zarr", write_sst),
-        "sla" => ("sla_gulfstream_daily_2019_v1", write_sla),
-        "oxygen" => ("woa_oxygen_1deg_v1.nc", write_oxygen),
+        "sst" => ("sst_monthly_2deg_v2.zarr", write_sst),
+        "sla" => ("sla_gulfstream_daily_2019_v2", write_sla),
+        "oxygen" => ("woa_oxygen_1deg_v2.nc", write_oxygen),
         other => return Err(Error::UnknownVariable { name: other.to_string(), available: format!("tutorial datasets {DATASETS:?}") }),
     };
     let target = dir.join(file);

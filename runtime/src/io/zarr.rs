@@ -122,6 +122,14 @@ impl Dataset {
                 opts.attributes = v.attrs.clone();
                 opts.dimension_names = Some(v.dims.clone());
                 opts.no_fill_value = !v.data.dtype.is_float();
+                if !v.data.dtype.is_float() && options.format == ZarrFormat::V2 {
+                    // xarray keeps an integer variable's _FillValue in the v2 array metadata
+                    // (and reads it from there), not among the attributes.
+                    if let Some(fill) = opts.attributes.remove("_FillValue").as_ref().and_then(cf::number) {
+                        opts.fill_value = Some(fill);
+                        opts.no_fill_value = false;
+                    }
+                }
                 if v.data.dtype.is_float() && options.format == ZarrFormat::V3 {
                     // What xarray writes (a float64 NaN's bytes, for float32 variables too), so
                     // that it masks the same values.

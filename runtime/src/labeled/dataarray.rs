@@ -28,17 +28,6 @@ impl<T: BlockElement> Clone for DataArray<T> {
     }
 }
 
-impl<T: BlockElement> std::fmt::Debug for DataArray<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dims: Vec<String> = self.dims.iter().zip(self.shape()).map(|(d, n)| format!("{d}: {n}")).collect();
-        write!(f, "<DataArray {} ({})> {}", self.name.as_deref().unwrap_or(""), dims.join(", "), self.data.dtype())?;
-        for (name, c) in &self.coords {
-            write!(f, "\n  * {name} ({}) {}", c.dims.join(", "), c.values.kind())?;
-        }
-        Ok(())
-    }
-}
-
 /// Which dimensions an operation works over: a name, several, or `..` for all of them.
 pub trait Dims {
     fn names(&self, all: &[String]) -> Vec<String>;
@@ -557,6 +546,10 @@ impl DataArray<f64> {
     pub fn interp(&self, dim: &str, targets: Vec<f64>) -> Result<DataArray<f64>, Error> {
         let axis = self.axis(dim)?;
         let keys = self.index_keys(dim)?;
+        if keys.is_empty() {
+            // Nothing to interpolate between (and no position to take values from).
+            return Err(Error::EmptyIndex { op: "interp", dim: dim.to_string() });
+        }
         let increasing = super::coord::monotonic(&keys);
         let (order, sorted): (Vec<usize>, Vec<f64>) = match increasing {
             super::coord::Monotonic::Increasing => ((0..keys.len()).collect(), keys.clone()),
@@ -749,5 +742,7 @@ mod tests {
         let v = a.interp("x", vec![0.25, 1.5, 2.0, 3.0]).unwrap().values().unwrap().into_raw_vec_and_offset().0;
         assert_eq!(&v[..3], &[2.5, 15.0, 20.0]);
         assert!(v[3].is_nan());
+        let empty = a.isel([("x", Sel::from(0..0))]).unwrap();
+        assert_eq!(empty.interp("x", vec![0.5]).unwrap_err(), Error::EmptyIndex { op: "interp", dim: "x".into() });
     }
 }

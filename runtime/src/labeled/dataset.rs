@@ -38,7 +38,7 @@ impl Variable {
 }
 
 /// Variables that share dimensions and coordinates.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Dataset {
     pub(crate) vars: IndexMap<String, Variable>,
     pub(crate) coords: IndexMap<String, Coordinate>,

@@ -7,7 +7,7 @@
 use super::coord::{Coordinate, Values, NAT};
 use super::dataarray::{concat, DataArray, Dims};
 use super::select::Positions;
-use super::time::{season, Calendar, DateTime};
+use super::time::{season, Calendar, DateTime, MAX_INSTANT};
 use super::Attrs;
 use crate::array::{ChunkSpec, ChunkedArray};
 use crate::error::Error;
@@ -142,20 +142,27 @@ impl Bins {
         }
         let unit = &freq[digits.len()..];
         const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-        Ok(match unit {
-            "D" => Bins::Seconds(n * 86_400),
-            "h" | "H" => Bins::Seconds(n * 3600),
-            "MS" => Bins::Months { step: n, anchor: 0, end_label: false },
-            "ME" | "M" => Bins::Months { step: n, anchor: 0, end_label: true },
-            "YS" | "AS" => Bins::Months { step: 12 * n, anchor: 0, end_label: false },
-            "YE" | "Y" | "A" => Bins::Months { step: 12 * n, anchor: 0, end_label: true },
-            "QS" => Bins::Months { step: 3 * n, anchor: 0, end_label: false },
+        // A bin longer than every representable time ("99999999999999D") would overflow the
+        // bin arithmetic: it is refused, with the limit named.
+        let too_long = || Error::Mismatch { what: format!("resample frequency {freq:?}"), reason: format!("bins longer than {} seconds (about 36 billion years) are not supported", MAX_INSTANT) };
+        let seconds = |per: i64| n.checked_mul(per).filter(|&s| s <= MAX_INSTANT).map(Bins::Seconds).ok_or_else(too_long);
+        let months = |per: i64, anchor: i64, end_label: bool| {
+            n.checked_mul(per).filter(|&m| m <= MAX_INSTANT / (31 * 86_400)).map(|step| Bins::Months { step, anchor, end_label }).ok_or_else(too_long)
+        };
+        match unit {
+            "D" => seconds(86_400),
+            "h" | "H" => seconds(3600),
+            "MS" => months(1, 0, false),
+            "ME" | "M" => months(1, 0, true),
+            "YS" | "AS" => months(12, 0, false),
+            "YE" | "Y" | "A" => months(12, 0, true),
+            "QS" => months(3, 0, false),
             q if q.starts_with("QS-") => {
                 let m = MONTHS.iter().position(|m| *m == &q[3..]).ok_or_else(bad)? as i64;
-                Bins::Months { step: 3 * n, anchor: m, end_label: false }
+                months(3, m, false)
             }
-            _ => return Err(bad()),
-        })
+            _ => Err(bad()),
+        }
     }
 
     fn key(&self, t: i64, cal: Calendar, origin: i64) -> i64 {
@@ -533,4 +540,32 @@ fn coarsen_coords(obj: &DataArray<f64>, dim: &str, labels: &[usize], ngroups: us
     }
     out.coords = coords;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::from_array;
+    use ndarray::ArrayD;
+
+    fn da(values: Vec<f64>, dims: &[&str], shape: &[usize]) -> DataArray<f64> {
+        DataArray::new(from_array(ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).unwrap(), ChunkSpec::Uniform(4)), dims).unwrap()
+    }
+
+    #[test]
+    fn resample_refuses_bins_too_long_to_count() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let days: Vec<i64> = (0..10).map(|d| d * 86_400).collect();
+        let a = da((0..10).map(f64::from).collect(), &["time"], &[10])
+            .with_coord("time", Coordinate::new(&["time"], Values::from_times(days, Calendar::Standard)))
+            .unwrap();
+        for freq in ["99999999999999D", "9223372036854775807h", "999999999999999999MS", "99999999999999999999D", "40000000000000YS"] {
+            assert!(matches!(a.resample("time", freq), Err(Error::Mismatch { .. })), "{freq}");
+        }
+        // Long but countable bins are one bin here.
+        let one = a.resample("time", "100000000D").unwrap().sum("time").unwrap();
+        assert_eq!(one.values().unwrap().into_raw_vec_and_offset().0, vec![45.0]);
+        let fives = a.resample("time", "5D").unwrap().sum("time").unwrap();
+        assert_eq!(fives.values().unwrap().into_raw_vec_and_offset().0, vec![10.0, 35.0]);
+    }
 }

@@ -17,6 +17,7 @@ pub mod dataarray;
 pub mod dataset;
 pub mod groupby;
 pub mod select;
+pub mod text;
 pub mod time;
 
 pub use coord::{Coordinate, Values};

@@ -160,6 +160,17 @@ impl DateTime {
             + self.second as i64
     }
 
+    /// [`DateTime::to_seconds`], or `None` when the date lies beyond [`MAX_INSTANT`] (a
+    /// year of many digits in a units string, say).
+    pub fn to_seconds_checked(self, calendar: Calendar) -> Option<i64> {
+        // Beyond this many years the day count alone would not fit; MAX_INSTANT is far less.
+        if self.year.unsigned_abs() > (MAX_INSTANT / 86_400 / 360) as u64 {
+            return None;
+        }
+        let t = self.to_seconds(calendar);
+        (t.abs() <= MAX_INSTANT).then_some(t)
+    }
+
     pub fn from_seconds(seconds: i64, calendar: Calendar) -> DateTime {
         let (year, month, day) = calendar.civil_from_days(seconds.div_euclid(86_400));
         let s = seconds.rem_euclid(86_400) as u32;
@@ -249,13 +260,22 @@ impl std::fmt::Display for DateTime {
     }
 }
 
+/// The largest instant (in seconds either side of 1970) that times may hold: about 36 billion
+/// years, far beyond any calendar in use, yet small enough that every date computation on it
+/// (days times 86 400, month arithmetic) stays inside `i64`. Stored numbers that decode
+/// beyond it are an error rather than a wrapped, meaningless date.
+pub const MAX_INSTANT: i64 = 1 << 60;
+
 /// A CF time unit: "days since 1982-01-01 00:00:00" and the like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeUnits {
-    /// Seconds per unit.
-    pub step: i64,
+    /// Nanoseconds per unit: whole numbers for every unit CF and xarray write, from days
+    /// down to "nanoseconds since" (instants themselves are whole seconds).
+    pub step_ns: i64,
     pub epoch: DateTime,
 }
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 impl TimeUnits {
     pub fn parse(units: &str) -> Result<TimeUnits, Error> {
@@ -264,36 +284,74 @@ impl TimeUnits {
         let Some((unit, epoch)) = lower.split_once(" since ") else {
             return Err(bad("expected '<unit> since <date>'"));
         };
-        let step = match unit.trim() {
+        let seconds = match unit.trim() {
             "days" | "day" | "d" => 86_400,
             "hours" | "hour" | "hrs" | "hr" | "h" => 3600,
             "minutes" | "minute" | "mins" | "min" => 60,
             "seconds" | "second" | "secs" | "sec" | "s" => 1,
             "weeks" | "week" => 7 * 86_400,
-            other => return Err(bad(&format!("unit {other:?} is not one of days, hours, minutes, seconds or weeks"))),
+            // xarray writes these when times are not whole seconds (or when told to); UDUNITS
+            // spells them "msec" and "usec" too.
+            "milliseconds" | "millisecond" | "msecs" | "msec" | "ms" => return Self::with_step(NANOS_PER_SECOND / 1_000, epoch, bad),
+            "microseconds" | "microsecond" | "usecs" | "usec" | "us" => return Self::with_step(NANOS_PER_SECOND / 1_000_000, epoch, bad),
+            "nanoseconds" | "nanosecond" | "nsecs" | "nsec" | "ns" => return Self::with_step(1, epoch, bad),
+            other => return Err(bad(&format!("unit {other:?} is not one of days, hours, minutes, seconds, milliseconds, microseconds, nanoseconds or weeks"))),
         };
+        Self::with_step(seconds * NANOS_PER_SECOND, epoch, bad)
+    }
+
+    fn with_step(step_ns: i64, epoch: &str, bad: impl Fn(&str) -> Error) -> Result<TimeUnits, Error> {
         let (epoch, _) = DateTime::parse(epoch.trim()).map_err(|e| bad(&e.to_string()))?;
-        Ok(TimeUnits { step, epoch })
+        if epoch.to_seconds_checked(Calendar::Standard).is_none() {
+            return Err(bad("the reference date is out of range"));
+        }
+        Ok(TimeUnits { step_ns, epoch })
+    }
+
+    /// Whole seconds per unit (for days, hours, minutes, seconds and weeks).
+    fn step_seconds(&self) -> f64 {
+        self.step_ns as f64 / NANOS_PER_SECOND as f64
     }
 
     pub fn name(&self) -> String {
-        let unit = match self.step {
-            86_400 => "days",
-            3600 => "hours",
-            60 => "minutes",
-            604_800 => "weeks",
+        let unit = match (self.step_ns, self.step_ns / NANOS_PER_SECOND) {
+            (1, _) => "nanoseconds",
+            (1_000, _) => "microseconds",
+            (1_000_000, _) => "milliseconds",
+            (_, 86_400) => "days",
+            (_, 3600) => "hours",
+            (_, 60) => "minutes",
+            (_, 604_800) => "weeks",
             _ => "seconds",
         };
         let e = self.epoch;
         format!("{unit} since {:04}-{:02}-{:02} {:02}:{:02}:{:02}", e.year, e.month, e.day, e.hour, e.minute, e.second)
     }
 
-    /// Instants (seconds in `calendar`) of stored numbers; NaN stays "no time" (`None`).
-    pub fn decode(&self, values: &[f64], calendar: Calendar) -> Vec<Option<i64>> {
-        let epoch = self.epoch.to_seconds(calendar);
+    /// Instants (seconds in `calendar`) of the stored numbers of `variable`; NaN stays "no
+    /// time" (`None`). Sub-second parts are rounded to the nearest second. A number that
+    /// lands beyond [`MAX_INSTANT`] is an error naming the variable, as xarray refuses to
+    /// decode it too (rather than wrapping around to some other date).
+    pub fn decode(&self, variable: &str, values: &[f64], calendar: Calendar) -> Result<Vec<Option<i64>>, Error> {
+        let out_of_range = |value: f64| Error::TimeOutOfRange { variable: variable.to_string(), value, units: self.name() };
+        let epoch = self.epoch.to_seconds_checked(calendar).ok_or_else(|| out_of_range(0.0))?;
+        let step = self.step_seconds();
         values
             .iter()
-            .map(|&v| v.is_finite().then(|| epoch + (v * self.step as f64).round() as i64))
+            .map(|&v| {
+                if !v.is_finite() {
+                    return Ok(None);
+                }
+                let offset = (v * step).round();
+                // In range as a float first, so the conversion to i64 cannot saturate.
+                if offset.abs() > MAX_INSTANT as f64 {
+                    return Err(out_of_range(v));
+                }
+                match epoch.checked_add(offset as i64) {
+                    Some(t) if t.abs() <= MAX_INSTANT => Ok(Some(t)),
+                    _ => Err(out_of_range(v)),
+                }
+            })
             .collect()
     }
 
@@ -304,11 +362,11 @@ impl TimeUnits {
         let epoch = DateTime::from_seconds(first - first.rem_euclid(86_400), calendar);
         let base = epoch.to_seconds(calendar);
         let step = [86_400, 3600, 60, 1].into_iter().find(|&s| instants.iter().all(|&t| (t - base) % s == 0)).unwrap_or(1);
-        TimeUnits { step, epoch }
+        TimeUnits { step_ns: step * NANOS_PER_SECOND, epoch }
     }
 
     pub fn encode(&self, instant: i64, calendar: Calendar) -> f64 {
-        (instant - self.epoch.to_seconds(calendar)) as f64 / self.step as f64
+        (instant - self.epoch.to_seconds(calendar)) as f64 / self.step_seconds()
     }
 }
 
@@ -354,15 +412,46 @@ mod tests {
     #[test]
     fn units_parse_decode_encode() {
         let u = TimeUnits::parse("days since 1982-01-01 00:00:00").unwrap();
-        let t = u.decode(&[0.0, 31.0, f64::NAN], Calendar::Standard);
+        let t = u.decode("time", &[0.0, 31.0, f64::NAN], Calendar::Standard).unwrap();
         assert_eq!(DateTime::from_seconds(t[1].unwrap(), Calendar::Standard), DateTime::new(1982, 2, 1));
         assert_eq!(t[2], None);
         assert_eq!(u.encode(t[1].unwrap(), Calendar::Standard), 31.0);
         let h = TimeUnits::parse("hours since 1900-01-01").unwrap();
-        assert_eq!(h.step, 3600);
+        assert_eq!(h.step_ns, 3600 * 1_000_000_000);
         assert!(TimeUnits::parse("fortnights since 1900-01-01").is_err());
         assert!(TimeUnits::parse("days after 1900").is_err());
         assert!(TimeUnits::parse("days since yesterday").is_err());
+    }
+
+    #[test]
+    fn sub_second_units_parse_and_round_to_seconds() {
+        let ms = TimeUnits::parse("milliseconds since 2000-01-01 00:00:00").unwrap();
+        let t = ms.decode("time", &[0.0, 3_600_000.0, 1_499.0], Calendar::Standard).unwrap();
+        let base = DateTime::new(2000, 1, 1).to_seconds(Calendar::Standard);
+        assert_eq!(t, vec![Some(base), Some(base + 3600), Some(base + 1)]);
+        assert_eq!(ms.encode(base + 3600, Calendar::Standard), 3_600_000.0);
+        assert!(ms.name().starts_with("milliseconds since 2000-01-01"));
+        let us = TimeUnits::parse("microseconds since 1970-01-01").unwrap();
+        assert_eq!(us.decode("time", &[2_000_000.0], Calendar::NoLeap).unwrap(), vec![Some(2)]);
+        for spelling in ["ms since 1970-01-01", "us since 1970-01-01", "nanoseconds since 1970-01-01", "msec since 1970-01-01"] {
+            assert!(TimeUnits::parse(spelling).is_ok(), "{spelling}");
+        }
+    }
+
+    #[test]
+    fn huge_unmasked_times_are_an_error_naming_the_variable() {
+        let u = TimeUnits::parse("days since 1970-01-01").unwrap();
+        for huge in [1e300, -1e300, 9.2e18, 1.5e13] {
+            match u.decode("obs_time", &[0.0, huge], Calendar::Standard) {
+                Err(Error::TimeOutOfRange { variable, value, .. }) => assert_eq!((variable.as_str(), value), ("obs_time", huge)),
+                other => panic!("{huge}: {other:?}"),
+            }
+        }
+        // Large but representable: fine, and back to the same number.
+        let far = u.decode("t", &[1e9], Calendar::Standard).unwrap()[0].unwrap();
+        assert_eq!(u.encode(far, Calendar::Standard), 1e9);
+        // An epoch of absurd year is refused when parsed, not when used.
+        assert!(matches!(TimeUnits::parse("days since 99999999999999-01-01"), Err(Error::TimeUnits { .. })));
     }
 
     #[test]
