@@ -5,10 +5,14 @@
 //! process output, turns those lines into Jupyter messages. The kernel and this crate share
 //! that one format definition, so neither guesses at the other.
 
+pub mod html;
 pub mod input;
 pub mod marker;
 pub mod output;
+pub mod plot;
 pub mod prelude;
+pub mod progress;
+pub mod repr;
 pub mod result;
 
 pub use output::{clear_output, display, show_result, DisplayHandle, Html, Markdown, MimeBundle, Render, Text};

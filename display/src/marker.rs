@@ -98,6 +98,8 @@ pub extern "C" fn flush_cell_output() {
 /// the rest when the cell ends.
 pub fn install_cell_hooks() {
     report_panics();
+    crate::repr::install();
+    crate::progress::install();
     std::env::set_var(FLUSH_FN_ENV, (flush_cell_output as extern "C" fn() as usize).to_string());
     let _ = std::thread::Builder::new().name("strata-flush".into()).spawn(|| loop {
         std::thread::sleep(std::time::Duration::from_millis(100));

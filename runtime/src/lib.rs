@@ -24,6 +24,7 @@ pub mod geo;
 pub mod io;
 pub mod labeled;
 pub mod plan;
+pub mod present;
 pub mod prelude;
 pub mod zarr;
 

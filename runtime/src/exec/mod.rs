@@ -6,6 +6,7 @@ pub mod eval;
 pub mod reduce;
 pub mod scan;
 pub mod scheduler;
+pub mod terminal;
 
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 
 pub use cancel::Computation;
-pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, set_memory_budget, ComputeOptions, Observer, Progress};
+pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, set_default_observer, set_memory_budget, ComputeOptions, Observer, Progress};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///

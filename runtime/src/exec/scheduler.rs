@@ -53,6 +53,24 @@ impl std::fmt::Debug for ComputeOptions {
 
 static BUDGET: AtomicU64 = AtomicU64::new(0);
 
+static DEFAULT_OBSERVER: std::sync::RwLock<Option<Arc<dyn Observer>>> = std::sync::RwLock::new(None);
+
+/// The observer of computations whose options name none: a notebook's progress bar, say
+/// (strata-display installs one in each cell process). `None` removes it.
+pub fn set_default_observer(observer: Option<Arc<dyn Observer>>) {
+    *DEFAULT_OBSERVER.write().unwrap_or_else(|p| p.into_inner()) = observer;
+}
+
+/// The installed default observer, else a text bar when stderr is a terminal.
+fn default_observer() -> Option<Arc<dyn Observer>> {
+    static TERMINAL: std::sync::OnceLock<Option<Arc<dyn Observer>>> = std::sync::OnceLock::new();
+    DEFAULT_OBSERVER
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .or_else(|| TERMINAL.get_or_init(|| super::terminal::TerminalProgress::for_stderr().map(|t| Arc::new(t) as Arc<dyn Observer>)).clone())
+}
+
 /// The process-wide memory budget: set with [`set_memory_budget`], else half of physical
 /// memory (4 GiB where that cannot be read).
 pub fn memory_budget() -> u64 {
@@ -177,7 +195,8 @@ fn run_over<R: Send>(
     // Reductions and the first pass of scans are materialised before the output's tasks.
     let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();
     let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
-    let run = Run { computation: Computation::start(), observer: options.observer.clone(), total, done: AtomicU64::new(0) };
+    let observer = options.observer.clone().or_else(default_observer);
+    let run = Run { computation: Computation::start(), observer, total, done: AtomicU64::new(0) };
     let started = Instant::now();
     run.report(Progress::Started { tasks: total });
     let result = (|| {

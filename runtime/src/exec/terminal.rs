@@ -1,0 +1,59 @@
+//! A text progress bar on stderr, for computations run outside a notebook from a terminal
+//! (programs, tests run by hand). Drawn only when stderr is a terminal and the computation
+//! has run for half a second; redrawn in place with a carriage return, at most ten times a
+//! second; nothing at all when stderr is a file or a pipe.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Observer, Progress};
+use crate::error::human_bytes;
+
+#[derive(Default)]
+pub struct TerminalProgress {
+    state: Mutex<Option<(Instant, Option<Instant>, u64)>>,
+}
+
+impl TerminalProgress {
+    /// The bar when stderr is a terminal; `None` otherwise.
+    pub fn for_stderr() -> Option<TerminalProgress> {
+        std::io::stderr().is_terminal().then(TerminalProgress::default)
+    }
+}
+
+fn line(done: usize, total: usize, bytes: u64, elapsed: Duration) -> String {
+    let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+    let filled = (fraction * 30.0).round() as usize;
+    format!("\r[{}{}] {:>3.0}% {done} / {total} tasks · {} · {:.1} s", "#".repeat(filled), "-".repeat(30 - filled.min(30)), fraction * 100.0, human_bytes(bytes), elapsed.as_secs_f64())
+}
+
+impl Observer for TerminalProgress {
+    fn event(&self, progress: &Progress) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match progress {
+            Progress::Started { .. } => *state = Some((Instant::now(), None, 0)),
+            Progress::Task { done, total, bytes, .. } => {
+                if let Some((started, drawn, sum)) = state.as_mut() {
+                    *sum += bytes;
+                    let due = drawn.is_none_or(|d| d.elapsed() >= Duration::from_millis(100));
+                    if started.elapsed() >= Duration::from_millis(500) && due {
+                        eprint!("{}", line(*done, *total, *sum, started.elapsed()));
+                        let _ = std::io::stderr().flush();
+                        *drawn = Some(Instant::now());
+                    }
+                }
+            }
+            Progress::Finished { tasks, elapsed } => {
+                if let Some((_, Some(_), sum)) = state.take() {
+                    eprintln!("{}", line(*tasks, *tasks, sum, *elapsed));
+                }
+            }
+            Progress::Failed { done, total, error } => {
+                if let Some((started, Some(_), _)) = state.take() {
+                    eprintln!("\r{done} / {total} tasks, {:.1} s: {error}", started.elapsed().as_secs_f64());
+                }
+            }
+        }
+    }
+}

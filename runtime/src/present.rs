@@ -1,0 +1,70 @@
+//! How the runtime's values ask to be shown, without the runtime knowing how. A front end
+//! (strata-display, in notebook cells) installs a [`Presenter`]; `DataArray`, `Dataset` and
+//! `ChunkedArray` hand it a plain view of themselves ([`Presentable`]) when a notebook shows
+//! them as a cell's value (evcxr calls their `evcxr_display` method). Without a presenter
+//! they print their `Debug` text.
+
+use std::sync::{Arc, RwLock};
+
+use crate::array::{BlockElement, ChunkedArray};
+use crate::labeled::{Attrs, Coordinate, DataArray, Dataset};
+use crate::plan::NodeRef;
+
+/// What a presenter is given: the parts of a value a representation shows.
+pub enum Presentable<'a> {
+    DataArray { name: Option<&'a str>, dims: &'a [String], data: &'a NodeRef, coords: &'a indexmap::IndexMap<String, Coordinate>, attrs: &'a Attrs },
+    Dataset(&'a Dataset),
+    Array(&'a NodeRef),
+}
+
+/// Shows values (installed once per process by the front end).
+pub trait Presenter: Send + Sync {
+    fn present(&self, value: &Presentable<'_>);
+}
+
+static PRESENTER: RwLock<Option<Arc<dyn Presenter>>> = RwLock::new(None);
+
+/// Installs the presenter values are shown through from now on.
+pub fn set_presenter(presenter: Arc<dyn Presenter>) {
+    *PRESENTER.write().unwrap_or_else(|p| p.into_inner()) = Some(presenter);
+}
+
+/// Shows `value` through the presenter; false when none is installed.
+pub fn present(value: &Presentable<'_>) -> bool {
+    let presenter = PRESENTER.read().unwrap_or_else(|p| p.into_inner()).clone();
+    match presenter {
+        Some(p) => {
+            p.present(value);
+            true
+        }
+        None => false,
+    }
+}
+
+impl<T: BlockElement> DataArray<T> {
+    /// Called by evcxr on a cell's final value: the notebook's rich representation.
+    pub fn evcxr_display(&self) {
+        let view = Presentable::DataArray { name: self.name(), dims: self.dims(), data: self.data().plan(), coords: self.coords(), attrs: self.attrs() };
+        if !present(&view) {
+            println!("{self:?}");
+        }
+    }
+}
+
+impl Dataset {
+    /// Called by evcxr on a cell's final value: the notebook's rich representation.
+    pub fn evcxr_display(&self) {
+        if !present(&Presentable::Dataset(self)) {
+            println!("{self:?}");
+        }
+    }
+}
+
+impl<T: BlockElement> ChunkedArray<T> {
+    /// Called by evcxr on a cell's final value: the notebook's rich representation.
+    pub fn evcxr_display(&self) {
+        if !present(&Presentable::Array(self.plan())) {
+            println!("{self:?}");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+"""Rich display through the kernel, as a notebook front end receives it: datasets and arrays
+as a cell's value give xarray/dask-like HTML with a text fallback; `display(&x)` shows them
+mid-cell; a computation longer than half a second draws one progress bar that is updated in
+place and ends at 100% (or says it was interrupted)."""
+from __future__ import annotations
+
+import time
+
+
+SETUP = (
+    "let x = RandomState::new(0).random(&[480, 90, 180], &[12, 90, 180]).astype::<f32>();\n"
+    'let sst = DataArray::new(x, &["time", "lat", "lon"])?\n'
+    '    .with_index("lat", (0..90).map(|i| -89.0 + 2.0 * i as f64).collect())?\n'
+    '    .with_attr("units", "degC").with_attr("long_name", "<b>sea</b> surface & more");\n'
+    'let ds = sst.to_dataset(Some("sst"))?;'
+)
+
+
+def test_a_dataset_as_a_cells_value_shows_as_html_with_text(kernel):
+    kernel.run_ok(SETUP)
+    shown = kernel.run_ok("ds").result
+    html, text = shown["text/html"], shown["text/plain"]
+    assert "strata.Dataset" in html and "Data variables:" in html and "Coordinates:" in html
+    assert "st-chunks-svg" in html, "the lazy variable shows its chunk diagram"
+    assert "&lt;b&gt;sea&lt;/b&gt; surface &amp; more" in html and "<b>sea</b>" not in html
+    assert "<script" not in html
+    assert text.startswith("<strata.Dataset>") and "sst" in text and "(time, lat, lon) float32 lazy" in text
+
+    array = kernel.run_ok("sst").result
+    assert "strata.DataArray" in array["text/html"] and "units" in array["text/html"]
+    assert array["text/plain"].startswith("<strata.DataArray 'sst' (time: 480, lat: 90, lon: 180)>")
+
+    chunked = kernel.run_ok("sst.data().clone()").result
+    assert "Bytes" in chunked["text/html"] and "(12, 90, 180)" in chunked["text/html"]
+    assert "<polygon" in chunked["text/html"], "a 3-D array is drawn as a cube"
+
+
+def test_display_shows_a_dataset_mid_cell(kernel):
+    kernel.run_ok(SETUP)
+    run = kernel.run_ok('display(&ds);\nprintln!("after");')
+    shown = run.of_type("display_data")
+    assert len(shown) == 1 and "strata.Dataset" in shown[0].content["data"]["text/html"]
+    assert run.stream() == "after\n"
+
+
+def test_a_long_computation_draws_one_bar_updated_in_place(kernel):
+    run = kernel.run_ok(
+        "let y = RandomState::new(1).random(&[16_000, 16_000], &[1_000, 1_000]);\n"
+        "let s = (&y * 2.0).sum(..).scalar()?;\n"
+        'println!("{}", s > 0.0);'
+    )
+    assert run.stream().strip() == "true"
+    shown = run.of_type("display_data")
+    updates = run.of_type("update_display_data")
+    assert len(shown) == 1, [r.content for r in shown]
+    display_id = shown[0].content["transient"]["display_id"]
+    assert updates and all(u.content["transient"]["display_id"] == display_id for u in updates)
+    last = updates[-1].content["data"]
+    assert "100%" in last["text/plain"] and "done" in last["text/plain"], last
+    assert "strata-progress" in last["text/html"]
+    # At most about ten updates a second.
+    span = max(updates[-1].at - shown[0].at, 0.1)
+    assert len(updates) <= 10 * span + 3, (len(updates), span)
+
+
+def test_a_short_computation_draws_no_bar(kernel):
+    run = kernel.run_ok("zeros::<f64>(&[100, 100], &[10, 10]).sum(..).scalar()?")
+    assert not run.of_type("display_data") and not run.of_type("update_display_data")
+    assert run.result["text/plain"] == "0.0"
+
+
+def test_an_interrupted_computation_says_so_in_its_bar(fresh_kernel):
+    kernel = fresh_kernel()
+    msg_id, sent = kernel.submit(
+        "let z = RandomState::new(2).random(&[200_000, 20_000], &[1_000, 20_000]);\n"
+        "z.sum(..).scalar()?"
+    )
+    # Interrupted once the bar is up: the computation is running, not compiling.
+    kernel.wait_for("iopub", lambda r: r.parent_id == msg_id and r.msg_type == "display_data", 120, "a progress bar")
+    time.sleep(0.3)
+    kernel.interrupt()
+    run = kernel.finish("", msg_id, sent)
+    assert run.status == "error" and "interrupted" in run.error_text
+    updates = run.of_type("update_display_data")
+    assert updates and "interrupted" in updates[-1].content["data"]["text/plain"]
