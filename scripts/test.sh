@@ -11,6 +11,15 @@ say() { printf '==> %s\n' "$*"; }
 
 bash scripts/setup.sh
 
+# The browser test drives JupyterLab in Debian's Chromium (Playwright downloads no browser).
+if ! [ -x /usr/bin/chromium ]; then
+    say "installing chromium (apt-get) for the browser test"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # --release: the same profile setup.sh built, so CI compiles the dependency tree once.
 say "cargo test --release --workspace"
 cargo test --release --workspace
