@@ -11,4 +11,7 @@ bash scripts/setup.sh
 # The venv's kernelspec first, ahead of any `strata` installed with --user elsewhere.
 export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PATH="$PWD/.venv/bin:$PATH"
-exec .venv/bin/jupyter lab --notebook-dir notebooks "$@"
+# JupyterLab refuses to run as root unless told (containers and CI machines often are root).
+ROOT_FLAG=()
+if [ "$(id -u)" -eq 0 ]; then ROOT_FLAG=(--allow-root); fi
+exec .venv/bin/jupyter lab --notebook-dir notebooks "${ROOT_FLAG[@]}" "$@"

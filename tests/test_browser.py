@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -64,7 +65,8 @@ def lab(tmp_path_factory):
     log = open(work / "lab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         f"--notebook-dir={work}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None"],
+         f"--notebook-dir={work}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -128,7 +130,7 @@ def test_jupyterlab_runs_a_notebook_with_reprs_progress_and_a_map(lab):
             repr_ = cells.nth(0).locator(".st-wrap")
             assert repr_.is_visible()
             assert not cells.nth(0).locator(".st-text-fallback").is_visible(), "the text fallback is hidden by the style"
-            attrs_section = repr_.locator(".st-section-item").filter(has=page.locator("label:text-is('Attributes:')"))
+            attrs_section = repr_.locator("li.st-section-item").filter(has=page.locator("label.st-section-summary", has_text=re.compile(r"^Attributes:")))
             attrs_list = attrs_section.locator(".st-attrs")
             assert not attrs_list.is_visible(), "attributes start folded"
             attrs_section.locator("label.st-section-summary").click()
@@ -140,9 +142,23 @@ def test_jupyterlab_runs_a_notebook_with_reprs_progress_and_a_map(lab):
             variables = repr_.locator(".st-var-list").nth(1)
             assert "sst" in variables.inner_text()
             # The lazy variable's data toggle shows its chunk diagram, not values.
-            sst_row = repr_.locator(".st-var-item").filter(has=page.locator(".st-var-name:text-is('sst')"))
+            sst_row = repr_.locator("li.st-var-item").filter(has=page.locator("div.st-var-name", has_text=re.compile(r"^sst$")))
             sst_row.locator("label.st-icon-data").click()
             sst_row.locator("svg.st-chunks-svg").wait_for(state="visible", timeout=5_000)
             cells.nth(0).screenshot(path=str(ARTIFACTS / "dataset-repr-chunks.png"))
+
+            # Readable in the dark theme: the repr takes JupyterLab's colors, light on dark.
+            def luminance(css: str) -> float:
+                r, g, b = [float(v) for v in re.findall(r"[\d.]+", css)[:3]]
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+            assert luminance(repr_.evaluate("e => getComputedStyle(e).color")) < 100, "dark text in the light theme"
+            page.click(".lm-MenuBar-itemLabel:text-is('Settings')")
+            page.click(".lm-Menu-itemLabel:text-is('Theme')")
+            page.click(".lm-Menu-itemLabel:text-is('JupyterLab Dark')")
+            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
+            page.wait_for_timeout(1_000)
+            assert luminance(repr_.evaluate("e => getComputedStyle(e).color")) > 150, "light text in the dark theme"
+            cells.nth(0).screenshot(path=str(ARTIFACTS / "dataset-repr-dark.png"))
         finally:
             browser.close()

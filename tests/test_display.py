@@ -28,7 +28,7 @@ def test_a_dataset_as_a_cells_value_shows_as_html_with_text(kernel):
 
     array = kernel.run_ok("sst").result
     assert "strata.DataArray" in array["text/html"] and "units" in array["text/html"]
-    assert array["text/plain"].startswith("<strata.DataArray 'sst' (time: 480, lat: 90, lon: 180)>")
+    assert array["text/plain"].startswith("<strata.DataArray (time: 480, lat: 90, lon: 180)> Size: 29.66 MiB")
 
     chunked = kernel.run_ok("sst.data().clone()").result
     assert "Bytes" in chunked["text/html"] and "(12, 90, 180)" in chunked["text/html"]
@@ -83,3 +83,71 @@ def test_an_interrupted_computation_says_so_in_its_bar(fresh_kernel):
     assert run.status == "error" and "interrupted" in run.error_text
     updates = run.of_type("update_display_data")
     assert updates and "interrupted" in updates[-1].content["data"]["text/plain"]
+
+
+def test_plots_and_maps_show_as_images(kernel):
+    import base64
+
+    run = kernel.run_ok(
+        'let sst = strata::io::tutorial::open_dataset("sst")?.var("sst")?;\n'
+        'let gb = sst.groupby("time.month")?;\n'
+        'let anom = gb.sub(&gb.mean("time")?)?;\n'
+        'let nino34 = anom.sel([("lat", -5.0..=5.0), ("lon", 190.0..=240.0)])?.mean(["lat", "lon"])?.rolling("time", 3).mean()?.with_name("nino34");\n'
+        "nino34.plot()?"
+    )
+    shown = run.result
+    png = base64.b64decode(shown["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in shown["image/svg+xml"] and "nino34" in shown["image/svg+xml"]
+    assert shown["text/plain"].startswith("<Figure 720x360")
+
+    run = kernel.run_ok(
+        'let o2 = strata::io::tutorial::open_dataset("oxygen")?.var("o2")?.sel([("depth", nearest(400.0))])?;\n'
+        'display(o2.contourf(&[0.0, 20.0, 40.0, 60.0, 80.0, 120.0, 200.0, 300.0]).cmap("RdBu").norm(Norm::centered(60.0))\n'
+        '    .projection(Projection::robinson(-160.0)).land("black").lines(&[60.0]));\n'
+        'println!("after the map");\n'
+        'o2.contourf(&[3.0, 1.0])'
+    )
+    maps = run.of_type("display_data")
+    assert len(maps) == 1 and base64.b64decode(maps[0].content["data"]["image/png"])[:4] == b"\x89PNG"
+    assert "Robinson map of Dissolved oxygen [mmol m-3]" in maps[0].content["data"]["text/plain"]
+    assert "after the map" in run.stream()
+    assert "plot failed: bad contour levels" in run.stream("stderr"), run.stream("stderr")
+
+
+def test_a_program_draws_a_text_bar_on_a_terminal_and_nothing_on_a_file(tmp_path):
+    """Outside a notebook: a computation longer than half a second redraws one line on stderr
+    (carriage returns) and ends at 100%, when stderr is a terminal; nothing when it is a file."""
+    import os
+    import pty
+    import subprocess
+
+    from conftest import cargo_example
+
+    program = cargo_example("sum_random")
+    leader, follower = pty.openpty()
+    done = subprocess.run([str(program), "30000"], stdout=subprocess.PIPE, stderr=follower, timeout=300)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert done.returncode == 0 and float(done.stdout) != 0.0
+    text = drawn.decode()
+    assert "\r[" in text and text.count("\r") >= 2, text[-500:]
+    last = text.strip().splitlines()[-1].split("\r")[-1]
+    import re
+
+    finished = re.search(r"100% (\d+) / (\d+) tasks", last)
+    assert finished and finished.group(1) == finished.group(2) and int(finished.group(1)) >= 900, last
+
+    with open(tmp_path / "stderr.txt", "w") as err:
+        done = subprocess.run([str(program), "30000"], stdout=subprocess.PIPE, stderr=err, timeout=300)
+    assert done.returncode == 0
+    assert (tmp_path / "stderr.txt").read_text() == ""

@@ -67,15 +67,59 @@ def test_jupyter_console_runs_a_cell() -> None:
     assert "console-42" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
 
 
+def outputs_of(nb) -> list[dict]:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def mime_count(nb, mime: str) -> int:
+    return sum(1 for o in outputs_of(nb) if mime in o.get("data", {}))
+
+
+def printed(nb) -> str:
+    return "".join(o.get("text", "") for o in outputs_of(nb) if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def check_sst(nb, workdir: Path) -> None:
+    # The dataset, variable and climatology reprs; the first-month map, the index plot and the
+    # December 1997 anomaly map.
+    assert mime_count(nb, "text/html") >= 3
+    assert mime_count(nb, "image/png") >= 3
+    # The oracle: the index correlates with the ENSO signal the tutorial dataset was built with.
+    line = next(l for l in printed(nb).splitlines() if l.startswith("correlation"))
+    assert float(line.rsplit(" ", 1)[1]) > 0.9, line
+
+
+def check_oxygen(nb, workdir: Path) -> None:
+    assert mime_count(nb, "text/html") >= 2 and mime_count(nb, "image/png") >= 2
+    maps = [o for o in outputs_of(nb) if "image/png" in o.get("data", {})]
+    assert all("Dissolved oxygen [mmol m-3]" in o["data"]["text/plain"] for o in maps)
+    line = next(l for l in printed(nb).splitlines() if l.startswith("hypoxic"))
+    share = float(line.split(": ")[1].split("%")[0])
+    assert 0.5 < share < 30, line
+    assert (workdir / "oxygen_400m.png").read_bytes()[:4] == b"\x89PNG"
+
+
+CHECKS = {"05_xarray_sst.ipynb": check_sst, "07_oxygen_map.ipynb": check_oxygen}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_workshop_notebook_runs_without_errors(path: Path) -> None:
-    """notebooks/ is stored without outputs; each must run clean from a fresh kernel."""
+def test_workshop_notebook_runs_without_errors(path: Path, tmp_path: Path) -> None:
+    """notebooks/ is stored without outputs; each must run clean from a fresh kernel, in a
+    scratch directory (what it saves lands there), and show what it teaches. The executed
+    copy is kept in target/test-artifacts/notebooks."""
     nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "stored with outputs"
     client = NotebookClient(
         nb, kernel_name=KERNEL_NAME, timeout=600, startup_timeout=120,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(tmp_path)}},
     )
-    client.execute()  # raises CellExecutionError on the first failing cell
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    try:
+        client.execute()  # raises CellExecutionError on the first failing cell
+    finally:
+        artifacts = REPO / "target" / "test-artifacts" / "notebooks"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, artifacts / path.name)
+    errors = [o for o in outputs_of(nb) if o.get("output_type") == "error"]
     assert not errors, errors
+    if path.name in CHECKS:
+        CHECKS[path.name](nb, tmp_path)

@@ -189,3 +189,15 @@ fn a_regional_map_frames_its_grid_even_across_the_date_line() {
     assert!(xl < xm && xm < xr);
     assert!(fig.pixel_at(150.0, 0.0).is_none(), "outside the grid is off the map");
 }
+
+#[test]
+fn plots_render_as_png_bundles_for_display_or_say_why_not() {
+    use strata_display::Render;
+    let da = global(|lat, _| lat);
+    let bundle = da.contourf(&[-90.0, 0.0, 90.0]).mime_bundle();
+    assert!(bundle["image/png"].as_str().unwrap().starts_with("iVBORw0KGgo"), "base64 PNG");
+    assert!(bundle["text/plain"].as_str().unwrap().contains("PlateCarree map of Dissolved oxygen"));
+    let bad = da.contourf(&[1.0]).mime_bundle();
+    assert!(bad["text/plain"].as_str().unwrap().starts_with("plot failed: bad contour levels"), "{bad:?}");
+    assert!(!bad.contains_key("image/png"));
+}

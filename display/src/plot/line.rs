@@ -122,18 +122,6 @@ impl LinePlot {
         Figure::new(w, h, rgb, Some(svg), series.title)
     }
 
-    /// Draws the plot into a PNG or SVG file (by the path's extension).
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), PlotError> {
-        self.figure()?.save(path)
-    }
-
-    /// Called by evcxr on a cell's final value: the figure, or why it could not be drawn.
-    pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(f) => f.evcxr_display(),
-            Err(e) => eprintln!("plot failed: {e}"),
-        }
-    }
 }
 
 /// A time as a fractional year in its calendar (1997.5 is mid-1997), so that ticks at nice
@@ -234,6 +222,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Series) -> Result
     }
     Ok(())
 }
+
 
 #[cfg(test)]
 mod tests {

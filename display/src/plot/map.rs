@@ -237,18 +237,6 @@ impl MapPlot {
         self
     }
 
-    /// Draws the map into a PNG or SVG file (by the path's extension).
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), PlotError> {
-        self.figure()?.save(path)
-    }
-
-    /// Called by evcxr on a cell's final value: the figure, or why it could not be drawn.
-    pub fn evcxr_display(&self) {
-        match self.figure() {
-            Ok(f) => f.evcxr_display(),
-            Err(e) => eprintln!("plot failed: {e}"),
-        }
-    }
 
     /// The projection: the one set, else PlateCarree centred on a regional grid (so its cells
     /// stay together) or on the Greenwich meridian for a global one.
@@ -661,3 +649,5 @@ fn draw_ticks<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>
     }
     Ok(())
 }
+
+

@@ -34,6 +34,39 @@ use std::path::PathBuf;
 use strata::array::BlockElement;
 use strata::labeled::DataArray;
 
+/// What a plot being styled shares once drawn: saving, showing as a cell's value, and
+/// `display(plot)` (the figure, or why it could not be drawn). `evcxr_display` must be
+/// inherent (see `crate::result`), hence a macro rather than a trait's default methods.
+macro_rules! drawn_as_figure {
+    ($($plot:ty),*) => {$(
+        impl $plot {
+            /// Draws it into a PNG or SVG file (by the path's extension).
+            pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), PlotError> {
+                self.figure()?.save(path)
+            }
+
+            /// Called by evcxr on a cell's final value: the figure, or why it was not drawn.
+            pub fn evcxr_display(&self) {
+                match self.figure() {
+                    Ok(f) => f.evcxr_display(),
+                    Err(e) => eprintln!("plot failed: {e}"),
+                }
+            }
+        }
+
+        impl crate::output::Render for $plot {
+            fn mime_bundle(&self) -> crate::output::MimeBundle {
+                match self.figure() {
+                    Ok(figure) => figure.mime_bundle(),
+                    Err(e) => [("text/plain".to_string(), serde_json::Value::String(format!("plot failed: {e}")))].into_iter().collect(),
+                }
+            }
+        }
+    )*};
+}
+
+drawn_as_figure!(LinePlot, MapPlot);
+
 /// Why a plot could not be drawn or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
