@@ -30,7 +30,9 @@ def field(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 def land_polygons():
     """The vendored TopoJSON land, decoded into shapely polygons."""
-    from shapely.geometry import Polygon
+    from shapely import make_valid
+    from shapely.affinity import translate
+    from shapely.geometry import Polygon, box
 
     topo = json.loads((ROOT / "runtime/data/natural_earth/land-110m.json").read_text())
     (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
@@ -46,13 +48,31 @@ def land_polygons():
             out.extend(a[1:] if out else a)
         return out
 
+    def unwrapped(points):
+        """The ring without its +-180 jumps (Russia, Fiji), unless it circles the pole."""
+        out, shift = [], 0.0
+        for k, (x, y) in enumerate(points):
+            if k and x - points[k - 1][0] > 180:
+                shift -= 360
+            elif k and x - points[k - 1][0] < -180:
+                shift += 360
+            out.append((x + shift, y))
+        return out if shift == 0 else points
+
     polys = []
     for g in topo["objects"]["land"]["geometries"]:
         parts = [g["arcs"]] if g["type"] == "Polygon" else g["arcs"]
         for p in parts:
-            rings = [ring(r) for r in p]
-            if len(rings[0]) >= 4:
-                polys.append(Polygon(rings[0], [r for r in rings[1:] if len(r) >= 4]))
+            rings = [unwrapped(ring(r)) for r in p]
+            if len(rings[0]) < 4:
+                continue
+            poly = make_valid(Polygon(rings[0], [r for r in rings[1:] if len(r) >= 4]))
+            # A shape reaching past 180 is cut there, its far part moved back by 360 degrees.
+            for lo, dx in ((-540, 360), (-180, 0), (180, -360)):
+                part = poly.intersection(box(lo, -90, lo + 360, 90))
+                if not part.is_empty:
+                    part = translate(part, xoff=dx)
+                    polys.extend(g for g in getattr(part, "geoms", [part]) if g.geom_type == "Polygon")
     return polys
 
 
