@@ -99,7 +99,19 @@ def check_oxygen(nb, workdir: Path) -> None:
     assert (workdir / "oxygen_400m.png").read_bytes()[:4] == b"\x89PNG"
 
 
-CHECKS = {"05_xarray_sst.ipynb": check_sst, "07_oxygen_map.ipynb": check_oxygen}
+def check_sla(nb, workdir: Path) -> None:
+    text = printed(nb)
+    assert "365 daily files: dt_gulfstream_allsat_phy_l4_20190101.nc ... dt_gulfstream_allsat_phy_l4_20191231.nc" in text, text
+    months = next(l for l in text.splitlines() if "monthly means" in l)
+    assert months.startswith("12 monthly means: "), months
+    assert all(abs(float(v)) < 1.0 for v in months.split(": ")[1].split()), months
+    # The dataset and variable reprs; the series plot and the two maps.
+    assert mime_count(nb, "text/html") >= 2 and mime_count(nb, "image/png") >= 3
+    maps = [o["data"]["text/plain"] for o in outputs_of(nb) if "image/png" in o.get("data", {})]
+    assert any("Mean sea level anomaly, 2019 [m]" in m for m in maps) and any("Standard deviation" in m for m in maps), maps
+
+
+CHECKS = {"05_xarray_sst.ipynb": check_sst, "06_sea_level_anomaly.ipynb": check_sla, "07_oxygen_map.ipynb": check_oxygen}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
