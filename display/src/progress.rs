@@ -60,8 +60,7 @@ impl Bar {
 
     /// The text form: `[##########----------]  50% 5 / 10 tasks · 1.00 MiB · 0.6 s`.
     pub fn text(&self) -> String {
-        let filled = (self.fraction() * 30.0).round() as usize;
-        format!("[{}{}] {:>3.0}% {}", "#".repeat(filled), "-".repeat(30 - filled.min(30)), self.fraction() * 100.0, self.status())
+        format!("{} {}", strata::exec::terminal::gauge(self.fraction()), self.status())
     }
 
     fn html(&self) -> String {

@@ -108,18 +108,21 @@ pub struct Grid {
 
 fn is_lat(name: &str, units: Option<&str>) -> bool {
     let n = name.to_ascii_lowercase();
-    n.starts_with("lat") || n == "y" || n == "nav_lat" || units.is_some_and(|u| u.starts_with("degree") && u.ends_with('n') || u == "degrees_north")
+    n.starts_with("lat") || n == "y" || n == "nav_lat" || units.is_some_and(|u| u.starts_with("degree") && u.ends_with('n'))
 }
 
 fn is_lon(name: &str, units: Option<&str>) -> bool {
     let n = name.to_ascii_lowercase();
-    n.starts_with("lon") || n == "x" || n == "nav_lon" || units.is_some_and(|u| u.starts_with("degree") && u.ends_with('e') || u == "degrees_east")
+    n.starts_with("lon") || n == "x" || n == "nav_lon" || units.is_some_and(|u| u.starts_with("degree") && u.ends_with('e'))
 }
 
 impl Grid {
     /// The field of a 2-D DataArray whose dims are latitude and longitude (found by name:
-    /// lat*, lon*, y, x; or by units degrees_north / degrees_east), in either order.
-    pub fn from_dataarray(da: &DataArray<f64>, projection: &Projection) -> Result<Grid, PlotError> {
+    /// lat*, lon*, y, x; or by units degrees_north / degrees_east), in either order, laid out
+    /// for `projection`; with none, PlateCarree centred on a regional grid (so its cells stay
+    /// together) or on the Greenwich meridian for a global one. The layout is decided from
+    /// the coordinates alone, so the data is read once.
+    pub fn from_dataarray(da: &DataArray<f64>, projection: Option<Projection>) -> Result<(Grid, Projection), PlotError> {
         let what = || format!("'{}' ({})", da.name().unwrap_or("unnamed"), da.dims().join(", "));
         if da.dims().len() != 2 {
             return Err(PlotError::NotPlottable { what: what(), why: "a map needs exactly two dimensions, latitude and longitude; select or reduce the others first".into() });
@@ -132,55 +135,45 @@ impl Grid {
             _ => true,
         };
         let (lat_dim, lon_dim) = if lat_first { (d0, d1) } else { (d1, d0) };
-        let labels = |dim: &str, n: usize| -> Result<Vec<f64>, PlotError> {
+        let labels = |dim: &str| -> Result<Vec<f64>, PlotError> {
             match da.index(dim).map(|c| &c.values) {
-                None => Ok((0..n).map(|i| i as f64).collect()),
-                Some(Values::F64(_)) | Some(Values::I64(_)) => Ok(da.index(dim).map(|c| c.values.to_f64().iter().copied().collect()).unwrap_or_default()),
+                None => Ok((0..da.sizes().iter().find(|(d, _)| d == dim).map_or(0, |(_, n)| *n)).map(|i| i as f64).collect()),
+                Some(v @ (Values::F64(_) | Values::I64(_))) => Ok(v.to_f64().iter().copied().collect()),
                 Some(other) => Err(PlotError::NotPlottable { what: what(), why: format!("its '{dim}' coordinate holds {} labels, not degrees", other.kind()) }),
+            }
+        };
+        let lats = labels(lat_dim)?;
+        let lons = labels(lon_dim)?;
+        if lats.iter().chain(&lons).any(|v| !v.is_finite()) {
+            return Err(PlotError::NotPlottable { what: what(), why: "its latitude or longitude labels include NaN".into() });
+        }
+        // Rows ascending in latitude.
+        let mut lat_order: Vec<usize> = (0..lats.len()).collect();
+        lat_order.sort_by(|&a, &b| lats[a].total_cmp(&lats[b]));
+        let (lon_order, lon, projection) = match projection {
+            Some(p) => {
+                let (order, axis) = lon_layout(&lons, &p);
+                (order, axis, p)
+            }
+            None => {
+                let greenwich = Projection::plate_carree();
+                let (order, axis) = lon_layout(&lons, &greenwich);
+                if axis.cyclic {
+                    (order, axis, greenwich)
+                } else {
+                    let (lo, hi) = axis.edges();
+                    let centred = Projection::PlateCarree { central_longitude: 0.5 * (lo + hi) };
+                    let (order, axis) = lon_layout(&lons, &centred);
+                    (order, axis, centred)
+                }
             }
         };
         let data = da.values()?;
         let data = data.into_dimensionality::<ndarray::Ix2>().map_err(|e| PlotError::NotPlottable { what: what(), why: e.to_string() })?;
         let data = if lat_first { data } else { data.reversed_axes() };
-        let (nlat, nlon) = data.dim();
-        let lats = labels(lat_dim, nlat)?;
-        let lons = labels(lon_dim, nlon)?;
-        if lats.iter().chain(&lons).any(|v| !v.is_finite()) {
-            return Err(PlotError::NotPlottable { what: what(), why: "its latitude or longitude labels include NaN".into() });
-        }
-        // Rows ascending in latitude.
-        let mut lat_order: Vec<usize> = (0..nlat).collect();
-        lat_order.sort_by(|&a, &b| lats[a].total_cmp(&lats[b]));
-        // Columns ascending in longitude relative to the central one; a regional grid that
-        // the map's edge would cut is kept whole by starting after its largest gap.
-        let rel: Vec<f64> = lons.iter().map(|&l| projection.relative_longitude(l)).collect();
-        let mut lon_order: Vec<usize> = (0..nlon).collect();
-        lon_order.sort_by(|&a, &b| rel[a].total_cmp(&rel[b]));
-        let sorted: Vec<f64> = lon_order.iter().map(|&j| rel[j]).collect();
-        let step = median_step(&sorted);
-        // The largest gap between neighbours, the one across the map's edge included: a grid
-        // with no gap wider than its step goes all the way round.
-        let wrap_gap = sorted.first().copied().unwrap_or(0.0) + 360.0 - sorted.last().copied().unwrap_or(0.0);
-        let (k, gap) = sorted.windows(2).enumerate().map(|(k, w)| (k, w[1] - w[0])).fold((usize::MAX, wrap_gap), |best, (k, g)| if g > best.1 { (k, g) } else { best });
-        let cyclic = nlon > 2 && gap <= 1.5 * step;
-        let mut lon_values = sorted.clone();
-        if !cyclic && nlon > 1 {
-            if k != usize::MAX && gap > wrap_gap {
-                lon_order.rotate_left(k + 1);
-                lon_values = lon_order.iter().map(|&j| rel[j]).collect();
-                for w in 1..lon_values.len() {
-                    if lon_values[w] < lon_values[w - 1] {
-                        lon_values[w] += 360.0;
-                    }
-                }
-            }
-        }
-        let values = Array2::from_shape_fn((nlat, nlon), |(i, j)| data[[lat_order[i], lon_order[j]]]);
-        Ok(Grid {
-            lat: Axis { values: lat_order.iter().map(|&i| lats[i]).collect(), cyclic: false },
-            lon: Axis { values: lon_values, cyclic },
-            values,
-        })
+        let values = Array2::from_shape_fn((lats.len(), lons.len()), |(i, j)| data[[lat_order[i], lon_order[j]]]);
+        let lat = Axis { values: lat_order.iter().map(|&i| lats[i]).collect(), cyclic: false };
+        Ok((Grid { lat, lon, values }, projection))
     }
 
     /// Finite minimum and maximum (NaN, NaN when there is no finite value).
@@ -206,6 +199,33 @@ impl Grid {
             self.nearest(lat, lon)
         }
     }
+}
+
+/// Column order and axis for longitudes on `projection`: ascending relative to its central
+/// longitude, cyclic when no gap is wider than the grid's step, and a regional grid that the
+/// map's edge would cut kept whole by starting after its largest gap.
+fn lon_layout(lons: &[f64], projection: &Projection) -> (Vec<usize>, Axis) {
+    let n = lons.len();
+    let rel: Vec<f64> = lons.iter().map(|&l| projection.relative_longitude(l)).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| rel[a].total_cmp(&rel[b]));
+    let sorted: Vec<f64> = order.iter().map(|&j| rel[j]).collect();
+    let step = median_step(&sorted);
+    // The largest gap between neighbours, the one across the map's edge included.
+    let wrap_gap = sorted.first().copied().unwrap_or(0.0) + 360.0 - sorted.last().copied().unwrap_or(0.0);
+    let (k, gap) = sorted.windows(2).enumerate().map(|(k, w)| (k, w[1] - w[0])).fold((usize::MAX, wrap_gap), |best, (k, g)| if g > best.1 { (k, g) } else { best });
+    let cyclic = n > 2 && gap <= 1.5 * step;
+    if cyclic || k == usize::MAX {
+        return (order, Axis { values: sorted, cyclic });
+    }
+    order.rotate_left(k + 1);
+    let mut values: Vec<f64> = order.iter().map(|&j| rel[j]).collect();
+    for w in 1..values.len() {
+        if values[w] < values[w - 1] {
+            values[w] += 360.0;
+        }
+    }
+    (order, Axis { values, cyclic })
 }
 
 fn median_step(sorted: &[f64]) -> f64 {
@@ -235,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_global_grid_is_cyclic_and_sorted_around_the_central_longitude() {
-        let g = Grid::from_dataarray(&global(5.0), &Projection::robinson(-160.0)).unwrap();
+        let (g, _) = Grid::from_dataarray(&global(5.0), Some(Projection::robinson(-160.0))).unwrap();
         assert!(g.lon.cyclic);
         assert!(g.lat.values.windows(2).all(|w| w[0] < w[1]), "latitudes ascending");
         assert!(g.lon.values.windows(2).all(|w| w[0] < w[1]) && g.lon.values[0] >= -180.0 && g.lon.values[35] < 180.0);
@@ -258,12 +278,12 @@ mod tests {
             .unwrap()
             .with_index("longitude", vec![177.0, 178.0, 179.0, 180.0, 181.0, 182.0])
             .unwrap();
-        let g = Grid::from_dataarray(&da, &Projection::plate_carree()).unwrap();
+        let (g, _) = Grid::from_dataarray(&da, Some(Projection::plate_carree())).unwrap();
         assert!(!g.lon.cyclic);
         assert_eq!(g.lon.values, vec![177.0, 178.0, 179.0, 180.0, 181.0, 182.0], "kept whole across the map's edge");
         assert!(g.lon.locate(182.4).is_some() && g.lon.locate(182.6).is_none());
         assert!(g.lat.locate(29.6).is_some() && g.lat.locate(29.4).is_none());
-        let err = Grid::from_dataarray(&global(0.0).isel([("lat", Sel::from(0))]).unwrap(), &Projection::plate_carree()).unwrap_err();
+        let err = Grid::from_dataarray(&global(0.0).isel([("lat", Sel::from(0))]).unwrap(), None).unwrap_err();
         assert!(err.to_string().contains("two dimensions"), "{err}");
     }
 }

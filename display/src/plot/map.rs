@@ -238,20 +238,6 @@ impl MapPlot {
     }
 
 
-    /// The projection: the one set, else PlateCarree centred on a regional grid (so its cells
-    /// stay together) or on the Greenwich meridian for a global one.
-    fn chosen_projection(&self) -> Result<Projection, PlotError> {
-        if let Some(p) = self.projection {
-            return Ok(p);
-        }
-        let grid = Grid::from_dataarray(&self.da, &Projection::plate_carree())?;
-        if grid.lon.cyclic {
-            return Ok(Projection::plate_carree());
-        }
-        let (lo, hi) = grid.lon.edges();
-        Ok(Projection::PlateCarree { central_longitude: 0.5 * (lo + hi) })
-    }
-
     fn painter(&self, grid: &Grid) -> Result<(Option<Painter>, Option<Colormap>), PlotError> {
         let (dmin, dmax) = grid.range();
         let diverging = dmin < 0.0 && dmax > 0.0 && self.norm.is_none();
@@ -297,8 +283,7 @@ impl MapPlot {
     /// Draws the map.
     pub fn figure(&self) -> Result<Figure, PlotError> {
         ensure_font();
-        let projection = self.chosen_projection()?;
-        let grid = Grid::from_dataarray(&self.da, &projection)?;
+        let (grid, projection) = Grid::from_dataarray(&self.da, self.projection)?;
         let (painter, _) = self.painter(&grid)?;
         let land = self.land.as_deref().map(Rgb::parse).transpose()?;
         let line_color = Rgb::parse(&self.line_color)?;

@@ -22,10 +22,17 @@ impl TerminalProgress {
     }
 }
 
+/// A 30-character gauge and percentage, `[###############---------------]  50%`: the text
+/// bar's left part, here and in a notebook's text/plain bar.
+pub fn gauge(fraction: f64) -> String {
+    let fraction = fraction.clamp(0.0, 1.0);
+    let filled = (fraction * 30.0).round() as usize;
+    format!("[{}{}] {:>3.0}%", "#".repeat(filled), "-".repeat(30 - filled), fraction * 100.0)
+}
+
 fn line(done: usize, total: usize, bytes: u64, elapsed: Duration) -> String {
     let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-    let filled = (fraction * 30.0).round() as usize;
-    format!("\r[{}{}] {:>3.0}% {done} / {total} tasks · {} · {:.1} s", "#".repeat(filled), "-".repeat(30 - filled.min(30)), fraction * 100.0, human_bytes(bytes), elapsed.as_secs_f64())
+    format!("\r{} {done} / {total} tasks · {} · {:.1} s", gauge(fraction), human_bytes(bytes), elapsed.as_secs_f64())
 }
 
 impl Observer for TerminalProgress {

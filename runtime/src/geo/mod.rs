@@ -70,34 +70,44 @@ fn decode_topojson(text: &str, object: &str) -> Option<Vec<Vec<Ring>>> {
     Some(polygons)
 }
 
+/// The land's edges, built once: every call of [`land_mask`] (a map draws one per pixel
+/// row) scans them.
+fn land_edges() -> &'static [((f64, f64), (f64, f64))] {
+    static EDGES: OnceLock<Vec<((f64, f64), (f64, f64))>> = OnceLock::new();
+    EDGES.get_or_init(|| {
+        // Rings that cross the antimeridian (Russia's, Fiji's) jump from +179 to -180 in the
+        // data. Unwrapped, such a ring is one closed shape reaching past +180; a point is then
+        // inside when it is, at its own longitude or 360 degrees east or west of it. Antarctica,
+        // which circles the pole, does not close when unwrapped and is kept as it is given.
+        let mut edges: Vec<((f64, f64), (f64, f64))> = Vec::new();
+        for ring in land().iter().flatten() {
+            let mut shift = 0.0;
+            let mut unwrapped: Vec<(f64, f64)> = Vec::with_capacity(ring.len());
+            for (k, &(x, y)) in ring.iter().enumerate() {
+                if k > 0 {
+                    let prev = ring[k - 1].0;
+                    if x - prev > 180.0 {
+                        shift -= 360.0;
+                    } else if x - prev < -180.0 {
+                        shift += 360.0;
+                    }
+                }
+                unwrapped.push((x + shift, y));
+            }
+            let points = if shift == 0.0 { &unwrapped } else { ring };
+            edges.extend(points.windows(2).map(|w| (w[0], w[1])));
+        }
+        edges
+    })
+}
+
 /// Which cells of a grid are land: `mask[[i, j]]` for latitude `lats[i]` and longitude
 /// `lons[j]` (degrees; longitudes in any convention, 0..360 included). A scanline fill with
 /// the even-odd rule, so cost grows with rows × edges, not cells × edges.
 pub fn land_mask(lats: &[f64], lons: &[f64]) -> Array2<bool> {
     let mut mask = Array2::from_elem((lats.len(), lons.len()), false);
     let wrapped: Vec<f64> = lons.iter().map(|&l| (l + 180.0).rem_euclid(360.0) - 180.0).collect();
-    // Rings that cross the antimeridian (Russia's, Fiji's) jump from +179 to -180 in the
-    // data. Unwrapped, such a ring is one closed shape reaching past +180; a point is then
-    // inside when it is, at its own longitude or 360 degrees east or west of it. Antarctica,
-    // which circles the pole, does not close when unwrapped and is kept as it is given.
-    let mut edges: Vec<((f64, f64), (f64, f64))> = Vec::new();
-    for ring in land().iter().flatten() {
-        let mut shift = 0.0;
-        let mut unwrapped: Vec<(f64, f64)> = Vec::with_capacity(ring.len());
-        for (k, &(x, y)) in ring.iter().enumerate() {
-            if k > 0 {
-                let prev = ring[k - 1].0;
-                if x - prev > 180.0 {
-                    shift -= 360.0;
-                } else if x - prev < -180.0 {
-                    shift += 360.0;
-                }
-            }
-            unwrapped.push((x + shift, y));
-        }
-        let points = if shift == 0.0 { &unwrapped } else { ring };
-        edges.extend(points.windows(2).map(|w| (w[0], w[1])));
-    }
+    let edges = land_edges();
     for (i, &lat) in lats.iter().enumerate() {
         let mut crossings: Vec<f64> = edges
             .iter()

@@ -35,14 +35,31 @@ pub fn coord_preview(values: &Values, width: usize) -> String {
     format!("{} ... {}", head.join(" "), tail.join(" "))
 }
 
-/// Values of data already in memory (a computed array), for previews; `None` for lazy data.
+/// The first `limit` values (row-major) of data already in memory (a computed array), for
+/// previews; `None` for lazy data. Only the leading corner holding them is read, so a
+/// preview of a large in-memory array copies a few values, not the array.
 pub fn in_memory_values(node: &NodeRef, limit: usize) -> Option<Vec<f64>> {
-    let in_memory = matches!(node.op, Op::Literal { .. } | Op::Persisted { .. });
-    if !in_memory || node.shape().iter().product::<usize>() > 10_000_000 {
+    if !matches!(node.op, Op::Literal { .. } | Op::Persisted { .. }) {
         return None;
     }
-    let block = crate::exec::compute(node, &crate::exec::ComputeOptions { unoptimized: true, ..Default::default() }).ok()?;
-    Some(block.to_f64().iter().take(limit).copied().collect())
+    // Trailing axes whole, then as much of the next one as `limit` needs, leading axes at 0:
+    // in row-major order this corner is exactly the array's first values.
+    let shape = node.shape();
+    if shape.contains(&0) {
+        return Some(Vec::new());
+    }
+    let mut region: Vec<std::ops::Range<usize>> = vec![0..1; shape.len()];
+    let mut tail = 1usize;
+    for (axis, &n) in shape.iter().enumerate().rev() {
+        let rows = limit.div_ceil(tail).min(n);
+        region[axis] = 0..rows;
+        if rows < n {
+            break;
+        }
+        tail = tail.saturating_mul(n);
+    }
+    let block = crate::exec::eval::eval(node, &region, &crate::exec::eval::Materialized::new()).ok()?;
+    Some(block.as_f64().iter().take(limit).copied().collect())
 }
 
 /// "lazy float32, chunks (12, 90, 180), 40 chunks" or the first values.
