@@ -13,7 +13,7 @@ REQUIREMENTS="$ROOT/tests/requirements.txt"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 STRATA="$TARGET_DIR/release/strata"
 
-say() { printf '==> %s\n' "$*"; }
+say() { printf '==> %s %s\n' "$(date +%T)" "$*"; }
 
 # The runtime reads NetCDF through the system's libnetcdf (the netcdf crate links it).
 if ! [ -e /usr/include/netcdf.h ]; then

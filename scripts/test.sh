@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 
-say() { printf '==> %s\n' "$*"; }
+say() { printf '==> %s %s\n' "$(date +%T)" "$*"; }
 
 bash scripts/setup.sh
 
@@ -30,4 +30,5 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 
 say "pytest tests"
-"$ROOT/.venv/bin/python" -m pytest tests -v "$@"
+"$ROOT/.venv/bin/python" -m pytest tests -v --durations=25 "$@"
+say "all tests passed"

@@ -111,7 +111,98 @@ def check_sla(nb, workdir: Path) -> None:
     assert any("Mean sea level anomaly, 2019 [m]" in m for m in maps) and any("Standard deviation" in m for m in maps), maps
 
 
-CHECKS = {"05_xarray_sst.ipynb": check_sst, "06_sea_level_anomaly.ipynb": check_sla, "07_oxygen_map.ipynb": check_oxygen}
+def line_starting(nb, prefix: str) -> str:
+    return next(l for l in printed(nb).splitlines() if l.startswith(prefix))
+
+
+def check_delayed(nb, workdir: Path) -> None:
+    text = printed(nb)
+    assert "z = 5, as a graph" in text and "total = 70" in text, text
+    # The same graph on 1, 2 and 8 threads gives the same answer (times are printed, not judged).
+    assert sum(1 for l in text.splitlines() if "thread(s): total = 44" in l) == 3, text
+    # The drawings: one box per task, computed ones filled.
+    graphs = [o["data"] for o in outputs_of(nb) if "TaskGraph" in o.get("data", {}).get("text/plain", "")]
+    assert [g["text/plain"] for g in graphs[:2]] == ["TaskGraph: 3 tasks in 2 rows, 0 computed", "TaskGraph: 3 tasks in 2 rows, 3 computed"]
+    assert graphs[2]["text/html"].count("<rect") == 10 and ">inc-8<" in graphs[2]["text/html"]
+    assert 'error: task "load-station" panicked: station file is empty' in text and "z is still 5" in text
+
+
+def progress_bars(nb) -> list[str]:
+    return [o["data"]["text/plain"] for o in outputs_of(nb) if "strata-progress" in o.get("data", {}).get("text/html", "")]
+
+
+def check_scheduler(nb, workdir: Path) -> None:
+    text = printed(nb)
+    assert "needs 3200000000 bytes (2.98 GiB), more than the memory budget of 268435456 bytes" in text, text
+    mean = float(line_starting(nb, "mean of 400000000 values:").split(": ")[1].split()[0])
+    assert abs(mean - 0.5) < 1e-3, mean
+    peak = float(line_starting(nb, "peak memory of this kernel so far:").split(": ")[1].split()[0])
+    assert peak < 1024, f"a 3 GiB reduction under a 256 MiB budget peaked at {peak} MiB"
+    assert "computation interrupted after" in text, text
+    # The variables survive the interrupt.
+    assert float(line_starting(nb, "still here: the mean computed above is").rsplit(" ", 1)[1]) == round(mean, 5), text
+    bars = progress_bars(nb)
+    assert any("done:" in b for b in bars) and any("interrupted after" in b for b in bars), bars
+    assert "sum of squares: 506" in text
+
+
+def check_arrays(nb, workdir: Path) -> None:
+    z = line_starting(nb, "z: ")
+    assert z.startswith("z: 5000 values"), z
+    assert abs(float(z.split("mean ")[1].split(",")[0]) - 0.5) < 0.01, z
+    std = float(line_starting(nb, "std ").split()[1])
+    assert abs(std - 12 ** -0.5) < 1e-3, std
+    assert "the running sum's last column equals the row sums" in printed(nb)
+    assert mime_count(nb, "text/html") >= 2  # the chunk diagrams of x and y
+    assert "max after clipping: 0.9" in printed(nb)
+
+
+def check_bags(nb, workdir: Path) -> None:
+    """The oracle: the same numbers computed in Python from the files the notebook wrote."""
+    accounts = [json.loads(l) for f in sorted((workdir / "data").glob("accounts.*.jsonl")) for l in f.read_text().splitlines()]
+    text = printed(nb)
+    assert f"accounts: {len(accounts)}" in text and len(accounts) == 4000, text
+    amounts = [t["amount"] for a in accounts for t in a["transactions"]]
+    assert f"transactions: {len(amounts)}, total amount: {sum(amounts)}," in text, text
+    alice = [a for a in accounts if a["name"] == "Alice"]
+    assert f"Alice: {len(alice)} accounts, {sum(len(a['transactions']) for a in alice)} transactions" in text, text
+    per_name: dict[str, int] = {}
+    for a in accounts:
+        per_name[a["name"]] = per_name.get(a["name"], 0) + sum(t["amount"] for t in a["transactions"])
+    block = text.split("total amount per name:\n")[1].splitlines()[: len(per_name)]
+    assert {l.split()[0]: int(l.split()[1]) for l in block} == per_name, block
+    assert "most frequent words: [(\"the\", " in text, text
+
+
+def check_zarr(nb, workdir: Path) -> None:
+    text = printed(nb)
+    assert "the two stores agree: true" in text, text
+    # Stores other tools can open: xarray reads what the notebook wrote, values and all.
+    import xarray as xr
+    maps = xr.open_zarr(workdir / "sst_maps.zarr")
+    assert maps.sst.shape == (480, 90, 180) and maps.chunks["time"][0] == 1
+    series = xr.open_zarr(workdir / "sst_series.zarr")
+    assert series.chunks["lat"][0] == 10
+    assert float(abs(maps.sst.isel(time=5) - series.sst.isel(time=5)).max()) == 0.0
+    back = line_starting(nb, "read back: ")
+    mean, std = float(back.split("mean ")[1].split(",")[0]), float(back.split("std ")[1].split()[0])
+    assert abs(mean) < 0.01 and abs(std - 1.0) < 0.01, back
+    # 512 MiB written and read under a 64 MiB budget: the kernel's peak stays far below it.
+    for line in (line_starting(nb, "wrote "), back):
+        peak = float(line.split("peak memory ")[1].split()[0])
+        assert peak < 400, line
+
+
+CHECKS = {
+    "01_delayed.ipynb": check_delayed,
+    "02_scheduler.ipynb": check_scheduler,
+    "03_chunked_arrays.ipynb": check_arrays,
+    "04_bags.ipynb": check_bags,
+    "05_xarray_sst.ipynb": check_sst,
+    "06_sea_level_anomaly.ipynb": check_sla,
+    "07_oxygen_map.ipynb": check_oxygen,
+    "08_chunking_and_zarr.ipynb": check_zarr,
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

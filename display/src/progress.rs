@@ -4,7 +4,7 @@
 //! and elapsed time; it ends at 100% with the total time, or says "interrupted" or "failed"
 //! and why. Installed as the runtime's default observer in each cell process.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -48,11 +48,16 @@ impl Bar {
         }
     }
 
+    /// Bytes produced, when the tasks report any (delayed tasks and bags do not).
+    fn bytes_part(&self) -> String {
+        if self.bytes == 0 { String::new() } else { format!(" · {}", human_bytes(self.bytes)) }
+    }
+
     fn status(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
         match &self.outcome {
-            Outcome::Running => format!("{} / {} tasks · {} · {secs:.1} s", self.done, self.total, human_bytes(self.bytes)),
-            Outcome::Finished => format!("done: {} tasks · {} · {secs:.2} s", self.total, human_bytes(self.bytes)),
+            Outcome::Running => format!("{} / {} tasks{} · {secs:.1} s", self.done, self.total, self.bytes_part()),
+            Outcome::Finished => format!("done: {} tasks{} · {secs:.2} s", self.total, self.bytes_part()),
             Outcome::Interrupted => format!("interrupted after {} of {} tasks · {secs:.1} s", self.done, self.total),
             Outcome::Failed(cause) => format!("failed after {} of {} tasks: {cause}", self.done, self.total),
         }
@@ -115,21 +120,22 @@ impl Active {
 pub struct NotebookProgress {
     inner: Arc<Mutex<Option<Active>>>,
     depth: Mutex<usize>,
-    ticker: Mutex<Option<(JoinHandle<()>, Arc<AtomicBool>)>>,
+    ticker: Mutex<Option<(JoinHandle<()>, Sender<()>)>>,
 }
 
 impl NotebookProgress {
     fn start(&self, total: usize) {
         *self.inner.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(Active { started: Instant::now(), bar: Bar { done: 0, total, bytes: 0, elapsed: Duration::ZERO, outcome: Outcome::Running }, shown: None, last: None });
-        let (inner, stop) = (self.inner.clone(), Arc::new(AtomicBool::new(false)));
-        let stop_flag = stop.clone();
+        let inner = self.inner.clone();
+        // Dropping `stop` (when the computation ends) wakes the ticker at once: a sleeping
+        // ticker would otherwise hold every computation's end back by up to a tick.
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         // Ticks even while a long task gives no events, so the bar appears on time.
         let ticker = std::thread::Builder::new().name("strata-progress".into()).spawn(move || {
-            while !stop_flag.load(Ordering::Acquire) {
-                std::thread::sleep(UPDATE_EVERY);
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(UPDATE_EVERY) {
                 if let Some(active) = inner.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                    if active.bar.outcome == Outcome::Running && !stop_flag.load(Ordering::Acquire) {
+                    if active.bar.outcome == Outcome::Running {
                         active.refresh(false);
                     }
                 }
@@ -142,7 +148,7 @@ impl NotebookProgress {
 
     fn finish(&self, outcome: Outcome, done: usize) {
         if let Some((handle, stop)) = self.ticker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            stop.store(true, Ordering::Release);
+            drop(stop);
             let _ = handle.join();
         }
         if let Some(mut active) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take() {

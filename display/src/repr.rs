@@ -30,6 +30,7 @@ pub fn bundle(value: &Presentable<'_>) -> MimeBundle {
             );
             (html::array_html(node), text)
         }
+        Presentable::TaskGraph(graph) => (html::graph_html(graph), html::graph_text(graph)),
     };
     [("text/html".to_string(), Value::String(html)), ("text/plain".to_string(), Value::String(text))].into_iter().collect()
 }
@@ -49,6 +50,12 @@ impl Render for Dataset {
 impl<T: BlockElement> Render for ChunkedArray<T> {
     fn mime_bundle(&self) -> MimeBundle {
         bundle(&Presentable::Array(self.plan()))
+    }
+}
+
+impl Render for strata::delayed::TaskGraph {
+    fn mime_bundle(&self) -> MimeBundle {
+        bundle(&Presentable::TaskGraph(self))
     }
 }
 

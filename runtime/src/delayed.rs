@@ -9,16 +9,20 @@
 //! ```
 //!
 //! Each task runs at most once per graph, however many tasks depend on it; independent
-//! tasks run in parallel on the rayon pool; an interrupt stops the graph between tasks.
+//! tasks run in parallel on the rayon pool; an interrupt stops the graph between tasks; a
+//! task that panics fails the computation with its name and message, and the kernel keeps
+//! serving. A computation reports progress as array computations do (a notebook bar).
 //! A graph is data (its tasks and edges can be listed and drawn); the closures are the only
 //! part that is not.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use crate::error::Error;
-use crate::exec::Computation;
+use crate::exec::scheduler::default_observer;
+use crate::exec::{Computation, ComputeOptions, Observer, Progress};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -118,7 +122,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
         F: Fn(T) -> U + Send + Sync + 'static,
     {
         let input = self.clone();
-        Delayed::with_deps("map", vec![self.node()], move || f(input.value()))
+        Delayed::with_deps(&label::<F>("map"), vec![self.node()], move || f(input.value()))
     }
 
     /// A task whose value is both values, once both are computed.
@@ -129,6 +133,19 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     {
         let (a, b) = (self.clone(), other.clone());
         Delayed::with_deps("zip", vec![self.node(), other.node()], move || (a.value(), b.value()))
+    }
+
+    /// A task computing `f` of both values (dask's `delayed(f)(x, y)`), named after `f`
+    /// when it is a function rather than a closure.
+    pub fn zip_with<U, V, F>(&self, other: &Delayed<U>, f: F) -> Delayed<V>
+    where
+        T: Clone,
+        U: Clone + Send + Sync + 'static,
+        V: Send + Sync + 'static,
+        F: Fn(T, U) -> V + Send + Sync + 'static,
+    {
+        let (a, b) = (self.clone(), other.clone());
+        Delayed::with_deps(&label::<F>("zip_with"), vec![self.node(), other.node()], move || f(a.value(), b.value()))
     }
 
     /// The value; only valid once the task has run (inside a dependent task).
@@ -145,43 +162,161 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     where
         T: Clone,
     {
-        let order = topological(&self.node());
-        let computation = Computation::start();
-        let total = order.len();
-        // Run level by level: every task of a level has all its dependencies in earlier ones.
-        let levels = levels(&order);
-        let mut completed = 0;
-        for level in levels {
-            if computation.is_cancelled() {
-                return Err(Error::Interrupted { completed, total });
+        self.compute_with(&ComputeOptions::default())
+    }
+
+    /// Runs the graph with `options`' thread count and progress observer (the memory budget
+    /// does not apply: what a closure allocates is its own business).
+    pub fn compute_with(&self, options: &ComputeOptions) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        let observer = options.observer.clone().or_else(default_observer);
+        crate::exec::pool::install(options.threads, || self.run_graph(observer))?
+    }
+
+    fn run_graph(&self, observer: Option<Arc<dyn Observer>>) -> Result<T, Error>
+    where
+        T: Clone,
+    {
+        let report = |p: Progress| {
+            if let Some(o) = &observer {
+                o.event(&p);
             }
+        };
+        let computation = Computation::start();
+        // Run level by level: every task of a level has all its dependencies in earlier ones.
+        let levels = levels(&topological(&self.node()));
+        let total: usize = levels.iter().map(Vec::len).sum();
+        let started = Instant::now();
+        report(Progress::Started { tasks: total });
+        let done = AtomicUsize::new(0);
+        let panicked: Mutex<Option<Error>> = Mutex::new(None);
+        for level in levels {
             rayon::scope(|s| {
                 for node in &level {
-                    let node = node.clone();
-                    s.spawn(move |_| node.ensure());
+                    let (node, done, panicked, computation, report) = (node.clone(), &done, &panicked, &computation, &report);
+                    s.spawn(move |_| {
+                        if computation.is_cancelled() || panicked.lock().map_or(true, |p| p.is_some()) {
+                            return;
+                        }
+                        let began = Instant::now();
+                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.ensure())) {
+                            Ok(()) => {
+                                let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                                report(Progress::Task { done, total, bytes: 0, op: "delayed", elapsed: began.elapsed() });
+                            }
+                            Err(payload) => {
+                                let error = Error::TaskPanicked { task: node.name().to_owned(), message: panic_message(payload.as_ref()) };
+                                let mut first = panicked.lock().unwrap_or_else(|p| p.into_inner());
+                                first.get_or_insert(error);
+                            }
+                        }
+                    });
                 }
             });
-            completed += level.len();
+            let done = done.load(Ordering::Relaxed);
+            let failure = match panicked.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                Some(error) => Some(error),
+                None if computation.is_cancelled() => Some(Error::Interrupted { completed: done, total }),
+                None => None,
+            };
+            if let Some(error) = failure {
+                report(Progress::Failed { done, total, error: error.clone() });
+                return Err(error);
+            }
         }
+        report(Progress::Finished { tasks: total, elapsed: started.elapsed() });
         Ok(self.value())
     }
 
-    /// The graph in Graphviz's dot language (what `visualize` draws in dask).
+    /// The graph as plain data: what `visualize` draws in dask (a notebook shows it as a
+    /// drawing; `to_dot` gives it to Graphviz).
+    pub fn visualize(&self) -> TaskGraph {
+        let order = topological(&self.node());
+        TaskGraph {
+            tasks: order
+                .iter()
+                .map(|n| TaskInfo { id: n.id(), name: n.name().to_owned(), deps: n.deps().iter().map(|d| d.id()).collect(), done: n.is_done() })
+                .collect(),
+        }
+    }
+
+    /// The graph in Graphviz's dot language.
+    pub fn to_dot(&self) -> String {
+        self.visualize().to_dot()
+    }
+
+    /// How many tasks the graph has (each counted once).
+    pub fn task_count(&self) -> usize {
+        topological(&self.node()).len()
+    }
+}
+
+impl<T> std::fmt::Debug for Delayed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Delayed('{}-{}')", self.task.name, self.task.id)
+    }
+}
+
+/// A task's default name: the function's own (`inc` for `x.map(inc)`), else `fallback`.
+fn label<F>(fallback: &str) -> String {
+    let full = std::any::type_name::<F>();
+    if full.contains("{{closure}}") || full.contains('<') || full.contains(' ') {
+        return fallback.to_owned();
+    }
+    full.rsplit("::").next().unwrap_or(fallback).to_owned()
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// A task graph as data: each task once, dependencies before the tasks that use them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskGraph {
+    pub tasks: Vec<TaskInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInfo {
+    pub id: u64,
+    pub name: String,
+    pub deps: Vec<u64>,
+    /// Already computed (a later `compute` will not run it again).
+    pub done: bool,
+}
+
+impl TaskGraph {
+    /// The graph in Graphviz's dot language, dependencies pointing up to their users.
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph delayed {\n  rankdir=BT;\n");
-        for node in topological(&self.node()) {
-            let _ = writeln!(out, "  t{} [label=\"{}\"];", node.id(), node.name().replace('"', "'"));
-            for dep in node.deps() {
-                let _ = writeln!(out, "  t{} -> t{};", dep.id(), node.id());
+        for task in &self.tasks {
+            let _ = writeln!(out, "  t{} [label=\"{}\"];", task.id, task.name.replace('"', "'"));
+            for dep in &task.deps {
+                let _ = writeln!(out, "  t{} -> t{};", dep, task.id);
             }
         }
         out.push('}');
         out
     }
 
-    /// How many tasks the graph has (each counted once).
-    pub fn task_count(&self) -> usize {
-        topological(&self.node()).len()
+    /// Each task's depth: 0 for tasks without dependencies, else one more than the deepest
+    /// dependency (the rows a drawing puts them in).
+    pub fn depths(&self) -> Vec<usize> {
+        let mut depth: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        self.tasks
+            .iter()
+            .map(|t| {
+                let d = t.deps.iter().filter_map(|dep| depth.get(dep)).map(|d| d + 1).max().unwrap_or(0);
+                depth.insert(t.id, d);
+                d
+            })
+            .collect()
     }
 }
 
@@ -268,6 +403,66 @@ mod tests {
             assert_eq!(join_all(&parts).map(|v| v.iter().sum::<u64>()).compute().unwrap(), 6);
             assert!(most.load(Ordering::SeqCst) >= 2, "independent tasks never ran at the same time");
         }
+    }
+
+    #[test]
+    fn a_panicking_task_fails_the_computation_by_name_and_the_next_one_runs() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let bad = delayed(|| -> i32 { panic!("no such station") }).named("load_station");
+        let result = bad.map(|v| v + 1).compute();
+        match result {
+            Err(Error::TaskPanicked { task, message }) => {
+                assert_eq!(task, "load_station");
+                assert!(message.contains("no such station"), "{message}");
+            }
+            other => panic!("expected TaskPanicked, got {other:?}"),
+        }
+        assert_eq!(delayed(|| 2).map(|v| v * 21).compute().unwrap(), 42);
+    }
+
+    #[test]
+    fn progress_is_reported_per_task_and_threads_are_honoured() {
+        use crate::exec::{Observer, Progress};
+        #[derive(Default)]
+        struct Events(Mutex<Vec<Progress>>);
+        impl Observer for Events {
+            fn event(&self, p: &Progress) {
+                self.0.lock().unwrap().push(p.clone());
+            }
+        }
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let parts: Vec<Delayed<usize>> = (0..6).map(|_| delayed(rayon::current_num_threads)).collect();
+        let events = Arc::new(Events::default());
+        let options = ComputeOptions::default().threads(3).observer(events.clone());
+        let counts = join_all(&parts).compute_with(&options).unwrap();
+        assert!(counts.iter().all(|&n| n == 3), "tasks ran on pools of {counts:?} threads");
+        let events = events.0.lock().unwrap();
+        assert_eq!(events.first(), Some(&Progress::Started { tasks: 7 }));
+        assert_eq!(events.iter().filter(|e| matches!(e, Progress::Task { .. })).count(), 7);
+        assert!(matches!(events.last(), Some(Progress::Finished { tasks: 7, .. })));
+    }
+
+    #[test]
+    fn the_graph_as_data_has_its_rows() {
+        let a = delayed(|| 1).named("a");
+        let b = delayed(|| 2).named("b");
+        let total = a.zip(&b).map(|(x, y)| x + y).named("total");
+        let graph = total.visualize();
+        assert_eq!(graph.tasks.len(), 4);
+        let depth_of = |name: &str| graph.depths()[graph.tasks.iter().position(|t| t.name == name).unwrap()];
+        assert_eq!((depth_of("a"), depth_of("b"), depth_of("zip"), depth_of("total")), (0, 0, 1, 2));
+        assert!(graph.tasks.iter().all(|t| !t.done));
+        total.compute().unwrap();
+        assert!(total.visualize().tasks.iter().all(|t| t.done));
+        assert!(format!("{total:?}").starts_with("Delayed('total-"));
+
+        fn add(a: i32, b: i32) -> i32 {
+            a + b
+        }
+        let sum = delayed(|| 1).zip_with(&delayed(|| 2), add);
+        assert_eq!(sum.visualize().tasks.last().map(|t| t.name.as_str()), Some("add"));
+        assert_eq!(sum.compute().unwrap(), 3);
+        assert_eq!(sum.map(|v| v * 2).visualize().tasks.last().map(|t| t.name.as_str()), Some("map"));
     }
 
     #[test]

@@ -75,6 +75,12 @@ pub enum Error {
     /// `to_zarr` would replace an existing array and was not told to.
     #[error("{path} already exists; use overwrite(true) to replace it")]
     AlreadyExists { path: String },
+
+    #[error("task {task:?} panicked: {message}")]
+    TaskPanicked { task: String, message: String },
+
+    #[error("a pool of {threads} threads could not be started: {cause}")]
+    ThreadPool { threads: usize, cause: String },
 }
 
 impl Error {

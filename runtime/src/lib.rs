@@ -32,3 +32,7 @@ pub use error::Error;
 /// Re-exported so that notebook cells can parse JSON records (bags of JSON lines) without a
 /// `:dep` line.
 pub use serde_json;
+/// The in-memory array type `compute` returns: re-exported so that cells (and programs) can
+/// name it without depending on ndarray themselves, and so that evcxr can infer and keep
+/// variables holding computed values.
+pub use ndarray;

@@ -5,12 +5,13 @@ pub use crate::array::{
     ChunkSpec, ChunkedArray, DType, RandomState, Sel,
 };
 pub use crate::bag::Bag;
-pub use crate::delayed::{delayed, join_all, Delayed};
+pub use crate::delayed::{delayed, join_all, Delayed, TaskGraph};
 pub use crate::error::Error as StrataError;
 pub use crate::io::{open_dataset, open_mfdataset, open_zarr};
 pub use crate::labeled::{
     concat, nearest, nearest_within, Boundary, Calendar, Coordinate, DataArray, Dataset, DateTime, Values,
 };
-pub use crate::exec::{map_tasks, set_memory_budget, ComputeOptions};
+pub use crate::exec::{map_tasks, set_memory_budget, set_threads, with_threads, ComputeOptions};
 pub use crate::zarr::{from_zarr, open_array, Compressor, ToZarr, ZarrArray, ZarrFormat};
 pub use serde_json;
+pub use ndarray::{self, ArrayD, Axis};

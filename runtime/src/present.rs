@@ -15,6 +15,7 @@ pub enum Presentable<'a> {
     DataArray { name: Option<&'a str>, dims: &'a [String], data: &'a NodeRef, coords: &'a indexmap::IndexMap<String, Coordinate>, attrs: &'a Attrs },
     Dataset(&'a Dataset),
     Array(&'a NodeRef),
+    TaskGraph(&'a crate::delayed::TaskGraph),
 }
 
 /// Shows values (installed once per process by the front end).
@@ -65,6 +66,15 @@ impl<T: BlockElement> ChunkedArray<T> {
     pub fn evcxr_display(&self) {
         if !present(&Presentable::Array(self.plan())) {
             println!("{self:?}");
+        }
+    }
+}
+
+impl crate::delayed::TaskGraph {
+    /// Called by evcxr on a cell's final value: the drawing of the graph.
+    pub fn evcxr_display(&self) {
+        if !present(&Presentable::TaskGraph(self)) {
+            println!("{}", self.to_dot());
         }
     }
 }

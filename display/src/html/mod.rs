@@ -3,9 +3,11 @@
 //! notebooks do not run), and the plain-text repr as a fallback shown when styles are stripped.
 
 mod chunks;
+mod graph;
 mod labeled;
 
 pub use chunks::{array_html, svg as chunk_svg};
+pub use graph::{graph_html, graph_text};
 pub use labeled::{dataarray_html, dataset_html};
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -386,7 +386,12 @@ impl<T: BlockElement> ChunkedArray<T> {
 
     /// The single value of a 0-d (or one-element) result, e.g. `x.sum(..).scalar()?`.
     pub fn scalar(&self) -> Result<T, Error> {
-        let values = self.compute()?;
+        self.scalar_with(&ComputeOptions::default())
+    }
+
+    /// [`ChunkedArray::scalar`] with `options` (threads, budget, observer).
+    pub fn scalar_with(&self, options: &ComputeOptions) -> Result<T, Error> {
+        let values = self.compute_with(options)?;
         match values.iter().next() {
             Some(&v) if values.len() == 1 => Ok(v),
             _ => Err(Error::WrongLength { op: "scalar", expected: 1, got: values.len() }),

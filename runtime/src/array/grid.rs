@@ -36,6 +36,18 @@ impl<const N: usize> From<&[usize; N]> for ChunkSpec {
     }
 }
 
+impl<const N: usize> From<[usize; N]> for ChunkSpec {
+    fn from(c: [usize; N]) -> Self {
+        ChunkSpec::PerAxis(c.to_vec())
+    }
+}
+
+impl From<Vec<usize>> for ChunkSpec {
+    fn from(c: Vec<usize>) -> Self {
+        ChunkSpec::PerAxis(c)
+    }
+}
+
 impl From<usize> for ChunkSpec {
     fn from(c: usize) -> Self {
         ChunkSpec::Uniform(c)

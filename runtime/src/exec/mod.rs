@@ -3,6 +3,7 @@
 pub mod cancel;
 pub mod elementwise;
 pub mod eval;
+pub mod pool;
 pub mod reduce;
 pub mod scan;
 pub mod scheduler;
@@ -14,18 +15,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 
 pub use cancel::Computation;
+pub use pool::{set_threads, threads, with_threads};
 pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, set_default_observer, set_memory_budget, ComputeOptions, Observer, Progress};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///
 /// An interrupt (SIGINT) stops the computation between tasks: tasks already running finish,
 /// no new ones start, and the call returns [`Error::Interrupted`] within one task's time.
+/// Progress goes to the default observer (a notebook's bar), as for array computations.
 pub fn map_tasks<T, F>(n: usize, f: F) -> Result<Vec<T>, Error>
 where
     T: Send,
     F: Fn(usize) -> T + Sync + Send,
 {
+    pool::install(None, || map_tasks_here(n, f))?
+}
+
+fn map_tasks_here<T, F>(n: usize, f: F) -> Result<Vec<T>, Error>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync + Send,
+{
+    let observer = scheduler::default_observer();
+    let report = |p: Progress| {
+        if let Some(o) = &observer {
+            o.event(&p);
+        }
+    };
     let computation = Computation::start();
+    let started = std::time::Instant::now();
+    report(Progress::Started { tasks: n });
     let completed = AtomicUsize::new(0);
     let result: Option<Vec<T>> = (0..n)
         .into_par_iter()
@@ -33,12 +52,24 @@ where
             if computation.is_cancelled() {
                 return None;
             }
+            let began = std::time::Instant::now();
             let value = f(i);
-            completed.fetch_add(1, Ordering::Relaxed);
+            let done = completed.fetch_add(1, Ordering::Relaxed) + 1;
+            report(Progress::Task { done, total: n, bytes: 0, op: "task", elapsed: began.elapsed() });
             Some(value)
         })
         .collect();
-    result.ok_or(Error::Interrupted { completed: completed.load(Ordering::Relaxed), total: n })
+    match result {
+        Some(values) => {
+            report(Progress::Finished { tasks: n, elapsed: started.elapsed() });
+            Ok(values)
+        }
+        None => {
+            let error = Error::Interrupted { completed: completed.load(Ordering::Relaxed), total: n };
+            report(Progress::Failed { done: completed.load(Ordering::Relaxed), total: n, error: error.clone() });
+            Err(error)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,28 @@ pub struct ComputeOptions {
     pub observer: Option<Arc<dyn Observer>>,
     /// Run the plan as built, without the optimizer's passes (for comparing the two).
     pub unoptimized: bool,
+    /// Threads to run on; `None`: the process-wide setting ([`super::pool::set_threads`]).
+    pub threads: Option<usize>,
+}
+
+impl ComputeOptions {
+    /// Runs on `threads` threads (1: serially, for timing against the parallel run).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Holds at most `bytes` at once.
+    pub fn budget(mut self, bytes: u64) -> Self {
+        self.budget = Some(bytes);
+        self
+    }
+
+    /// Reports progress to `observer` instead of the default one.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
 }
 
 impl std::fmt::Debug for ComputeOptions {
@@ -47,6 +69,7 @@ impl std::fmt::Debug for ComputeOptions {
             .field("budget", &self.budget)
             .field("observer", &self.observer.as_ref().map(|_| "..."))
             .field("unoptimized", &self.unoptimized)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -62,7 +85,7 @@ pub fn set_default_observer(observer: Option<Arc<dyn Observer>>) {
 }
 
 /// The installed default observer, else a text bar when stderr is a terminal.
-fn default_observer() -> Option<Arc<dyn Observer>> {
+pub(crate) fn default_observer() -> Option<Arc<dyn Observer>> {
     static TERMINAL: std::sync::OnceLock<Option<Arc<dyn Observer>>> = std::sync::OnceLock::new();
     DEFAULT_OBSERVER
         .read()
@@ -160,13 +183,13 @@ pub fn for_each_region(
     sink: impl Fn(usize, &Region, Block) -> Result<(), Error> + Sync,
 ) -> Result<(), Error> {
     let budget = options.budget.unwrap_or_else(memory_budget);
-    run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ())
+    super::pool::install(options.threads, || run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ()))?
 }
 
 fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Block>, Error> {
     let mut out = Vec::with_capacity(node.grid.nchunks());
     // The whole result is held until the end.
-    run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks))?;
+    super::pool::install(options.threads, || run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks)))??;
     Ok(out)
 }
 

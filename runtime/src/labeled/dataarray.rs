@@ -173,6 +173,21 @@ impl<T: BlockElement> DataArray<T> {
         self.data.scalar()
     }
 
+    /// Re-cuts the data along named dimensions (xarray's `chunk`): `[("time", 12)]` gives
+    /// chunks of 12 along time, `usize::MAX` one chunk over the whole dimension; dimensions
+    /// not named keep their chunk length.
+    pub fn chunk<S: AsRef<str>>(&self, sizes: &[(S, usize)]) -> Result<DataArray<T>, Error> {
+        for (dim, _) in sizes {
+            self.axis(dim.as_ref())?;
+        }
+        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.data.plan(), &self.dims, sizes)?)))
+    }
+
+    /// Chunk lengths along each dimension, by name (xarray's `chunksizes`).
+    pub fn chunksizes(&self) -> Vec<(String, Vec<usize>)> {
+        self.dims.iter().cloned().zip(self.data.chunks().iter().cloned()).collect()
+    }
+
     /// The same labels over other data of the same shape.
     pub(crate) fn with_data<U: BlockElement>(&self, data: ChunkedArray<U>) -> DataArray<U> {
         DataArray { name: self.name.clone(), dims: self.dims.clone(), data, coords: self.coords.clone(), attrs: self.attrs.clone() }
@@ -723,6 +738,22 @@ mod tests {
     }
 
     #[test]
+    fn chunk_recuts_the_named_dimensions_only_and_keeps_the_values() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let values: Vec<f64> = (0..30).map(f64::from).collect();
+        let a = da(values.clone(), &["time", "x"], &[6, 5]);
+        let b = a.chunk(&[("time", 4)]).unwrap();
+        assert_eq!(b.chunksizes(), vec![("time".to_string(), vec![4, 2]), ("x".to_string(), vec![2, 2, 1])]);
+        let whole = a.chunk(&[("x", usize::MAX)]).unwrap();
+        assert_eq!(whole.chunksizes()[1], ("x".to_string(), vec![5]));
+        assert_eq!(b.values().unwrap().into_raw_vec_and_offset().0, values);
+        assert!(matches!(a.chunk(&[("lat", 2)]), Err(Error::UnknownDim { .. })));
+        let ds = crate::labeled::Dataset::new().with_var("v", &a).unwrap();
+        let recut = ds.chunk(&[("time", 3)]).unwrap();
+        assert_eq!(recut.var("v").unwrap().chunksizes()[0], ("time".to_string(), vec![3, 3]));
+    }
+
+    #[test]
     fn reductions_skip_nan_by_name_and_weighted_mean() {
         let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![1.0, f64::NAN, 3.0, 5.0], &["y", "x"], &[2, 2]);
@@ -745,4 +776,21 @@ mod tests {
         let empty = a.isel([("x", Sel::from(0..0))]).unwrap();
         assert_eq!(empty.interp("x", vec![0.5]).unwrap_err(), Error::EmptyIndex { op: "interp", dim: "x".into() });
     }
+}
+
+/// `node` re-cut to the chunk lengths `sizes` names by dimension (others kept); the node
+/// itself when nothing changes.
+pub(crate) fn rechunk_node<S: AsRef<str>>(node: &crate::plan::NodeRef, dims: &[String], sizes: &[(S, usize)]) -> Result<crate::plan::NodeRef, Error> {
+    let shape = node.shape();
+    let mut chunk = node.grid.chunk_shape();
+    for (dim, size) in sizes {
+        if let Some(axis) = dims.iter().position(|d| d == dim.as_ref()) {
+            chunk[axis] = (*size).clamp(1, shape[axis].max(1));
+        }
+    }
+    let grid = crate::array::ChunkGrid::regular(&shape, &chunk)?;
+    if grid == node.grid {
+        return Ok(node.clone());
+    }
+    Ok(Node::new(Op::Rechunk { input: node.clone() }, grid, node.dtype))
 }

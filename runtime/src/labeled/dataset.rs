@@ -152,6 +152,19 @@ impl Dataset {
         Ok(out)
     }
 
+    /// Re-cuts every variable along the named dimensions (xarray's `Dataset.chunk`); see
+    /// [`DataArray::chunk`](super::DataArray::chunk).
+    pub fn chunk<S: AsRef<str>>(&self, sizes: &[(S, usize)]) -> Result<Dataset, Error> {
+        for (dim, _) in sizes {
+            self.len_of(dim.as_ref())?;
+        }
+        let mut out = self.clone();
+        for var in out.vars.values_mut() {
+            var.data = super::dataarray::rechunk_node(&var.data, &var.dims, sizes)?;
+        }
+        Ok(out)
+    }
+
     /// Selection by position along named dimensions, applied to every variable and coordinate.
     pub fn isel<S: AsRef<str>>(&self, selection: impl IntoIterator<Item = (S, Sel)>) -> Result<Dataset, Error> {
         let mut out = self.clone();
