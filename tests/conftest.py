@@ -27,11 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cargo_example(name: str) -> Path:
-    """Builds runtime/examples/NAME.rs (release) if needed and returns the binary's path."""
+    """Builds the workspace's examples (release) if needed and returns NAME's binary.
+
+    All of them, with the workspace's features, as `cargo test --release --workspace` builds
+    them: after the test command's cargo test this is a no-op, where `-p strata --example
+    NAME` would resolve features differently and recompile the runtime (minutes in CI)."""
     import subprocess
 
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "strata", "--example", name], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--examples"], cwd=ROOT, check=True)
     return target / "release" / "examples" / name
 
 

@@ -44,9 +44,12 @@ pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Re
 /// Runs `f` on the pool a computation asking for `threads` (else the process default)
 /// should use; inside a worker thread, on that thread's pool.
 pub(crate) fn install<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R, Error> {
-    let wanted = threads.or_else(|| *DEFAULT.read().unwrap_or_else(|p| p.into_inner()));
-    match wanted {
-        Some(n) if rayon::current_thread_index().is_none() || threads.is_some() && n != rayon::current_num_threads() => with_threads(n, f),
+    let on_worker = rayon::current_thread_index().is_some();
+    match (threads, *DEFAULT.read().unwrap_or_else(|p| p.into_inner())) {
+        // Asked for explicitly: honoured even inside another computation's task.
+        (Some(n), _) if !on_worker || n != rayon::current_num_threads() => with_threads(n, f),
+        // The process default applies to computations started from outside the pools.
+        (None, Some(n)) if !on_worker => with_threads(n, f),
         _ => Ok(f()),
     }
 }
