@@ -16,13 +16,14 @@
 //! part that is not.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::error::Error;
+use crate::exec::run::Run;
 use crate::exec::scheduler::default_observer;
-use crate::exec::{Computation, ComputeOptions, Observer, Progress};
+use crate::exec::{ComputeOptions, Observer};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -179,55 +180,37 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     where
         T: Clone,
     {
-        let report = |p: Progress| {
-            if let Some(o) = &observer {
-                o.event(&p);
-            }
-        };
-        let computation = Computation::start();
         // Run level by level: every task of a level has all its dependencies in earlier ones.
         let levels = levels(&topological(&self.node()));
-        let total: usize = levels.iter().map(Vec::len).sum();
-        let started = Instant::now();
-        report(Progress::Started { tasks: total });
-        let done = AtomicUsize::new(0);
+        let run = Run::start(observer, levels.iter().map(Vec::len).sum());
         let panicked: Mutex<Option<Error>> = Mutex::new(None);
         for level in levels {
             rayon::scope(|s| {
                 for node in &level {
-                    let (node, done, panicked, computation, report) = (node.clone(), &done, &panicked, &computation, &report);
+                    let (node, run, panicked) = (node.clone(), &run, &panicked);
                     s.spawn(move |_| {
-                        if computation.is_cancelled() || panicked.lock().map_or(true, |p| p.is_some()) {
+                        if run.is_cancelled() || panicked.lock().map_or(true, |p| p.is_some()) {
                             return;
                         }
                         let began = Instant::now();
                         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.ensure())) {
-                            Ok(()) => {
-                                let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-                                report(Progress::Task { done, total, bytes: 0, op: "delayed", elapsed: began.elapsed() });
-                            }
+                            Ok(()) => run.task_done(0, "delayed", began),
                             Err(payload) => {
                                 let error = Error::TaskPanicked { task: node.name().to_owned(), message: panic_message(payload.as_ref()) };
-                                let mut first = panicked.lock().unwrap_or_else(|p| p.into_inner());
-                                first.get_or_insert(error);
+                                panicked.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
                             }
                         }
                     });
                 }
             });
-            let done = done.load(Ordering::Relaxed);
-            let failure = match panicked.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                Some(error) => Some(error),
-                None if computation.is_cancelled() => Some(Error::Interrupted { completed: done, total }),
-                None => None,
-            };
-            if let Some(error) = failure {
-                report(Progress::Failed { done, total, error: error.clone() });
-                return Err(error);
+            if let Some(error) = panicked.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return run.finish(Err(error));
+            }
+            if let Err(error) = run.check() {
+                return run.finish(Err(error));
             }
         }
-        report(Progress::Finished { tasks: total, elapsed: started.elapsed() });
-        Ok(self.value())
+        run.finish(Ok(self.value()))
     }
 
     /// The graph as plain data: what `visualize` draws in dask (a notebook shows it as a

@@ -5,12 +5,12 @@ pub mod elementwise;
 pub mod eval;
 pub mod pool;
 pub mod reduce;
+pub(crate) mod run;
 pub mod scan;
 pub mod scheduler;
 pub mod terminal;
 
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 
@@ -36,45 +36,26 @@ where
     T: Send,
     F: Fn(usize) -> T + Sync + Send,
 {
-    let observer = scheduler::default_observer();
-    let report = |p: Progress| {
-        if let Some(o) = &observer {
-            o.event(&p);
-        }
-    };
-    let computation = Computation::start();
-    let started = std::time::Instant::now();
-    report(Progress::Started { tasks: n });
-    let completed = AtomicUsize::new(0);
+    let run = run::Run::start(scheduler::default_observer(), n);
     let result: Option<Vec<T>> = (0..n)
         .into_par_iter()
         .map(|i| {
-            if computation.is_cancelled() {
+            if run.is_cancelled() {
                 return None;
             }
             let began = std::time::Instant::now();
             let value = f(i);
-            let done = completed.fetch_add(1, Ordering::Relaxed) + 1;
-            report(Progress::Task { done, total: n, bytes: 0, op: "task", elapsed: began.elapsed() });
+            run.task_done(0, "task", began);
             Some(value)
         })
         .collect();
-    match result {
-        Some(values) => {
-            report(Progress::Finished { tasks: n, elapsed: started.elapsed() });
-            Ok(values)
-        }
-        None => {
-            let error = Error::Interrupted { completed: completed.load(Ordering::Relaxed), total: n };
-            report(Progress::Failed { done: completed.load(Ordering::Relaxed), total: n, error: error.clone() });
-            Err(error)
-        }
-    }
+    run.finish(result.ok_or_else(|| run.interrupted()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::cancel::TEST_SERIAL as SERIAL;
 

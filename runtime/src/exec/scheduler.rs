@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use super::cancel::Computation;
+use super::run::Run;
 use super::eval::{eval, Materialized, Region};
 use super::reduce::{Accumulator, ReduceSpec};
 use crate::array::{Block, ChunkGrid};
@@ -114,33 +114,6 @@ fn physical_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-struct Run {
-    computation: Computation,
-    observer: Option<Arc<dyn Observer>>,
-    total: usize,
-    done: AtomicU64,
-}
-
-impl Run {
-    fn report(&self, progress: Progress) {
-        if let Some(o) = &self.observer {
-            o.event(&progress);
-        }
-    }
-
-    fn check(&self) -> Result<(), Error> {
-        if self.computation.is_cancelled() {
-            return Err(Error::Interrupted { completed: self.done.load(Ordering::Relaxed) as usize, total: self.total });
-        }
-        Ok(())
-    }
-
-    fn task_done(&self, bytes: u64, op: &'static str, started: Instant) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) as usize + 1;
-        self.report(Progress::Task { done, total: self.total, bytes, op, elapsed: started.elapsed() });
-    }
-}
-
 /// Computes the whole array.
 pub fn compute(node: &NodeRef, options: &ComputeOptions) -> Result<Block, Error> {
     let budget = options.budget.unwrap_or_else(memory_budget);
@@ -218,10 +191,7 @@ fn run_over<R: Send>(
     // Reductions and the first pass of scans are materialised before the output's tasks.
     let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();
     let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
-    let observer = options.observer.clone().or_else(default_observer);
-    let run = Run { computation: Computation::start(), observer, total, done: AtomicU64::new(0) };
-    let started = Instant::now();
-    run.report(Progress::Started { tasks: total });
+    let run = Run::start(options.observer.clone().or_else(default_observer), total);
     let result = (|| {
         let mut done = Materialized::new();
         for reduction in reductions {
@@ -233,15 +203,7 @@ fn run_over<R: Send>(
         }
         map_chunks(node, grid, &done, &run, budget, reserved, &task, merge)
     })();
-    match &result {
-        Ok(_) => run.report(Progress::Finished { tasks: total, elapsed: started.elapsed() }),
-        Err(error) => run.report(Progress::Failed {
-            done: run.done.load(Ordering::Relaxed) as usize,
-            total,
-            error: error.clone(),
-        }),
-    }
-    result
+    run.finish(result)
 }
 
 /// Bytes one task over `grid`'s chunks may hold: its chunk in each dtype the plan passes

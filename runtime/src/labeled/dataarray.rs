@@ -710,6 +710,23 @@ pub fn concat(arrays: &[DataArray<f64>], dim: &str) -> Result<DataArray<f64>, Er
     Ok(out)
 }
 
+/// `node` re-cut to the chunk lengths `sizes` names by dimension (others kept); the node
+/// itself when nothing changes.
+pub(crate) fn rechunk_node<S: AsRef<str>>(node: &crate::plan::NodeRef, dims: &[String], sizes: &[(S, usize)]) -> Result<crate::plan::NodeRef, Error> {
+    let shape = node.shape();
+    let mut chunk = node.grid.chunk_shape();
+    for (dim, size) in sizes {
+        if let Some(axis) = dims.iter().position(|d| d == dim.as_ref()) {
+            chunk[axis] = (*size).clamp(1, shape[axis].max(1));
+        }
+    }
+    let grid = crate::array::ChunkGrid::regular(&shape, &chunk)?;
+    if grid == node.grid {
+        return Ok(node.clone());
+    }
+    Ok(Node::new(Op::Rechunk { input: node.clone() }, grid, node.dtype))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,21 +793,4 @@ mod tests {
         let empty = a.isel([("x", Sel::from(0..0))]).unwrap();
         assert_eq!(empty.interp("x", vec![0.5]).unwrap_err(), Error::EmptyIndex { op: "interp", dim: "x".into() });
     }
-}
-
-/// `node` re-cut to the chunk lengths `sizes` names by dimension (others kept); the node
-/// itself when nothing changes.
-pub(crate) fn rechunk_node<S: AsRef<str>>(node: &crate::plan::NodeRef, dims: &[String], sizes: &[(S, usize)]) -> Result<crate::plan::NodeRef, Error> {
-    let shape = node.shape();
-    let mut chunk = node.grid.chunk_shape();
-    for (dim, size) in sizes {
-        if let Some(axis) = dims.iter().position(|d| d == dim.as_ref()) {
-            chunk[axis] = (*size).clamp(1, shape[axis].max(1));
-        }
-    }
-    let grid = crate::array::ChunkGrid::regular(&shape, &chunk)?;
-    if grid == node.grid {
-        return Ok(node.clone());
-    }
-    Ok(Node::new(Op::Rechunk { input: node.clone() }, grid, node.dtype))
 }
