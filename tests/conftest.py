@@ -22,6 +22,10 @@ if "STRATA_HISTORY_FILE" not in os.environ:
     atexit.register(shutil.rmtree, _history_dir, ignore_errors=True)
     os.environ["STRATA_HISTORY_FILE"] = str(Path(_history_dir) / "history.jsonl")
 
+# Tests that need a progress bar set the delay themselves (or run a computation slow by
+# construction); one exported in the developer's shell would change what every kernel draws.
+os.environ.pop("STRATA_PROGRESS_AFTER", None)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -242,7 +242,7 @@ class KernelSession:
         msg_id = self.send("control", "interrupt_request", {})
         return self.reply(msg_id, "control", timeout)
 
-    def heartbeat_ok(self, timeout: float = 3.0) -> bool:
+    def heartbeat_ok(self, timeout: float = 30.0) -> bool:
         """One echo on the heartbeat socket, independent of shell."""
         import zmq
 

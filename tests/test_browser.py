@@ -25,8 +25,11 @@ CHROMIUM = os.environ.get("STRATA_CHROMIUM", "/usr/bin/chromium")
 CELLS = [
     # 0: a dataset as the cell's value.
     'let ds = strata::io::tutorial::open_dataset("sst")?;\nds',
-    # 1: a computation of a few seconds: its progress bar.
-    "let y = RandomState::new(1).random(&[20_000, 20_000], &[1_000, 1_000]);\n(&y * 2.0).sum(..).scalar()?",
+    # 1: a computation of at least 1.6 s on any machine (16 chunks that each wait 100 ms, one
+    # at a time), past the half second after which its progress bar appears.
+    "let y = RandomState::new(1).random(&[4_000, 4_000], &[1_000, 1_000])\n"
+    "    .map_blocks(|b| { std::thread::sleep(std::time::Duration::from_millis(100)); b });\n"
+    "(&y * 2.0).sum(..).scalar_with(&ComputeOptions::default().threads(1))?",
     # 2: the workshop's oxygen map.
     'let o2 = strata::io::tutorial::open_dataset("oxygen")?.var("o2")?.sel([("depth", nearest(400.0))])?;\n'
     "o2.contourf(&[0.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0, 250.0, 300.0, 350.0])\n"
@@ -134,17 +137,17 @@ def test_jupyterlab_runs_a_notebook_with_reprs_progress_and_a_map(lab):
             attrs_list = attrs_section.locator(".st-attrs")
             assert not attrs_list.is_visible(), "attributes start folded"
             attrs_section.locator("label.st-section-summary").click()
-            attrs_list.wait_for(state="visible", timeout=5_000)
+            attrs_list.wait_for(state="visible", timeout=30_000)
             assert "Conventions" in attrs_list.inner_text()
             cells.nth(0).screenshot(path=str(ARTIFACTS / "dataset-repr-expanded.png"))
             attrs_section.locator("label.st-section-summary").click()
-            attrs_list.wait_for(state="hidden", timeout=5_000)
+            attrs_list.wait_for(state="hidden", timeout=30_000)
             variables = repr_.locator(".st-var-list").nth(1)
             assert "sst" in variables.inner_text()
             # The lazy variable's data toggle shows its chunk diagram, not values.
             sst_row = repr_.locator("li.st-var-item").filter(has=page.locator("div.st-var-name", has_text=re.compile(r"^sst$")))
             sst_row.locator("label.st-icon-data").click()
-            sst_row.locator("svg.st-chunks-svg").wait_for(state="visible", timeout=5_000)
+            sst_row.locator("svg.st-chunks-svg").wait_for(state="visible", timeout=30_000)
             cells.nth(0).screenshot(path=str(ARTIFACTS / "dataset-repr-chunks.png"))
 
             # Readable in the dark theme: the repr takes JupyterLab's colors, light on dark.
@@ -157,7 +160,14 @@ def test_jupyterlab_runs_a_notebook_with_reprs_progress_and_a_map(lab):
             page.click(".lm-Menu-itemLabel:text-is('Theme')")
             page.click(".lm-Menu-itemLabel:text-is('JupyterLab Dark')")
             page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
-            page.wait_for_timeout(1_000)
+            # The theme's stylesheet applies a moment after the attribute changes: wait for the
+            # repr's text to turn light (up to 30 s) rather than for a fixed time.
+            light = ("e => { const [r, g, b] = getComputedStyle(e).color.match(/[\\d.]+/g).map(Number);"
+                     " return 0.2126 * r + 0.7152 * g + 0.0722 * b > 150; }")
+            try:
+                page.wait_for_function(light, arg=repr_.element_handle(), timeout=30_000)
+            except Exception:
+                pass  # the assertion below reports the colour it found
             assert luminance(repr_.evaluate("e => getComputedStyle(e).color")) > 150, "light text in the dark theme"
             cells.nth(0).screenshot(path=str(ARTIFACTS / "dataset-repr-dark.png"))
         finally:

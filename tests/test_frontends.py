@@ -136,8 +136,10 @@ def check_scheduler(nb, workdir: Path) -> None:
     assert "needs 3200000000 bytes (2.98 GiB), more than the memory budget of 268435456 bytes" in text, text
     mean = float(line_starting(nb, "mean of 400000000 values:").split(": ")[1].split()[0])
     assert abs(mean - 0.5) < 1e-3, mean
-    peak = float(line_starting(nb, "peak memory of this kernel so far:").split(": ")[1].split()[0])
-    assert peak < 1024, f"a 3 GiB reduction under a 256 MiB budget peaked at {peak} MiB"
+    # The growth during the mean alone: what the kernel held before depends on the machine
+    # (earlier cells ran with all its cores and half its memory as the budget).
+    growth = float(line_starting(nb, "peak memory during the mean:").split(": ")[1].split()[0])
+    assert growth < 512, f"a 3 GiB reduction under a 256 MiB budget grew the kernel by {growth} MiB"
     assert "computation interrupted after" in text, text
     # The variables survive the interrupt.
     assert float(line_starting(nb, "still here: the mean computed above is").rsplit(" ", 1)[1]) == round(mean, 5), text

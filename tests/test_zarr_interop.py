@@ -247,11 +247,14 @@ def test_a_write_killed_or_interrupted_midway_leaves_the_old_array_whole(zarr_to
     old = np.full((3000, 3000), 7.0)
     zarr.create_array(out, shape=old.shape, chunks=(1000, 1000), dtype="f8", zarr_format=3)[:] = old
 
-    writer = subprocess.Popen([str(zarr_tool), "copy", str(source), str(out), "v3", "gzip", "--overwrite"],
+    # 144 chunks that each wait 20 ms, two at a time: at least 1.4 s on any machine, so the
+    # signal always lands while chunks are being written.
+    writer = subprocess.Popen([str(zarr_tool), "copy", str(source), str(out), "v3", "gzip", "--overwrite",
+                               "--threads=2", "--chunk-delay-ms=20"],
                               stderr=subprocess.PIPE, text=True)
     target = out
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.is_dir() and any(p.rglob("c/*/*")) for p in _staging(target)):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(p.is_dir() and any(p.rglob("c/*/*")) for p in _staging(target)):
         time.sleep(0.01)
     assert writer.poll() is None, "the write finished before it could be interrupted"
     writer.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)

@@ -46,6 +46,12 @@ pub enum Marker {
     CellFailed { cause: FailureCause },
     /// Text the cell wrote without a line end (yet), to be shown exactly as it is.
     Text { text: String },
+    /// On stdout, at the end of a cell: the stderr filter was asked to pass on everything
+    /// the cell wrote to stderr, and will then write [`Marker::StderrBarrier`] with this `seq`.
+    StderrAsked { seq: u64 },
+    /// On stderr: every line the cell wrote to stderr before request `seq` is ahead of this
+    /// one. The kernel waits for it instead of waiting "a moment" for late lines.
+    StderrBarrier { seq: u64 },
 }
 
 /// Names the environment variable through which [`install_cell_hooks`] tells the kernel's

@@ -1,5 +1,6 @@
 //! A live progress bar in the cell's output for computations that take more than half a
-//! second: shown once (`display_data` with a display id), then updated in place
+//! second (or [`strata::exec::progress_after`], settable per process and by the
+//! `STRATA_PROGRESS_AFTER` environment variable): shown once (`display_data` with a display id), then updated in place
 //! (`update_display_data`) at most ten times a second with the fraction done, tasks, bytes
 //! and elapsed time; it ends at 100% with the total time, or says "interrupted" or "failed"
 //! and why. Installed as the runtime's default observer in each cell process.
@@ -15,8 +16,6 @@ use strata::exec::{Observer, Progress};
 
 use crate::output::{display, DisplayHandle, MimeBundle, Render};
 
-/// How long a computation runs before its bar appears.
-pub const SHOW_AFTER: Duration = Duration::from_millis(500);
 /// The shortest time between two updates of a bar.
 pub const UPDATE_EVERY: Duration = Duration::from_millis(100);
 
@@ -93,6 +92,8 @@ impl Render for Bar {
 
 struct Active {
     started: Instant,
+    /// How long the computation runs before its bar appears, read when it starts.
+    show_after: Duration,
     bar: Bar,
     shown: Option<DisplayHandle>,
     last: Option<Bar>,
@@ -102,7 +103,7 @@ impl Active {
     /// Shows or updates the bar if it is due and has changed.
     fn refresh(&mut self, force: bool) {
         self.bar.elapsed = self.started.elapsed();
-        if !force && self.bar.elapsed < SHOW_AFTER {
+        if !force && self.bar.elapsed < self.show_after {
             return;
         }
         match &self.shown {
@@ -126,7 +127,7 @@ pub struct NotebookProgress {
 impl NotebookProgress {
     fn start(&self, total: usize) {
         *self.inner.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Active { started: Instant::now(), bar: Bar { done: 0, total, bytes: 0, elapsed: Duration::ZERO, outcome: Outcome::Running }, shown: None, last: None });
+            Some(Active { started: Instant::now(), show_after: strata::exec::progress_after(), bar: Bar { done: 0, total, bytes: 0, elapsed: Duration::ZERO, outcome: Outcome::Running }, shown: None, last: None });
         let inner = self.inner.clone();
         // Dropping `stop` (when the computation ends) wakes the ticker at once: a sleeping
         // ticker would otherwise hold every computation's end back by up to a tick.
@@ -156,7 +157,7 @@ impl NotebookProgress {
             active.bar.outcome = outcome;
             active.bar.elapsed = active.started.elapsed();
             // A bar that was shown (or that should have been) gets its final state.
-            if active.shown.is_some() || active.bar.elapsed >= SHOW_AFTER {
+            if active.shown.is_some() || active.bar.elapsed >= active.show_after {
                 active.refresh(true);
             }
         }

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 pub mod install;
+pub mod outbox;
 pub mod outputs;
 pub mod protocol;
 pub mod server;

@@ -48,7 +48,7 @@ fn display_message(marker: Marker, parent: Option<&Header>, factory: &MessageFac
             json!({"data": data, "metadata": metadata, "transient": {"display_id": display_id}}),
         ),
         Marker::Clear { wait } => factory.iopub(parent, "clear_output", json!({"wait": wait})),
-        Marker::Panic { .. } | Marker::CellFailed { .. } | Marker::Text { .. } => return None,
+        Marker::Panic { .. } | Marker::CellFailed { .. } | Marker::Text { .. } | Marker::StderrAsked { .. } | Marker::StderrBarrier { .. } => return None,
     })
 }
 

@@ -18,6 +18,7 @@ use crate::engine::{
 };
 use crate::error::KernelError;
 use crate::history::{self, History};
+use crate::outbox::{drained, outbox, Drain, Outbox};
 use crate::outputs;
 use crate::protocol::message::{
     parse_content, CodeAtCursor, CommOpen, ExecuteRequest, HistoryRequest, InputReply,
@@ -48,7 +49,7 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
     bind(&mut control, "control", &conn, conn.control_port).await?;
     bind(&mut stdin, "stdin", &conn, conn.stdin_port).await?;
 
-    let (iopub_tx, iopub_rx) = mpsc::unbounded_channel::<WireMessage>();
+    let (iopub_tx, iopub_rx) = outbox();
     tokio::spawn(publish_iopub(iopub, iopub_rx, signer.clone()));
     tokio::spawn(echo_heartbeat(heartbeat));
 
@@ -64,7 +65,7 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
         .map_err(|e| KernelError::Io { context: "starting the engine thread".into(), source: e })?;
 
     let (stdin_send, stdin_recv) = stdin.split();
-    let (stdin_out_tx, stdin_out_rx) = mpsc::unbounded_channel::<WireMessage>();
+    let (stdin_out_tx, stdin_out_rx) = outbox();
     let (input_reply_tx, input_reply_rx) = std_mpsc::channel::<String>();
     // One replay memory for all channels: a message captured on one must not be accepted
     // on another either.
@@ -86,6 +87,7 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
         executing: AtomicBool::new(false),
         pending_interrupt: Arc::new(AtomicBool::new(false)),
         shutdown: Notify::new(),
+        shutting_down: AtomicBool::new(false),
         language_version: rustc_version(),
     });
     kernel.publish_status("starting", None);
@@ -93,20 +95,23 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
     let (shell_send, shell_recv) = shell.split();
     let (shell_tx, shell_rx) = mpsc::unbounded_channel::<Received>();
     tokio::spawn(read_router(shell_recv, signer.clone(), replay.clone(), shell_tx, "shell"));
-    let (shell_out_tx, shell_out_rx) = mpsc::unbounded_channel::<WireMessage>();
+    let (shell_out_tx, shell_out_rx) = outbox();
     tokio::spawn(send_router(shell_send, shell_out_rx, signer.clone(), "shell"));
-    tokio::spawn(run_shell(kernel.clone(), shell_rx, shell_out_tx));
+    tokio::spawn(run_shell(kernel.clone(), shell_rx, shell_out_tx.clone()));
 
     let (control_send, control_recv) = control.split();
     let (control_tx, control_rx) = mpsc::unbounded_channel::<Received>();
     tokio::spawn(read_router(control_recv, signer.clone(), replay, control_tx, "control"));
-    let (control_out_tx, control_out_rx) = mpsc::unbounded_channel::<WireMessage>();
+    let (control_out_tx, control_out_rx) = outbox();
     tokio::spawn(send_router(control_send, control_out_rx, signer.clone(), "control"));
-    tokio::spawn(run_control(kernel.clone(), control_rx, control_out_tx));
+    tokio::spawn(run_control(kernel.clone(), control_rx, control_out_tx.clone()));
 
+    // Notified once the shutdown reply and its idle are queued; they (and anything queued
+    // before them) are written before the process ends.
     kernel.shutdown.notified().await;
-    // Let the shutdown reply and the final idle leave before the process ends.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    if !drained(&[&kernel.iopub, &shell_out_tx, &control_out_tx], Duration::from_secs(5)).await {
+        log::warn!("exiting with messages unsent after 5 s");
+    }
     if let Some(interrupter) = kernel.engine.interrupter() {
         interrupter.terminate();
     }
@@ -125,7 +130,7 @@ async fn bind<S: Socket>(socket: &mut S, channel: &'static str, conn: &Connectio
 /// Everything the request handlers share.
 struct Kernel {
     factory: MessageFactory,
-    iopub: mpsc::UnboundedSender<WireMessage>,
+    iopub: Outbox,
     engine: EngineHost,
     history: Mutex<History>,
     execution_count: Mutex<u32>,
@@ -133,7 +138,7 @@ struct Kernel {
     parent: Arc<Mutex<Option<Header>>>,
     /// While true, live output is dropped (silent executions, user_expressions).
     silent: Arc<AtomicBool>,
-    stdin_out: mpsc::UnboundedSender<WireMessage>,
+    stdin_out: Outbox,
     input_replies: Arc<Mutex<std_mpsc::Receiver<String>>>,
     input_cancelled: Arc<AtomicBool>,
     /// A cell is between its busy and idle.
@@ -141,14 +146,17 @@ struct Kernel {
     /// An interrupt arrived while the engine was still starting: the cell waiting for it
     /// must not run.
     pending_interrupt: Arc<AtomicBool>,
+    /// Notified when a shutdown request has been answered (reply and idle queued).
     shutdown: Notify,
+    /// A shutdown was requested: the loop that answers it notifies [`Kernel::shutdown`].
+    shutting_down: AtomicBool,
     language_version: String,
 }
 
 impl Kernel {
     fn publish(&self, msg: WireMessage) {
         // The iopub task only stops when the process does.
-        let _ = self.iopub.send(msg);
+        self.iopub.send(msg);
     }
 
     fn publish_status(&self, state: &str, parent: Option<&Header>) {
@@ -188,10 +196,10 @@ impl Kernel {
 
     /// Handles one shell request. Returns, for a failed cell with stop_on_error, the moment
     /// its reply left: requests received before then were queued behind it and are aborted.
-    async fn handle_shell(&self, request: &WireMessage, replies: &mpsc::UnboundedSender<WireMessage>) -> Option<Instant> {
+    async fn handle_shell(&self, request: &WireMessage, replies: &Outbox) -> Option<Instant> {
         let msg_type = request.header.msg_type.as_str();
         let reply = |kind: &str, content: Value| {
-            let _ = replies.send(self.factory.reply(request, kind, content));
+            replies.send(self.factory.reply(request, kind, content));
         };
         match msg_type {
             "kernel_info_request" => reply("kernel_info_reply", self.kernel_info()),
@@ -416,8 +424,15 @@ impl Kernel {
 
     fn shutdown(&self, request: &WireMessage) -> Value {
         let restart = parse_content::<ShutdownRequest>(request).map(|r| r.restart).unwrap_or(false);
-        self.shutdown.notify_one();
+        self.shutting_down.store(true, Ordering::SeqCst);
         json!({"status": "ok", "restart": restart})
+    }
+
+    /// After a request's idle: if it was a shutdown, lets [`serve`] end the process.
+    fn exit_if_shutting_down(&self) {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            self.shutdown.notify_one();
+        }
     }
 
     fn interrupt(&self) {
@@ -435,7 +450,7 @@ fn error_content(ename: &str, evalue: &str, count: u32) -> Value {
 }
 
 /// The shell loop: one request at a time, in arrival order.
-async fn run_shell(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<Received>, replies: mpsc::UnboundedSender<WireMessage>) {
+async fn run_shell(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<Received>, replies: Outbox) {
     // Set after a failed cell with stop_on_error: execute requests that arrived before the
     // failure was reported were sent without knowing of it, and are not run.
     let mut abort_before: Option<Instant> = None;
@@ -444,20 +459,21 @@ async fn run_shell(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<Re
         let aborted = request.header.msg_type == "execute_request" && abort_before.is_some_and(|t| received_at < t);
         if aborted {
             let content = json!({"status": "aborted", "execution_count": kernel.execution_count()});
-            let _ = replies.send(kernel.factory.reply(&request, "execute_reply", content));
+            replies.send(kernel.factory.reply(&request, "execute_reply", content));
         } else if let Some(failed_at) = kernel.handle_shell(&request, &replies).await {
             abort_before = Some(failed_at);
         }
         kernel.publish_status("idle", Some(&request.header));
+        kernel.exit_if_shutting_down();
     }
 }
 
 /// The control loop: served even while a cell runs on shell.
-async fn run_control(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<Received>, replies: mpsc::UnboundedSender<WireMessage>) {
+async fn run_control(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<Received>, replies: Outbox) {
     while let Some((_, request)) = requests.recv().await {
         kernel.publish_status("busy", Some(&request.header));
         let reply = |kind: &str, content: Value| {
-            let _ = replies.send(kernel.factory.reply(&request, kind, content));
+            replies.send(kernel.factory.reply(&request, kind, content));
         };
         match request.header.msg_type.as_str() {
             "kernel_info_request" => reply("kernel_info_reply", kernel.kernel_info()),
@@ -470,6 +486,7 @@ async fn run_control(kernel: Arc<Kernel>, mut requests: mpsc::UnboundedReceiver<
             other => log::warn!("ignoring unknown control message type {other:?}"),
         }
         kernel.publish_status("idle", Some(&request.header));
+        kernel.exit_if_shutting_down();
     }
 }
 
@@ -502,23 +519,25 @@ async fn read_router(
     }
 }
 
-async fn send_router(mut socket: zeromq::RouterSendHalf, mut queue: mpsc::UnboundedReceiver<WireMessage>, signer: Signer, channel: &'static str) {
-    while let Some(message) = queue.recv().await {
+async fn send_router(mut socket: zeromq::RouterSendHalf, mut queue: Drain, signer: Signer, channel: &'static str) {
+    while let Some(message) = queue.next().await {
         if let Some(frames) = to_zmq(message.encode(&signer)) {
             if let Err(e) = socket.send(frames).await {
                 log::warn!("could not send on {channel}: {e}");
             }
         }
+        queue.written();
     }
 }
 
-async fn publish_iopub(mut socket: zeromq::PubSocket, mut queue: mpsc::UnboundedReceiver<WireMessage>, signer: Signer) {
-    while let Some(message) = queue.recv().await {
+async fn publish_iopub(mut socket: zeromq::PubSocket, mut queue: Drain, signer: Signer) {
+    while let Some(message) = queue.next().await {
         if let Some(frames) = to_zmq(message.encode(&signer)) {
             if let Err(e) = socket.send(frames).await {
                 log::warn!("could not publish on iopub: {e}");
             }
         }
+        queue.written();
     }
 }
 
@@ -577,7 +596,7 @@ async fn read_input_replies(
 /// Sends a cell's live output to iopub, as part of the request that is running.
 struct IopubSink {
     factory: MessageFactory,
-    iopub: mpsc::UnboundedSender<WireMessage>,
+    iopub: Outbox,
     parent: Arc<Mutex<Option<Header>>>,
     silent: Arc<AtomicBool>,
 }
@@ -588,7 +607,7 @@ impl OutputSink for IopubSink {
             return;
         }
         let parent = self.parent.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let _ = self.iopub.send(outputs::live_output_message(output, parent.as_ref(), &self.factory));
+        self.iopub.send(outputs::live_output_message(output, parent.as_ref(), &self.factory));
     }
 }
 
@@ -596,7 +615,7 @@ impl OutputSink for IopubSink {
 struct CellInput {
     request: WireMessage,
     factory: MessageFactory,
-    out: mpsc::UnboundedSender<WireMessage>,
+    out: Outbox,
     replies: Arc<Mutex<std_mpsc::Receiver<String>>>,
     cancelled: Arc<AtomicBool>,
 }
@@ -606,7 +625,9 @@ impl InputSource for CellInput {
         let replies = self.replies.lock().ok()?;
         while replies.try_recv().is_ok() {} // answers to requests nobody waits for any more
         let request = self.factory.reply(&self.request, "input_request", json!({"prompt": prompt, "password": password}));
-        self.out.send(request).ok()?;
+        if !self.out.send(request) {
+            return None;
+        }
         loop {
             if self.cancelled.load(Ordering::SeqCst) {
                 return None;

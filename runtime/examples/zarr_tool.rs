@@ -5,10 +5,13 @@
 //! ```text
 //! zarr_tool dump SRC [SELECTION]      JSON: metadata and the (selected) values as f64
 //! zarr_tool copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]] [--overwrite]
+//!           [--threads=N] [--chunk-delay-ms=D]
 //! ```
 //! SELECTION is one item per axis, comma-separated: `i` or `start:stop[:step]` (either bound
 //! may be empty). FORMAT is v2 or v3; COMPRESSOR is none, blosc-lz4, blosc-zstd, zstd or gzip;
-//! CHUNKS and SHARDS are shapes such as `4x5x6`.
+//! CHUNKS and SHARDS are shapes such as `4x5x6`. `--chunk-delay-ms` makes each chunk wait D ms
+//! before it is written and `--threads` limits how many are written at once, so that a test can
+//! interrupt a write that lasts seconds on any machine, however fast.
 
 use std::process::ExitCode;
 
@@ -20,10 +23,12 @@ use strata::zarr::{BloscCompressor, BloscShuffle};
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let overwrite = args.iter().any(|a| a == "--overwrite");
-    args.retain(|a| a != "--overwrite");
+    let flag = |name: &str| args.iter().find_map(|a| a.strip_prefix(name)).map(str::to_string);
+    let pace = Pace { threads: flag("--threads="), delay_ms: flag("--chunk-delay-ms=") };
+    args.retain(|a| !a.starts_with("--"));
     let result = match args.first().map(String::as_str) {
         Some("dump") if args.len() >= 2 => dump(&args[1], args.get(2).map(String::as_str)),
-        Some("copy") if args.len() >= 5 => copy(&args[1..], overwrite),
+        Some("copy") if args.len() >= 5 => copy(&args[1..], overwrite, &pace),
         _ => Err("usage: zarr_tool dump SRC [SELECTION] | copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]]".into()),
     };
     match result {
@@ -85,7 +90,13 @@ fn shape(spec: &str) -> Result<Vec<usize>, String> {
     spec.split('x').map(|n| n.parse::<usize>().map_err(|_| format!("bad shape {spec:?}"))).collect()
 }
 
-fn copy(args: &[String], overwrite: bool) -> Result<(), String> {
+/// How fast `copy` writes: `--threads=N` and `--chunk-delay-ms=D`, as given.
+struct Pace {
+    threads: Option<String>,
+    delay_ms: Option<String>,
+}
+
+fn copy(args: &[String], overwrite: bool, pace: &Pace) -> Result<(), String> {
     let (src, dst, format, compressor) = (&args[0], &args[1], &args[2], &args[3]);
     let z = open_array(src).map_err(|e| e.to_string())?;
     let mut options = match format.as_str() {
@@ -118,8 +129,22 @@ fn copy(args: &[String], overwrite: bool) -> Result<(), String> {
         let names: Vec<String> = names.iter().map(|n| n.clone().unwrap_or_default()).collect();
         options = options.dimension_names(&names);
     }
-    fn write<T: BlockElement>(z: &ZarrArray, dst: &str, options: &ToZarr) -> Result<(), String> {
-        z.to_array::<T>().to_zarr_with(dst, options).map(|_| ()).map_err(|e| e.to_string())
+    if let Some(threads) = &pace.threads {
+        options.compute = options.compute.clone().threads(threads.parse().map_err(|_| format!("bad --threads={threads}"))?);
     }
-    strata::with_dtype!(z.dtype(), T => write::<T>(&z, dst, &options))
+    let delay = match &pace.delay_ms {
+        Some(ms) => std::time::Duration::from_millis(ms.parse().map_err(|_| format!("bad --chunk-delay-ms={ms}"))?),
+        None => std::time::Duration::ZERO,
+    };
+    fn write<T: BlockElement>(z: &ZarrArray, dst: &str, options: &ToZarr, delay: std::time::Duration) -> Result<(), String> {
+        let mut array = z.to_array::<T>();
+        if !delay.is_zero() {
+            array = array.map_blocks(move |chunk| {
+                std::thread::sleep(delay);
+                chunk
+            });
+        }
+        array.to_zarr_with(dst, options).map(|_| ()).map_err(|e| e.to_string())
+    }
+    strata::with_dtype!(z.dtype(), T => write::<T>(&z, dst, &options, delay))
 }

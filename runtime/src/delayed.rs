@@ -377,7 +377,12 @@ mod tests {
                     delayed(move || {
                         let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(now, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(100));
+                        // Stay until another task has started (or 10 s have passed, when
+                        // they run one at a time and the assertion below fails).
+                        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                        while most.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
                         active.fetch_sub(1, Ordering::SeqCst);
                         i
                     })
@@ -427,6 +432,7 @@ mod tests {
 
     #[test]
     fn the_graph_as_data_has_its_rows() {
+        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = delayed(|| 1).named("a");
         let b = delayed(|| 2).named("b");
         let total = a.zip(&b).map(|(x, y)| x + y).named("total");

@@ -61,6 +61,18 @@ pub(super) struct OutputPump {
     signals: Arc<SharedSignals>,
 }
 
+/// How long the end of a cell waits for the stderr barrier (a cell process that died, or a
+/// filter stuck behind a user thread, must not hang the kernel).
+const BARRIER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The latest end-of-cell stderr request the stdout filter announced, and the latest barrier
+/// the stderr filter wrote: stderr is complete when `reached >= expected`.
+#[derive(Default)]
+struct StderrBarrier {
+    expected: u64,
+    reached: u64,
+}
+
 impl OutputPump {
     pub(super) fn spawn(outputs: EvalContextOutputs, sink: Arc<dyn OutputSink>) -> Self {
         let (flush_tx, flush_rx) = crossbeam_channel::unbounded::<crossbeam_channel::Sender<()>>();
@@ -69,25 +81,45 @@ impl OutputPump {
         let pump_signals = signals.clone();
         let spawned = std::thread::Builder::new().name("cell-output".into()).spawn(move || {
             let EvalContextOutputs { stdout, stderr } = outputs;
+            let mut barrier = StderrBarrier::default();
+            let on_stdout = |line: String, barrier: &mut StderrBarrier| match Marker::parse(&line) {
+                Some(Marker::StderrAsked { seq }) => barrier.expected = barrier.expected.max(seq),
+                _ => pump_signals.observe_stdout(line, pump_sink.as_ref()),
+            };
+            let on_stderr = |line: String, barrier: &mut StderrBarrier| match Marker::parse(&line) {
+                Some(Marker::StderrBarrier { seq }) => barrier.reached = barrier.reached.max(seq),
+                _ => pump_signals.observe_stderr(line, pump_sink.as_ref()),
+            };
             loop {
                 crossbeam_channel::select! {
                     recv(stdout) -> line => match line {
-                        Ok(line) => pump_signals.observe_stdout(line, pump_sink.as_ref()),
+                        Ok(line) => on_stdout(line, &mut barrier),
                         Err(_) => break,
                     },
                     recv(stderr) -> line => match line {
-                        Ok(line) => pump_signals.observe_stderr(line, pump_sink.as_ref()),
+                        Ok(line) => on_stderr(line, &mut barrier),
                         Err(_) => break,
                     },
                     recv(flush_rx) -> ack => match ack {
                         Ok(ack) => {
                             while let Ok(line) = stdout.try_recv() {
-                                pump_signals.observe_stdout(line, pump_sink.as_ref());
+                                on_stdout(line, &mut barrier);
                             }
-                            // stderr travels through its own pipe and reader thread; give
-                            // lines the cell wrote just before it ended a moment to arrive.
-                            while let Ok(line) = stderr.recv_timeout(Duration::from_millis(15)) {
-                                pump_signals.observe_stderr(line, pump_sink.as_ref());
+                            // stderr travels through its own pipe and reader thread: when the
+                            // cell ran to its end, its filter ends what the cell wrote with a
+                            // barrier, and everything up to it belongs to this cell.
+                            let deadline = std::time::Instant::now() + BARRIER_TIMEOUT;
+                            while barrier.reached < barrier.expected {
+                                match stderr.recv_deadline(deadline) {
+                                    Ok(line) => on_stderr(line, &mut barrier),
+                                    Err(_) => {
+                                        log::warn!("stderr barrier {} did not arrive", barrier.expected);
+                                        barrier.reached = barrier.expected;
+                                    }
+                                }
+                            }
+                            while let Ok(line) = stderr.try_recv() {
+                                on_stderr(line, &mut barrier);
                             }
                             let _ = ack.send(());
                         }
@@ -110,7 +142,7 @@ impl OutputPump {
     pub(super) fn flush(&self) {
         let (ack_tx, ack_rx) = crossbeam_channel::bounded(1);
         if self.flush_tx.send(ack_tx).is_ok() {
-            let _ = ack_rx.recv_timeout(Duration::from_secs(5));
+            let _ = ack_rx.recv_timeout(BARRIER_TIMEOUT + Duration::from_secs(5));
         }
     }
 }

@@ -12,7 +12,11 @@
 //! - a cell's `print!` text may still sit in the cell's stdout buffer (the cells' libstd is
 //!   not this binary's) when the cell returns; before passing on `EVCXR_EXECUTION_COMPLETE`,
 //!   the filter calls the flush function the cell hooks registered ([`FLUSH_FN_ENV`]), and has
-//!   the stderr filter pass on its partial text too.
+//!   the stderr filter pass on everything the cell wrote to stderr, partial text included.
+//!   stderr reaches the kernel through another pipe, so the two filters number that request:
+//!   stdout says [`Marker::StderrAsked`] and stderr ends what it passed on with
+//!   [`Marker::StderrBarrier`] of the same number, which the kernel waits for. No line is
+//!   then late because the machine was busy.
 //! - partial text followed by one of evcxr's lines arrives glued to it (`50%EVCXR_BEGIN_...`);
 //!   evcxr would not recognise its line and would swallow or hang on it, so such lines are
 //!   split where evcxr's part starts.
@@ -44,13 +48,13 @@ enum Stream {
 pub fn install() -> std::io::Result<()> {
     let (request_rx, request_tx) = pipe()?;
     let (ack_tx, ack_rx) = std::sync::mpsc::channel();
-    interpose(1, Stream::Stdout, Some(Peer::Asks { request: request_tx, ack: ack_rx }))?;
+    interpose(1, Stream::Stdout, Some(Peer::Asks { request: request_tx, ack: ack_rx, seq: 0 }))?;
     interpose(2, Stream::Stderr, Some(Peer::Answers { request: request_rx, ack: ack_tx }))
 }
 
 /// How the stdout filter has the stderr filter pass on its partial text when a cell ends.
 enum Peer {
-    Asks { request: File, ack: std::sync::mpsc::Receiver<()> },
+    Asks { request: File, ack: std::sync::mpsc::Receiver<()>, seq: u64 },
     Answers { request: File, ack: std::sync::mpsc::Sender<()> },
 }
 
@@ -116,12 +120,19 @@ impl<W: Write> Filter<W> {
 
     /// The stdout filter saw a cell end: pass on everything, then say so.
     fn answer_request(&mut self) {
+        // Requests are 8-byte numbers; several may be waiting: the last one covers them all.
+        let mut seq = None;
         if let Some(Peer::Answers { request, .. }) = &mut self.peer {
-            let mut byte = [0u8; 64];
-            let _ = std::io::Read::read(request, &mut byte);
+            let mut bytes = [0u8; 8 * 64];
+            if let Ok(n) = std::io::Read::read(request, &mut bytes) {
+                seq = bytes[..n - n % 8].chunks_exact(8).filter_map(|c| c.try_into().ok()).map(u64::from_le_bytes).max();
+            }
         }
         self.drain_ready();
         self.pass_partial();
+        if let Some(seq) = seq {
+            self.marker(Marker::StderrBarrier { seq });
+        }
         if let Some(Peer::Answers { ack, .. }) = &self.peer {
             let _ = ack.send(());
         }
@@ -194,11 +205,20 @@ impl<W: Write> Filter<W> {
             }
         }
         self.pass_partial();
-        if let Some(Peer::Asks { request, ack }) = &mut self.peer {
+        let mut asked = None;
+        if let Some(Peer::Asks { request, ack, seq }) = &mut self.peer {
             while ack.try_recv().is_ok() {}
-            if request.write_all(b"!").is_ok() {
+            *seq += 1;
+            if request.write_all(&seq.to_le_bytes()).is_ok() {
+                asked = Some(*seq);
                 let _ = ack.recv_timeout(FLUSH_TIMEOUT);
             }
+        }
+        // Only once the cell hooks are in (the kernel's output pump is reading by then): the
+        // cell evcxr runs while it starts has nobody reading its stdout but evcxr, which would
+        // wait forever for this line to be taken.
+        if let Some(seq) = asked.filter(|_| std::env::var_os(FLUSH_FN_ENV).is_some()) {
+            self.marker(Marker::StderrAsked { seq });
         }
     }
 

@@ -81,8 +81,10 @@ mod tests {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let mut cat = std::process::Command::new("cat").stdin(std::process::Stdio::piped()).spawn().unwrap();
         let pid = cat.id() as i32;
+        // Until cat blocks on its stdin: at once on an idle machine, later on a loaded one.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut idle = false;
-        for _ in 0..50 {
+        while std::time::Instant::now() < deadline {
             if waiting_on_stdin(pid) {
                 idle = true;
                 break;

@@ -16,7 +16,7 @@ use crate::error::Error;
 
 pub use cancel::Computation;
 pub use pool::{set_threads, threads, with_threads};
-pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, set_default_observer, set_memory_budget, ComputeOptions, Observer, Progress};
+pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, progress_after, set_default_observer, set_memory_budget, set_progress_after, ComputeOptions, Observer, Progress, PROGRESS_AFTER_ENV};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///

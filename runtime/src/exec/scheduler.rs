@@ -76,6 +76,33 @@ impl std::fmt::Debug for ComputeOptions {
 
 static BUDGET: AtomicU64 = AtomicU64::new(0);
 
+/// `u64::MAX`: not set in code, so the environment or the default decides.
+static PROGRESS_AFTER_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The environment variable that sets, in seconds, how long a computation runs before its
+/// progress bar appears (`0` shows a bar for every computation).
+pub const PROGRESS_AFTER_ENV: &str = "STRATA_PROGRESS_AFTER";
+
+/// How long a computation runs before a progress bar (in a notebook or on a terminal)
+/// appears: set with [`set_progress_after`], else `STRATA_PROGRESS_AFTER` seconds from the
+/// environment, else half a second. Short computations thus draw nothing, and a test or a
+/// lesson that must show a bar whatever the machine's speed sets it to zero.
+pub fn progress_after() -> Duration {
+    match PROGRESS_AFTER_MS.load(Ordering::Relaxed) {
+        u64::MAX => std::env::var(PROGRESS_AFTER_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or(Duration::from_millis(500), Duration::from_secs_f64),
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// Sets how long a computation runs before its progress bar appears (see [`progress_after`]).
+pub fn set_progress_after(delay: Duration) {
+    PROGRESS_AFTER_MS.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX - 1).min(u64::MAX - 1), Ordering::Relaxed);
+}
+
 static DEFAULT_OBSERVER: std::sync::RwLock<Option<Arc<dyn Observer>>> = std::sync::RwLock::new(None);
 
 /// The observer of computations whose options name none: a notebook's progress bar, say

@@ -1,6 +1,6 @@
 //! A text progress bar on stderr, for computations run outside a notebook from a terminal
 //! (programs, tests run by hand). Drawn only when stderr is a terminal and the computation
-//! has run for half a second; redrawn in place with a carriage return, at most ten times a
+//! has run for [`super::progress_after`] (half a second unless set); redrawn in place with a carriage return, at most ten times a
 //! second; nothing at all when stderr is a file or a pipe.
 
 use std::io::{IsTerminal, Write};
@@ -12,7 +12,8 @@ use crate::error::human_bytes;
 
 #[derive(Default)]
 pub struct TerminalProgress {
-    state: Mutex<Option<(Instant, Option<Instant>, u64)>>,
+    /// (started, last drawn, bytes so far, delay before the first draw)
+    state: Mutex<Option<(Instant, Option<Instant>, u64, Duration)>>,
 }
 
 impl TerminalProgress {
@@ -39,12 +40,12 @@ impl Observer for TerminalProgress {
     fn event(&self, progress: &Progress) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match progress {
-            Progress::Started { .. } => *state = Some((Instant::now(), None, 0)),
+            Progress::Started { .. } => *state = Some((Instant::now(), None, 0, super::progress_after())),
             Progress::Task { done, total, bytes, .. } => {
-                if let Some((started, drawn, sum)) = state.as_mut() {
+                if let Some((started, drawn, sum, after)) = state.as_mut() {
                     *sum += bytes;
                     let due = drawn.is_none_or(|d| d.elapsed() >= Duration::from_millis(100));
-                    if started.elapsed() >= Duration::from_millis(500) && due {
+                    if started.elapsed() >= *after && due {
                         eprint!("{}", line(*done, *total, *sum, started.elapsed()));
                         let _ = std::io::stderr().flush();
                         *drawn = Some(Instant::now());
@@ -52,12 +53,12 @@ impl Observer for TerminalProgress {
                 }
             }
             Progress::Finished { tasks, elapsed } => {
-                if let Some((_, Some(_), sum)) = state.take() {
+                if let Some((_, Some(_), sum, _)) = state.take() {
                     eprintln!("{}", line(*tasks, *tasks, sum, *elapsed));
                 }
             }
             Progress::Failed { done, total, error } => {
-                if let Some((started, Some(_), _)) = state.take() {
+                if let Some((started, Some(_), _, _)) = state.take() {
                     eprintln!("\r{done} / {total} tasks, {:.1} s: {error}", started.elapsed().as_secs_f64());
                 }
             }
