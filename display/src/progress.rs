@@ -1,5 +1,5 @@
 //! A live progress bar in the cell's output for computations that take more than half a
-//! second (or [`strata::exec::progress_after`], settable per process and by the
+//! second (or their session's `progress_after`, settable with `set_progress_after` and by the
 //! `STRATA_PROGRESS_AFTER` environment variable): shown once (`display_data` with a display id), then updated in place
 //! (`update_display_data`) at most ten times a second with the fraction done, tasks, bytes
 //! and elapsed time; it ends at 100% with the total time, or says "interrupted" or "failed"
@@ -125,9 +125,9 @@ pub struct NotebookProgress {
 }
 
 impl NotebookProgress {
-    fn start(&self, total: usize) {
+    fn start(&self, total: usize, show_after: Duration) {
         *self.inner.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Active { started: Instant::now(), show_after: strata::exec::progress_after(), bar: Bar { done: 0, total, bytes: 0, elapsed: Duration::ZERO, outcome: Outcome::Running }, shown: None, last: None });
+            Some(Active { started: Instant::now(), show_after, bar: Bar { done: 0, total, bytes: 0, elapsed: Duration::ZERO, outcome: Outcome::Running }, shown: None, last: None });
         let inner = self.inner.clone();
         // Dropping `stop` (when the computation ends) wakes the ticker at once: a sleeping
         // ticker would otherwise hold every computation's end back by up to a tick.
@@ -168,11 +168,11 @@ impl Observer for NotebookProgress {
     fn event(&self, progress: &Progress) {
         let mut depth = self.depth.lock().unwrap_or_else(|p| p.into_inner());
         match progress {
-            Progress::Started { tasks } => {
+            Progress::Started { tasks, show_bar_after } => {
                 *depth += 1;
                 if *depth == 1 {
                     drop(depth);
-                    self.start(*tasks);
+                    self.start(*tasks, *show_bar_after);
                 }
             }
             Progress::Task { done, bytes, .. } if *depth == 1 => {
@@ -199,7 +199,7 @@ impl Observer for NotebookProgress {
 
 /// Makes computations in this (cell) process draw notebook progress bars.
 pub fn install() {
-    strata::exec::set_default_observer(Some(Arc::new(NotebookProgress::default())));
+    strata::session::Session::global().set_observer(Some(Arc::new(NotebookProgress::default())));
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod labeled;
 pub mod plan;
 pub mod present;
 pub mod prelude;
+pub mod session;
 pub mod zarr;
 
 pub use error::Error;

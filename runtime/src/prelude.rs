@@ -11,7 +11,8 @@ pub use crate::io::{open_dataset, open_mfdataset, open_zarr};
 pub use crate::labeled::{
     concat, nearest, nearest_within, Boundary, Calendar, Coordinate, DataArray, Dataset, DateTime, Values,
 };
-pub use crate::exec::{map_tasks, set_memory_budget, set_progress_after, set_threads, with_threads, ComputeOptions};
+pub use crate::exec::{map_tasks, map_tasks_with, set_memory_budget, set_progress_after, set_threads, with_threads, ComputeOptions};
+pub use crate::session::{CancelToken, Session};
 pub use crate::zarr::{from_zarr, open_array, Compressor, ToZarr, ZarrArray, ZarrFormat};
 pub use serde_json;
 pub use ndarray::{self, ArrayD, Axis};

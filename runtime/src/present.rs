@@ -4,7 +4,7 @@
 //! them as a cell's value (evcxr calls their `evcxr_display` method). Without a presenter
 //! they print their `Debug` text.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::array::{BlockElement, ChunkedArray};
 use crate::labeled::{Attrs, Coordinate, DataArray, Dataset};
@@ -23,16 +23,15 @@ pub trait Presenter: Send + Sync {
     fn present(&self, value: &Presentable<'_>);
 }
 
-static PRESENTER: RwLock<Option<Arc<dyn Presenter>>> = RwLock::new(None);
-
-/// Installs the presenter values are shown through from now on.
+/// Installs the presenter values are shown through from now on, in the default session.
 pub fn set_presenter(presenter: Arc<dyn Presenter>) {
-    *PRESENTER.write().unwrap_or_else(|p| p.into_inner()) = Some(presenter);
+    crate::session::Session::global().set_presenter(Some(presenter));
 }
 
-/// Shows `value` through the presenter; false when none is installed.
+/// Shows `value` through the current session's presenter (else the default session's, which
+/// a notebook's front end installed); false when none is installed.
 pub fn present(value: &Presentable<'_>) -> bool {
-    let presenter = PRESENTER.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let presenter = crate::session::Session::current().presenter().or_else(|| crate::session::Session::global().presenter());
     match presenter {
         Some(p) => {
             p.present(value);

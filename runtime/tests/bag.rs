@@ -4,21 +4,16 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use proptest::prelude::*;
-use strata::exec::cancel;
 use strata::prelude::*;
-
-/// Cancellation is process-wide: the tests that compute must not overlap one that cancels.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(100))]
 
     #[test]
     fn bag_results_match_sequential_ones(items in proptest::collection::vec(0u32..20, 0..200), parts in 1usize..12) {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let bag = Bag::from_sequence(items.clone(), parts);
         prop_assert!(bag.npartitions() <= parts.max(1));
         prop_assert_eq!(bag.compute().unwrap(), items.clone());
@@ -55,7 +50,6 @@ proptest! {
 
 #[test]
 fn take_computes_only_the_partitions_it_needs() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
     let bag = Bag::from_sequence((0..100).collect::<Vec<i32>>(), 10).map(move |x| {
@@ -70,7 +64,6 @@ fn take_computes_only_the_partitions_it_needs() {
 /// frequencies.
 #[test]
 fn gzip_json_lines_read_by_glob_like_the_dask_tutorial() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join(format!("strata-bag-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let names = ["Alice", "Bob", "Alice", "Carol", "Alice", "Bob"];
@@ -99,7 +92,6 @@ fn gzip_json_lines_read_by_glob_like_the_dask_tutorial() {
 
 #[test]
 fn missing_files_and_unreadable_files_name_the_path() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     match Bag::read_text("/nonexistent/strata/*.txt") {
         Err(StrataError::Read { path, cause }) => {
             assert!(path.contains("/nonexistent/strata"));
@@ -119,17 +111,19 @@ fn missing_files_and_unreadable_files_name_the_path() {
 
 #[test]
 fn an_interrupt_stops_a_bag_between_partitions() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let ran = Arc::new(AtomicUsize::new(0));
     let counter = ran.clone();
+    // Its own session: interrupting it stops nothing else this test binary runs meanwhile.
+    let session = Session::new();
+    let interrupt = session.clone();
     let bag = Bag::from_sequence((0..1000).collect::<Vec<u32>>(), 1000).map(move |x| {
         if counter.fetch_add(1, Ordering::SeqCst) == 3 {
-            cancel::request_cancel();
+            interrupt.interrupt();
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
         x
     });
-    assert!(matches!(bag.count(), Err(StrataError::Interrupted { .. })));
+    assert!(matches!(session.enter(|| bag.count()), Err(StrataError::Interrupted { .. })));
     assert!(ran.load(Ordering::SeqCst) < 1000);
     // The next computation runs normally.
     assert_eq!(Bag::from_sequence(vec![1, 2, 3], 2).sum().unwrap(), 6);

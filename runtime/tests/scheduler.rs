@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use strata::exec::{cancel, Observer, Progress};
+use strata::exec::{Observer, Progress};
 use strata::prelude::*;
 
 #[derive(Default)]
@@ -16,19 +16,15 @@ impl Observer for Recorder {
     }
 }
 
-/// Cancellation is process-wide: the tests that use it must not overlap.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 #[test]
 fn progress_reports_every_task_then_finishes() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let recorder = Arc::new(Recorder::default());
     let x = RandomState::new(1).random(&[100, 100], &[25, 50]);
     let options = ComputeOptions { budget: None, observer: Some(recorder.clone()), ..Default::default() };
     (&x - x.mean(&[0])).compute_with(&options).unwrap();
     let events = recorder.0.lock().unwrap();
     // 8 chunks for the mean, then 8 output chunks.
-    assert_eq!(events.first(), Some(&Progress::Started { tasks: 16 }));
+    assert!(matches!(events.first(), Some(&Progress::Started { tasks: 16, .. })));
     let tasks: Vec<usize> = events.iter().filter_map(|e| match e { Progress::Task { done, .. } => Some(*done), _ => None }).collect();
     let mut sorted = tasks.clone();
     sorted.sort_unstable();
@@ -47,13 +43,14 @@ fn progress_reports_every_task_then_finishes() {
     assert!(per_op.values().all(|(n, t)| *n == 8 && *t > std::time::Duration::ZERO), "{per_op:?}");
 }
 
-struct CancelAfter(usize);
+/// Interrupts its session after `.0` tasks.
+struct CancelAfter(usize, Session);
 
 impl Observer for CancelAfter {
     fn event(&self, progress: &Progress) {
         if let Progress::Task { done, .. } = progress {
             if *done == self.0 {
-                cancel::request_cancel();
+                self.1.interrupt();
             }
         }
     }
@@ -61,9 +58,10 @@ impl Observer for CancelAfter {
 
 #[test]
 fn cancelling_stops_between_tasks_with_an_error() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let x = RandomState::new(2).random(&[2_000, 2_000], &[100, 100]);
-    let options = ComputeOptions { budget: None, observer: Some(Arc::new(CancelAfter(3))), ..Default::default() };
+    // Its own session: interrupting it stops nothing else this test binary runs meanwhile.
+    let session = Session::new();
+    let options = ComputeOptions::default().in_session(&session).observer(Arc::new(CancelAfter(3, session.clone())));
     match x.sum(..).compute_with(&options) {
         Err(StrataError::Interrupted { completed, total }) => {
             assert_eq!(total, 400 + 1);
@@ -77,7 +75,6 @@ fn cancelling_stops_between_tasks_with_an_error() {
 
 #[test]
 fn a_selection_evaluates_only_the_chunks_it_needs() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let x = ones::<f64>(&[1_000, 1_000], &[100, 100]).map_blocks(move |b| {

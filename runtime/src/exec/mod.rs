@@ -14,29 +14,40 @@ use rayon::prelude::*;
 
 use crate::error::Error;
 
-pub use cancel::Computation;
 pub use pool::{set_threads, threads, with_threads};
-pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, progress_after, set_default_observer, set_memory_budget, set_progress_after, ComputeOptions, Observer, Progress, PROGRESS_AFTER_ENV};
+pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, progress_after, set_default_observer, set_memory_budget, set_progress_after, ComputeOptions, Observer, Progress};
+pub use crate::session::{CancelToken, Session, PROGRESS_AFTER_ENV};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.
 ///
-/// An interrupt (SIGINT) stops the computation between tasks: tasks already running finish,
-/// no new ones start, and the call returns [`Error::Interrupted`] within one task's time.
-/// Progress goes to the default observer (a notebook's bar), as for array computations.
+/// An interrupt (SIGINT, the notebook's stop button, [`Session::interrupt`]) stops the
+/// computation between tasks: tasks already running finish, no new ones start, and the call
+/// returns [`Error::Interrupted`] within one task's time. Progress goes to the session's
+/// observer (a notebook's bar), as for array computations.
 pub fn map_tasks<T, F>(n: usize, f: F) -> Result<Vec<T>, Error>
 where
     T: Send,
     F: Fn(usize) -> T + Sync + Send,
 {
-    pool::install(None, || map_tasks_here(n, f))?
+    map_tasks_with(n, &ComputeOptions::default(), f)
 }
 
-fn map_tasks_here<T, F>(n: usize, f: F) -> Result<Vec<T>, Error>
+/// [`map_tasks`] with `options` (session, threads, observer, cancel token).
+pub fn map_tasks_with<T, F>(n: usize, options: &ComputeOptions, f: F) -> Result<Vec<T>, Error>
 where
     T: Send,
     F: Fn(usize) -> T + Sync + Send,
 {
-    let run = run::Run::start(scheduler::default_observer(), n);
+    let options = &options.resolved();
+    pool::install(options, || map_tasks_here(n, options, f))?
+}
+
+fn map_tasks_here<T, F>(n: usize, options: &ComputeOptions, f: F) -> Result<Vec<T>, Error>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync + Send,
+{
+    let run = run::Run::start(options, n);
     let result: Option<Vec<T>> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -56,27 +67,26 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use super::cancel::TEST_SERIAL as SERIAL;
+    use std::time::Duration;
 
     #[test]
     fn results_come_back_in_order() {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let squares = map_tasks(1000, |i| i * i).unwrap();
         assert_eq!(squares.len(), 1000);
         assert!(squares.iter().enumerate().all(|(i, &v)| v == i * i));
     }
 
     #[test]
-    fn a_cancelled_computation_stops_early_with_an_error() {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    fn an_interrupted_session_stops_its_computation_early_with_an_error() {
+        let session = Session::new();
+        let options = ComputeOptions::default().in_session(&session);
         let started = AtomicUsize::new(0);
-        let result = map_tasks(10_000, |i| {
+        let result = map_tasks_with(10_000, &options, |i| {
             started.fetch_add(1, Ordering::SeqCst);
             if i == 5 {
-                cancel::request_cancel();
+                session.interrupt();
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::sleep(Duration::from_millis(1));
         });
         match result {
             Err(Error::Interrupted { completed, total }) => {
@@ -85,22 +95,65 @@ mod tests {
             }
             other => panic!("expected Interrupted, got {other:?}"),
         }
-        assert!(started.load(Ordering::SeqCst) < 10_000, "tasks kept starting after the cancel");
+        assert!(started.load(Ordering::SeqCst) < 10_000, "tasks kept starting after the interrupt");
         // The next computation is not affected by the old interrupt.
-        assert_eq!(map_tasks(3, |i| i).unwrap(), vec![0, 1, 2]);
+        assert_eq!(map_tasks_with(3, &options, |i| i).unwrap(), vec![0, 1, 2]);
     }
 
-    /// A real SIGINT during a computation cancels it, and does not end the process.
-    #[cfg(unix)]
+    /// Two computations at once, each with its own token: cancelling one leaves the other to
+    /// finish. Each task of the first waits until it is cancelled, so it can only end by the
+    /// token; the second runs meanwhile, on its own thread.
     #[test]
-    fn sigint_cancels_a_running_computation() {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        let result = map_tasks(10_000, |i| {
-            if i == 3 {
-                let _ = signal_hook::low_level::raise(signal_hook::consts::SIGINT);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+    fn two_computations_are_interrupted_separately() {
+        let (first, second) = (CancelToken::new(), CancelToken::new());
+        let waiting = std::sync::Arc::new(AtomicUsize::new(0));
+        let (token, seen) = (first.clone(), waiting.clone());
+        let stopped = std::thread::spawn(move || {
+            let options = ComputeOptions::default().threads(2).cancel_with(token.clone());
+            map_tasks_with(1_000, &options, |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                while !token.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
         });
-        assert!(matches!(result, Err(Error::Interrupted { .. })), "{result:?}");
+        while waiting.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // On a pool of its own: the first one's tasks hold both threads of theirs.
+        let options = ComputeOptions::default().threads(1).cancel_with(second.clone());
+        assert_eq!(map_tasks_with(100, &options, |i| i * 2).unwrap().iter().sum::<usize>(), 9_900);
+        first.cancel();
+        assert!(matches!(stopped.join().unwrap(), Err(Error::Interrupted { total: 1_000, .. })));
+        assert!(!second.is_cancelled());
+    }
+
+    /// Interrupting the default session stops its running computations, not those of
+    /// another session.
+    #[test]
+    fn an_interrupt_of_one_session_leaves_another_running() {
+        let mine = Session::new();
+        let started = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = started.clone();
+        let other = Session::new();
+        let (session, ours) = (mine.clone(), ComputeOptions::default().threads(2).in_session(&mine));
+        let stopped = std::thread::spawn(move || {
+            map_tasks_with(100_000, &ours, |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1));
+            })
+        });
+        while started.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let theirs = ComputeOptions::default().threads(2).in_session(&other);
+        let finished = map_tasks_with(200, &theirs, |i| {
+            if i == 0 {
+                session.interrupt();
+            }
+            i
+        });
+        assert_eq!(finished.unwrap().len(), 200);
+        assert!(matches!(stopped.join().unwrap(), Err(Error::Interrupted { .. })));
     }
 }

@@ -1,18 +1,26 @@
 //! One computation's bookkeeping, shared by every way the runtime runs tasks (array plans,
-//! `map_tasks` and bags, delayed graphs): the cancellation it answers to, the observer it
-//! reports to, and how many of its tasks are done. Each reports `Started`, a `Task` per task
-//! and `Finished` or `Failed` the same way, so one progress bar serves them all.
+//! `map_tasks` and bags, delayed graphs): the cancellation it answers to (its token, its
+//! session's interrupt, and SIGINT in the default session), the observer it reports to, and
+//! how many of its tasks are done. Each reports `Started`, a `Task` per task and `Finished` or
+//! `Failed` the same way, so one progress bar serves them all.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cancel::Computation;
-use super::scheduler::{Observer, Progress};
+use super::cancel::SigintScope;
+use super::scheduler::{ComputeOptions, Observer, Progress};
 use crate::error::Error;
+use crate::session::{CancelToken, Running};
 
 pub(crate) struct Run {
-    computation: Computation,
+    /// This computation's own token: the options' if they name one, else a fresh one that
+    /// only its session's interrupt cancels.
+    token: CancelToken,
+    /// Listed among the session's running computations while it runs.
+    _running: Running,
+    /// The default session's computations also stop on SIGINT.
+    sigint: Option<SigintScope>,
     observer: Option<Arc<dyn Observer>>,
     total: usize,
     done: AtomicUsize,
@@ -20,10 +28,21 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// Starts a computation of `total` tasks, reporting to `observer`.
-    pub(crate) fn start(observer: Option<Arc<dyn Observer>>, total: usize) -> Run {
-        let run = Run { computation: Computation::start(), observer, total, done: AtomicUsize::new(0), started: Instant::now() };
-        run.report(Progress::Started { tasks: total });
+    /// Starts a computation of `total` tasks with `options` (session, observer, token).
+    pub(crate) fn start(options: &ComputeOptions, total: usize) -> Run {
+        let session = options.session();
+        let token = options.cancel.clone().unwrap_or_default();
+        let show_bar_after = session.progress_after();
+        let run = Run {
+            _running: session.running(&token),
+            sigint: session.answers_sigint().then(SigintScope::start),
+            observer: options.observer.clone().or_else(|| session.observer()),
+            token,
+            total,
+            done: AtomicUsize::new(0),
+            started: Instant::now(),
+        };
+        run.report(Progress::Started { tasks: total, show_bar_after });
         run
     }
 
@@ -34,7 +53,7 @@ impl Run {
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.computation.is_cancelled()
+        self.token.is_cancelled() || self.sigint.as_ref().is_some_and(SigintScope::interrupted)
     }
 
     /// `Err(Interrupted)` once the user has interrupted.

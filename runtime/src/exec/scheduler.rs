@@ -2,7 +2,6 @@
 //! chunks), then the output chunks, in waves small enough that the bytes in flight stay
 //! under the memory budget. Between tasks it checks for cancellation and reports progress.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,11 +13,14 @@ use super::reduce::{Accumulator, ReduceSpec};
 use crate::array::{Block, ChunkGrid};
 use crate::error::Error;
 use crate::plan::{Node, NodeRef, Op};
+use crate::session::{CancelToken, Session};
 
 /// What a computation reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
-    Started { tasks: usize },
+    /// A computation of `tasks` tasks began; a progress bar for it should appear once it has
+    /// run for `show_bar_after` (its session's [`Session::progress_after`]).
+    Started { tasks: usize, show_bar_after: Duration },
     /// After each task: how many are done, the bytes it produced, the operation it ran
     /// (`reduce`, `cumsum`, or the output's), and how long it took, so that an observer can
     /// total time per operation.
@@ -32,15 +34,23 @@ pub trait Observer: Send + Sync {
     fn event(&self, progress: &Progress);
 }
 
+/// How one computation runs. Every field left unset comes from the session
+/// ([`Session::current`]: the one entered on this thread, else the default one).
 #[derive(Clone, Default)]
 pub struct ComputeOptions {
-    /// Bytes the computation may hold at once; `None`: the process-wide budget.
+    /// Bytes the computation may hold at once; `None`: the session's budget.
     pub budget: Option<u64>,
+    /// Where progress goes; `None`: the session's observer (a notebook's bar).
     pub observer: Option<Arc<dyn Observer>>,
     /// Run the plan as built, without the optimizer's passes (for comparing the two).
     pub unoptimized: bool,
-    /// Threads to run on; `None`: the process-wide setting ([`super::pool::set_threads`]).
+    /// Threads to run on; `None`: the session's setting ([`Session::set_threads`]).
     pub threads: Option<usize>,
+    /// The session to run in; `None`: [`Session::current`].
+    pub session: Option<Session>,
+    /// A token that stops this computation alone ([`CancelToken::cancel`]), besides its
+    /// session's interrupt.
+    pub cancel: Option<CancelToken>,
 }
 
 impl ComputeOptions {
@@ -56,10 +66,39 @@ impl ComputeOptions {
         self
     }
 
-    /// Reports progress to `observer` instead of the default one.
+    /// Reports progress to `observer` instead of the session's.
     pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// Runs in `session`: its settings, and its interrupt stops the computation.
+    pub fn in_session(mut self, session: &Session) -> Self {
+        self.session = Some(session.clone());
+        self
+    }
+
+    /// Stops when `token` is cancelled, from any thread.
+    pub fn cancel_with(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// The session the computation runs in.
+    pub fn session(&self) -> Session {
+        self.session.clone().unwrap_or_else(Session::current)
+    }
+
+    /// These options with the session fixed to [`ComputeOptions::session`]: entry points
+    /// resolve it on the caller's thread, before work moves to pool threads (where no session
+    /// is entered).
+    pub fn resolved(&self) -> ComputeOptions {
+        ComputeOptions { session: Some(self.session()), ..self.clone() }
+    }
+
+    /// The memory budget: the options', else the session's.
+    pub fn memory_budget(&self) -> u64 {
+        self.budget.unwrap_or_else(|| self.session().memory_budget())
     }
 }
 
@@ -70,80 +109,45 @@ impl std::fmt::Debug for ComputeOptions {
             .field("observer", &self.observer.as_ref().map(|_| "..."))
             .field("unoptimized", &self.unoptimized)
             .field("threads", &self.threads)
+            .field("session", &self.session)
+            .field("cancel", &self.cancel)
             .finish()
     }
 }
 
-static BUDGET: AtomicU64 = AtomicU64::new(0);
-
-/// `u64::MAX`: not set in code, so the environment or the default decides.
-static PROGRESS_AFTER_MS: AtomicU64 = AtomicU64::new(u64::MAX);
-
-/// The environment variable that sets, in seconds, how long a computation runs before its
-/// progress bar appears (`0` shows a bar for every computation).
-pub const PROGRESS_AFTER_ENV: &str = "STRATA_PROGRESS_AFTER";
-
-/// How long a computation runs before a progress bar (in a notebook or on a terminal)
-/// appears: set with [`set_progress_after`], else `STRATA_PROGRESS_AFTER` seconds from the
-/// environment, else half a second. Short computations thus draw nothing, and a test or a
-/// lesson that must show a bar whatever the machine's speed sets it to zero.
-pub fn progress_after() -> Duration {
-    match PROGRESS_AFTER_MS.load(Ordering::Relaxed) {
-        u64::MAX => std::env::var(PROGRESS_AFTER_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map_or(Duration::from_millis(500), Duration::from_secs_f64),
-        ms => Duration::from_millis(ms),
-    }
-}
-
-/// Sets how long a computation runs before its progress bar appears (see [`progress_after`]).
-pub fn set_progress_after(delay: Duration) {
-    PROGRESS_AFTER_MS.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX - 1).min(u64::MAX - 1), Ordering::Relaxed);
-}
-
-static DEFAULT_OBSERVER: std::sync::RwLock<Option<Arc<dyn Observer>>> = std::sync::RwLock::new(None);
-
-/// The observer of computations whose options name none: a notebook's progress bar, say
-/// (strata-display installs one in each cell process). `None` removes it.
+/// The default session's observer: the observer of computations whose options and session
+/// name none (strata-display installs a notebook's progress bar in each cell process).
+/// `None` removes it.
 pub fn set_default_observer(observer: Option<Arc<dyn Observer>>) {
-    *DEFAULT_OBSERVER.write().unwrap_or_else(|p| p.into_inner()) = observer;
+    Session::global().set_observer(observer);
 }
 
-/// The installed default observer, else a text bar when stderr is a terminal.
-pub(crate) fn default_observer() -> Option<Arc<dyn Observer>> {
-    static TERMINAL: std::sync::OnceLock<Option<Arc<dyn Observer>>> = std::sync::OnceLock::new();
-    DEFAULT_OBSERVER
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-        .or_else(|| TERMINAL.get_or_init(|| super::terminal::TerminalProgress::for_stderr().map(|t| Arc::new(t) as Arc<dyn Observer>)).clone())
-}
-
-/// The process-wide memory budget: set with [`set_memory_budget`], else half of physical
-/// memory (4 GiB where that cannot be read).
+/// The default session's memory budget: set with [`set_memory_budget`], else half of
+/// physical memory (4 GiB where that cannot be read).
 pub fn memory_budget() -> u64 {
-    match BUDGET.load(Ordering::Relaxed) {
-        0 => physical_memory().map_or(4 << 30, |m| m / 2),
-        b => b,
-    }
+    Session::global().memory_budget()
 }
 
+/// Sets the default session's memory budget.
 pub fn set_memory_budget(bytes: u64) {
-    BUDGET.store(bytes, Ordering::Relaxed);
+    Session::global().set_memory_budget(bytes);
 }
 
-fn physical_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+/// How long a computation of the default session runs before its progress bar appears
+/// ([`Session::progress_after`]).
+pub fn progress_after() -> Duration {
+    Session::global().progress_after()
+}
+
+/// Sets how long a computation of the default session runs before its progress bar appears.
+pub fn set_progress_after(delay: Duration) {
+    Session::global().set_progress_after(delay);
 }
 
 /// Computes the whole array.
 pub fn compute(node: &NodeRef, options: &ComputeOptions) -> Result<Block, Error> {
-    let budget = options.budget.unwrap_or_else(memory_budget);
+    let options = &options.resolved();
+    let budget = options.memory_budget();
     let needed = node.nbytes();
     if needed > budget {
         return Err(Error::over_budget(format!("the result ({:?} {})", node.shape(), node.dtype), needed, budget));
@@ -165,7 +169,8 @@ pub fn compute(node: &NodeRef, options: &ComputeOptions) -> Result<Block, Error>
 
 /// Computes every chunk, in row-major order of the grid (for `persist`).
 pub fn compute_chunks(node: &NodeRef, options: &ComputeOptions) -> Result<Vec<Block>, Error> {
-    let budget = options.budget.unwrap_or_else(memory_budget);
+    let options = &options.resolved();
+    let budget = options.memory_budget();
     let needed = node.nbytes();
     if needed > budget {
         return Err(Error::over_budget("persisting the array", needed, budget));
@@ -182,14 +187,15 @@ pub fn for_each_region(
     options: &ComputeOptions,
     sink: impl Fn(usize, &Region, Block) -> Result<(), Error> + Sync,
 ) -> Result<(), Error> {
-    let budget = options.budget.unwrap_or_else(memory_budget);
-    super::pool::install(options.threads, || run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ()))?
+    let options = &options.resolved();
+    let budget = options.memory_budget();
+    super::pool::install(options, || run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ()))?
 }
 
 fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Block>, Error> {
     let mut out = Vec::with_capacity(node.grid.nchunks());
     // The whole result is held until the end.
-    super::pool::install(options.threads, || run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks)))??;
+    super::pool::install(options, || run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks)))??;
     Ok(out)
 }
 
@@ -218,7 +224,7 @@ fn run_over<R: Send>(
     // Reductions and the first pass of scans are materialised before the output's tasks.
     let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();
     let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
-    let run = Run::start(options.observer.clone().or_else(default_observer), total);
+    let run = Run::start(options, total);
     let result = (|| {
         let mut done = Materialized::new();
         for reduction in reductions {

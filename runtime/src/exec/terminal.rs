@@ -1,6 +1,7 @@
 //! A text progress bar on stderr, for computations run outside a notebook from a terminal
 //! (programs, tests run by hand). Drawn only when stderr is a terminal and the computation
-//! has run for [`super::progress_after`] (half a second unless set); redrawn in place with a carriage return, at most ten times a
+//! has run for its session's [`crate::session::Session::progress_after`] (half a
+//! second unless set); redrawn in place with a carriage return, at most ten times a
 //! second; nothing at all when stderr is a file or a pipe.
 
 use std::io::{IsTerminal, Write};
@@ -40,7 +41,7 @@ impl Observer for TerminalProgress {
     fn event(&self, progress: &Progress) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match progress {
-            Progress::Started { .. } => *state = Some((Instant::now(), None, 0, super::progress_after())),
+            Progress::Started { show_bar_after, .. } => *state = Some((Instant::now(), None, 0, *show_bar_after)),
             Progress::Task { done, total, bytes, .. } => {
                 if let Some((started, drawn, sum, after)) = state.as_mut() {
                     *sum += bytes;

@@ -231,7 +231,6 @@ mod tests {
 
     #[test]
     fn packed_integers_with_fill_decode_to_floats() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let raw = from_array(ndarray::arr1(&[0i16, 4, -1, 10]).into_dyn(), ChunkSpec::Uniform(2));
         let mut attrs = Attrs::new();
         attrs.insert("_FillValue".into(), json!(-1));
@@ -251,7 +250,6 @@ mod tests {
 
     #[test]
     fn masked_integers_without_scale_are_encoded_back_as_the_same_integers() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         // As Zarr v2 stores them: the fill in the array metadata, not the attributes.
         let raw = from_array(ndarray::arr1(&[3i16, -999, 7]).into_dyn(), ChunkSpec::Uniform(2));
         let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0) };
@@ -276,7 +274,6 @@ mod tests {
 
     #[test]
     fn time_coordinates_round_trip_in_model_calendars() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         for calendar in ["noleap", "360_day", "standard"] {
             let raw = from_array(ndarray::arr1(&[0.0, 30.0, 59.0]).into_dyn(), ChunkSpec::Uniform(3));
             let mut attrs = Attrs::new();

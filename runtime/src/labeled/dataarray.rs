@@ -738,7 +738,6 @@ mod tests {
 
     #[test]
     fn arithmetic_aligns_and_broadcasts_by_name() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![1.0, 2.0, 3.0], &["x"], &[3]).with_index("x", vec![0.0, 1.0, 2.0]).unwrap();
         let b = da(vec![10.0, 20.0], &["x"], &[2]).with_index("x", vec![1.0, 2.0]).unwrap();
         let s = &a + &b;
@@ -756,7 +755,6 @@ mod tests {
 
     #[test]
     fn chunk_recuts_the_named_dimensions_only_and_keeps_the_values() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let values: Vec<f64> = (0..30).map(f64::from).collect();
         let a = da(values.clone(), &["time", "x"], &[6, 5]);
         let b = a.chunk(&[("time", 4)]).unwrap();
@@ -772,7 +770,6 @@ mod tests {
 
     #[test]
     fn reductions_skip_nan_by_name_and_weighted_mean() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![1.0, f64::NAN, 3.0, 5.0], &["y", "x"], &[2, 2]);
         assert_eq!(a.mean("x").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![1.0, 4.0]);
         assert_eq!(a.sum(..).unwrap().item().unwrap(), 9.0);
@@ -785,7 +782,6 @@ mod tests {
 
     #[test]
     fn interp_is_linear_and_nan_outside() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let a = da(vec![0.0, 10.0, 20.0], &["x"], &[3]).with_index("x", vec![0.0, 1.0, 2.0]).unwrap();
         let v = a.interp("x", vec![0.25, 1.5, 2.0, 3.0]).unwrap().values().unwrap().into_raw_vec_and_offset().0;
         assert_eq!(&v[..3], &[2.5, 15.0, 20.0]);

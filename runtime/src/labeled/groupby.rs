@@ -554,7 +554,6 @@ mod tests {
 
     #[test]
     fn resample_refuses_bins_too_long_to_count() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let days: Vec<i64> = (0..10).map(|d| d * 86_400).collect();
         let a = da((0..10).map(f64::from).collect(), &["time"], &[10])
             .with_coord("time", Coordinate::new(&["time"], Values::from_times(days, Calendar::Standard)))

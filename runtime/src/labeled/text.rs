@@ -168,7 +168,6 @@ mod tests {
 
     #[test]
     fn text_reprs_show_dims_coords_attrs_and_never_compute_lazy_data() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let lazy = crate::array::RandomState::new(1).random(&[4, 300], &[2, 100]);
         let da = DataArray::new(lazy, &["y", "x"]).unwrap().with_index("x", (0..300).map(|i| i as f64 * 0.5).collect()).unwrap().with_name("t").with_attr("units", "K");
         let text = format!("{da:?}");

@@ -215,7 +215,6 @@ mod tests {
 
     #[test]
     fn a_box_of_an_anomaly_reduces_only_the_box() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let values = ndarray::Array3::from_shape_fn((24, 6, 8), |(t, y, x)| (t * 100 + y * 10 + x) as f64 + (t % 5) as f64 * 0.5).into_dyn();
         let x = from_array(values, ChunkSpec::Explicit(vec![vec![12, 12], vec![3, 3], vec![4, 4]]));
         let labels: Vec<usize> = (0..24).map(|t| t % 12).collect();
@@ -239,7 +238,6 @@ mod tests {
 
     #[test]
     fn composed_selections_and_reductions_keep_their_values() {
-        let _serial = crate::exec::cancel::TEST_SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let values = ndarray::Array3::from_shape_fn((5, 7, 9), |(a, b, c)| (a * 63 + b * 9 + c) as f64).into_dyn();
         let x = from_array(values, ChunkSpec::Uniform(3));
         let y = (&x * 2.0).sum(&[1]).isel(&[Sel::from(1..5).step(2), Sel::Index(4)]);
