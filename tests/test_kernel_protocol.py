@@ -208,20 +208,17 @@ def test_every_shell_request_is_wrapped_in_busy_idle(
 # -- output ------------------------------------------------------------------------------------
 
 
-def wait_for_file_cell(path: Path) -> str:
-    """Rust that waits (polling) until `path` exists: a cell paced by the test, not a clock."""
-    return (f'{{ let go = std::path::Path::new(r"{path}"); '
-            "while !go.exists() { std::thread::sleep(std::time::Duration::from_millis(10)); } }")
+def wait_for_file_cell(path: str) -> str:
+    """Rust that waits (polling) until the file `path` names exists: a cell paced by the test,
+    not a clock. `path` is a Rust format string, so it may name the cell's loop variables."""
+    return (f'{{ let go = format!(r"{path}"); '
+            "while !std::path::Path::new(&go).exists() { std::thread::sleep(std::time::Duration::from_millis(10)); } }")
 
 
 def test_stdout_streams_live_and_in_order(kernel: KernelSession, tmp_path: Path) -> None:
     """Each line reaches the frontend while the cell still runs: the cell waits, after each
     line, for a file the test creates only once it has received that line."""
-    code = (
-        'for i in 0..3 { println!("tick {i}"); '
-        f'let go = format!(r"{tmp_path}/go-{{i}}"); '
-        "while !std::path::Path::new(&go).exists() { std::thread::sleep(std::time::Duration::from_millis(10)); } }"
-    )
+    code = 'for i in 0..3 { println!("tick {i}"); ' + wait_for_file_cell(f"{tmp_path}/go-{{i}}") + " }"
     msg_id, sent_at = kernel.submit(code)
     for i in range(3):
         kernel.wait_for("iopub", lambda r: r.parent_id == msg_id and f"tick {i}" in str(r.content.get("text", "")),
@@ -235,7 +232,7 @@ def test_stdout_streams_live_and_in_order(kernel: KernelSession, tmp_path: Path)
 
 def test_print_without_newline_is_flushed(kernel: KernelSession, tmp_path: Path) -> None:
     """`print!` without a newline reaches the frontend while the cell waits, not at its end."""
-    code = 'print!("partial"); ' + wait_for_file_cell(tmp_path / "go") + ' println!(" done");'
+    code = 'print!("partial"); ' + wait_for_file_cell(f"{tmp_path}/go") + ' println!(" done");'
     msg_id, sent_at = kernel.submit(code)
     kernel.wait_for("iopub", lambda r: r.parent_id == msg_id and "partial" in str(r.content.get("text", "")),
                     timeout=120, what="the partial line while the cell waits")

@@ -47,15 +47,16 @@ enum Stream {
 /// Puts both filters in place. Call before anything writes to stdout or stderr.
 pub fn install() -> std::io::Result<()> {
     let (request_rx, request_tx) = pipe()?;
-    let (ack_tx, ack_rx) = std::sync::mpsc::channel();
-    interpose(1, Stream::Stdout, Some(Peer::Asks { request: request_tx, ack: ack_rx, seq: 0 }))?;
-    interpose(2, Stream::Stderr, Some(Peer::Answers { request: request_rx, ack: ack_tx }))
+    interpose(1, Stream::Stdout, Some(Peer::Asks { request: request_tx, seq: 0 }))?;
+    interpose(2, Stream::Stderr, Some(Peer::Answers { request: request_rx }))
 }
 
 /// How the stdout filter has the stderr filter pass on its partial text when a cell ends.
 enum Peer {
-    Asks { request: File, ack: std::sync::mpsc::Receiver<()>, seq: u64 },
-    Answers { request: File, ack: std::sync::mpsc::Sender<()> },
+    /// Writes numbered requests; the answer is the barrier the kernel waits for, not a
+    /// reply to this filter.
+    Asks { request: File, seq: u64 },
+    Answers { request: File },
 }
 
 fn pipe() -> std::io::Result<(File, File)> {
@@ -133,9 +134,6 @@ impl<W: Write> Filter<W> {
         if let Some(seq) = seq {
             self.marker(Marker::StderrBarrier { seq });
         }
-        if let Some(Peer::Answers { ack, .. }) = &self.peer {
-            let _ = ack.send(());
-        }
     }
 
     /// Handles whatever can be read right now without waiting.
@@ -206,12 +204,10 @@ impl<W: Write> Filter<W> {
         }
         self.pass_partial();
         let mut asked = None;
-        if let Some(Peer::Asks { request, ack, seq }) = &mut self.peer {
-            while ack.try_recv().is_ok() {}
+        if let Some(Peer::Asks { request, seq }) = &mut self.peer {
             *seq += 1;
             if request.write_all(&seq.to_le_bytes()).is_ok() {
                 asked = Some(*seq);
-                let _ = ack.recv_timeout(FLUSH_TIMEOUT);
             }
         }
         // Only once the cell hooks are in (the kernel's output pump is reading by then): the
