@@ -76,6 +76,14 @@ pub enum Error {
     #[error("{path} already exists; use overwrite(true) to replace it")]
     AlreadyExists { path: String },
 
+    /// A plan that cannot leave this process (it holds a user function) was asked to.
+    #[error("this plan cannot be serialised or run elsewhere: it contains {op} (a Rust closure, which is code, not data); compute it here, or express it with array operations")]
+    NotPortable { op: &'static str },
+    /// A serialised plan that cannot be read back (bad JSON, another format version, a node
+    /// whose content does not match its id).
+    #[error("invalid plan: {reason}")]
+    Plan { reason: String },
+
     #[error("task {task:?} panicked: {message}")]
     TaskPanicked { task: String, message: String },
 

@@ -136,7 +136,7 @@ fn a_write_that_fails_midway_leaves_the_old_array_whole_and_no_debris() {
 }
 
 #[test]
-fn an_old_array_left_aside_by_a_killed_writer_is_put_back() {
+fn an_old_array_left_aside_by_a_killed_writer_is_read_without_changes_and_put_back_by_the_next_write() {
     let dir = scratch("aside");
     let path = dir.join("a");
     from_array(sample(&[6]), 3).to_zarr(&path).unwrap();
@@ -145,7 +145,14 @@ fn an_old_array_left_aside_by_a_killed_writer_is_put_back() {
     fs::rename(&path, dir.join(".a.strata-old-4194303")).unwrap();
     let back = open_array(&path).unwrap();
     assert!(same(&back.to_array::<f64>().compute().unwrap(), &sample(&[6])));
+    // Reading changed nothing on disk.
+    assert!(!path.exists());
+    assert_eq!(leftovers(&dir), [".a.strata-old-4194303"]);
+    // The next write puts the old array back first, so it is kept unless overwrite is asked.
+    let refused = from_array(sample(&[4]), 2).to_zarr(&path).unwrap_err();
+    assert!(matches!(refused, StrataError::AlreadyExists { .. }), "{refused:?}");
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    assert!(same(&from_zarr::<f64>(&path).unwrap().compute().unwrap(), &sample(&[6])));
     fs::remove_dir_all(&dir).unwrap();
 }
 

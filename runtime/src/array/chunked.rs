@@ -10,9 +10,8 @@ use ndarray::ArrayD;
 
 use super::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
-use crate::exec::eval::promote_operands;
-use crate::exec::reduce::ReduceSpec;
 use crate::exec::{self, ComputeOptions};
+use crate::plan::build::{binary_node, reduce_dtype, reduce_node, scalar as scalar_node, select_node, take_node, where_node};
 use crate::plan::{AxisSelect, BinaryOp, Node, NodeRef, Op, ReduceOp, UnaryOp};
 
 /// Element types with NumPy's result types for sums and means.
@@ -167,151 +166,6 @@ impl From<usize> for Sel {
     }
 }
 
-/// NumPy broadcasting of two shapes.
-fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    (0..n)
-        .map(|k| {
-            let x = if k + a.len() >= n { a[k + a.len() - n] } else { 1 };
-            let y = if k + b.len() >= n { b[k + b.len() - n] } else { 1 };
-            match (x, y) {
-                _ if x == y => Some(x),
-                (1, _) => Some(y),
-                (_, 1) => Some(x),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// The output grid of a broadcasting operation: each axis chunked as the first operand
-/// that is not broadcast along it.
-fn broadcast_grid(shape: &[usize], operands: &[&NodeRef]) -> ChunkGrid {
-    let n = shape.len();
-    let chunks: Vec<Vec<usize>> = (0..n)
-        .map(|k| {
-            operands
-                .iter()
-                .find_map(|op| {
-                    let s = op.shape();
-                    let lead = n - s.len();
-                    (k >= lead && s[k - lead] == shape[k]).then(|| op.grid.chunks()[k - lead].clone())
-                })
-                .unwrap_or_else(|| vec![shape[k]])
-        })
-        .collect();
-    ChunkGrid::from_spec(shape, &ChunkSpec::Explicit(chunks), 8)
-        .unwrap_or_else(|_| ChunkGrid::regular(shape, shape).unwrap_or_else(|_| ChunkGrid::regular(&[], &[]).expect("0-d grid")))
-}
-
-/// A selection of `input` (one [`AxisSelect`] per axis, already checked against its shape).
-/// The result's chunks follow the input's where the selection keeps them whole.
-pub(crate) fn select_node(input: &NodeRef, axes: Vec<AxisSelect>) -> NodeRef {
-    let mut chunks = Vec::new();
-    for (axis, sel) in axes.iter().enumerate() {
-        if let AxisSelect::Range { start, step, len } = sel {
-            let mut lens = Vec::new();
-            let mut taken = 0;
-            for r in input.grid.ranges(axis) {
-                // Selected positions i with start + i*step inside r.
-                let first = if r.start <= *start { 0 } else { (r.start - start).div_ceil(*step) };
-                let last = if r.end <= *start { 0 } else { (r.end - start).div_ceil(*step) };
-                let n = last.min(*len).saturating_sub(first.max(taken));
-                if n > 0 {
-                    lens.push(n);
-                    taken += n;
-                }
-            }
-            if lens.is_empty() {
-                lens.push(0);
-            }
-            chunks.push(lens);
-        }
-    }
-    let out_shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
-    let grid = if out_shape.contains(&0) {
-        ChunkGrid::regular(&out_shape, &out_shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>())
-    } else {
-        ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8)
-    };
-    match grid {
-        Ok(grid) => Node::new(Op::Select { input: input.clone(), axes }, grid, input.dtype),
-        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
-    }
-}
-
-/// `indices` of `input` along `axis` (checked in range), chunked as the input along it.
-pub(crate) fn take_node(input: &NodeRef, axis: usize, indices: &[usize]) -> NodeRef {
-    let shape = input.shape();
-    if axis >= shape.len() {
-        return Node::invalid(Error::AxisOutOfRange { op: "take", axis, ndim: shape.len() }, input.grid.clone(), input.dtype);
-    }
-    if let Some(&bad) = indices.iter().find(|&&i| i >= shape[axis]) {
-        return Node::invalid(Error::IndexOutOfRange { axis, index: bad, len: shape[axis] }, input.grid.clone(), input.dtype);
-    }
-    let mut chunks: Vec<Vec<usize>> = input.grid.chunks().to_vec();
-    let per = input.grid.chunk_shape()[axis].max(1);
-    let mut lens = vec![per; indices.len() / per];
-    if indices.len() % per != 0 || indices.is_empty() {
-        lens.push(indices.len() % per);
-    }
-    chunks[axis] = lens;
-    let mut out_shape = shape.clone();
-    out_shape[axis] = indices.len();
-    match ChunkGrid::from_spec(&out_shape, &ChunkSpec::Explicit(chunks), 8) {
-        Ok(grid) => Node::new(Op::Take { input: input.clone(), axis, indices: Arc::new(indices.to_vec()) }, grid, input.dtype),
-        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
-    }
-}
-
-/// A reduction of `input` over `axes` (sorted, in range), in NumPy's result type.
-pub(crate) fn reduce_node(input: &NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool) -> NodeRef {
-    let kept: Vec<usize> = (0..input.grid.ndim()).filter(|a| !axes.contains(a)).collect();
-    let chunks: Vec<Vec<usize>> = kept.iter().map(|&a| input.grid.chunks()[a].clone()).collect();
-    let shape: Vec<usize> = kept.iter().map(|&a| input.shape()[a]).collect();
-    let dtype = ReduceSpec::out_dtype(op, input.dtype);
-    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
-        Ok(grid) => Node::new(Op::Reduce { input: input.clone(), op, axes, ddof, skipna, groups: None }, grid, dtype),
-        Err(e) => Node::invalid(e, input.grid.clone(), dtype),
-    }
-}
-
-/// `cond ? then : otherwise` with broadcasting, in `then`'s type.
-pub(crate) fn where_node(cond: &NodeRef, then: &NodeRef, otherwise: &NodeRef) -> NodeRef {
-    let shape = broadcast_shapes(&cond.shape(), &then.shape()).and_then(|s| broadcast_shapes(&s, &otherwise.shape()));
-    match shape {
-        Some(shape) => Node::new(
-            Op::Where { cond: cond.clone(), then: then.clone(), otherwise: otherwise.clone() },
-            broadcast_grid(&shape, &[then, otherwise, cond]),
-            then.dtype,
-        ),
-        None => Node::invalid(Error::ShapeMismatch { op: "where", left: cond.shape(), right: then.shape() }, then.grid.clone(), then.dtype),
-    }
-}
-
-pub(crate) fn binary_node(op: BinaryOp, lhs: &NodeRef, rhs: &NodeRef) -> NodeRef {
-    let operand = promote_operands(lhs, rhs);
-    let dtype = if op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) {
-        DType::Bool
-    } else if operand == DType::Bool {
-        DType::I64
-    } else {
-        operand
-    };
-    match broadcast_shapes(&lhs.shape(), &rhs.shape()) {
-        Some(shape) => Node::new(Op::Binary { op, lhs: lhs.clone(), rhs: rhs.clone() }, broadcast_grid(&shape, &[lhs, rhs]), dtype),
-        None => Node::invalid(
-            Error::ShapeMismatch { op: "broadcast", left: lhs.shape(), right: rhs.shape() },
-            lhs.grid.clone(),
-            dtype,
-        ),
-    }
-}
-
-fn scalar_node<S: BlockElement>(value: S) -> NodeRef {
-    Node::new(Op::Full { value: value.to_f64() }, ChunkGrid::regular(&[], &[]).expect("0-d grid"), S::DTYPE)
-}
-
 impl<T: BlockElement> ChunkedArray<T> {
     pub(crate) fn from_node(node: NodeRef) -> Self {
         ChunkedArray { node, _type: PhantomData }
@@ -334,6 +188,12 @@ impl<T: BlockElement> ChunkedArray<T> {
 
     fn invalid<U: BlockElement>(&self, error: Error) -> ChunkedArray<U> {
         ChunkedArray::from_node(Node::invalid(error, self.node.grid.clone(), U::DTYPE))
+    }
+
+    /// The plan as text: each step with its type, shape and chunks, and the plan the
+    /// optimizer makes of it when that differs (what `compute` will run).
+    pub fn explain(&self) -> crate::plan::Explain {
+        self.node.explain()
     }
 
     /// The plan behind the array (plain data; what displays and optimisers read).
@@ -402,7 +262,7 @@ impl<T: BlockElement> ChunkedArray<T> {
     /// them instead of recomputing.
     pub fn persist(&self) -> Result<ChunkedArray<T>, Error> {
         let chunks = exec::compute_chunks(&self.node, &ComputeOptions::default())?;
-        Ok(self.derive(Op::Persisted { chunks: Arc::new(chunks) }, self.node.grid.clone()))
+        Ok(self.derive(Op::Persisted { data: crate::plan::Embedded::new(chunks) }, self.node.grid.clone()))
     }
 
     /// Computes the array and writes it as a Zarr v3 array (zstd, chunked as the array) at
@@ -604,7 +464,7 @@ impl<T: BlockElement> ChunkedArray<T> {
             Err(e) => return self.invalid(e),
         };
         let groups = Some(Arc::new(crate::plan::Groups { labels, ngroups }));
-        let dtype = ReduceSpec::out_dtype(op, T::DTYPE);
+        let dtype = reduce_dtype(op, T::DTYPE);
         ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes: vec![axis], ddof, skipna, groups }, grid, dtype))
     }
 

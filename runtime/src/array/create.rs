@@ -50,7 +50,7 @@ pub fn linspace(start: f64, stop: f64, num: usize, chunks: impl Into<ChunkSpec>)
 /// An existing array, cut into chunks.
 pub fn from_array<T: BlockElement>(array: ArrayD<T>, chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
     let shape = array.shape().to_vec();
-    source(Op::Literal { block: Arc::new(T::wrap(array)) }, &shape, chunks)
+    source(Op::Literal { data: crate::plan::Embedded::one(T::wrap(array)) }, &shape, chunks)
 }
 
 /// A stream of random numbers with a seed: the same seed gives the same values, whatever the

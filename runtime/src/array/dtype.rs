@@ -124,6 +124,20 @@ impl fmt::Display for DType {
     }
 }
 
+/// Written by NumPy's name ("float32"), as Zarr v3 and plans write it.
+impl serde::Serialize for DType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<DType, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        DType::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a supported element type")))
+    }
+}
+
 /// A Rust type an array can hold.
 pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'static {
     const DTYPE: DType;

@@ -3,7 +3,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
-use super::chunked::binary_node;
+use crate::plan::build::binary_node;
 use super::{BlockElement, ChunkedArray};
 use crate::plan::{BinaryOp, Node, Op, UnaryOp};
 

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use ndarray::{ArrayD, IxDyn};
 
 use super::elementwise;
-use crate::array::{Block, ChunkGrid, DType};
+use crate::array::{Block, ChunkGrid};
 use crate::error::Error;
-use crate::plan::{AxisSelect, BinaryOp, Distribution, Node, Op};
+use crate::plan::build::operand_dtype;
+use crate::plan::{AxisSelect, Distribution, Node, NodeId, Op};
 
 /// Results materialised before the main pass (reductions), by node id.
-pub type Materialized = HashMap<u64, Arc<Block>>;
+pub type Materialized = HashMap<NodeId, Arc<Block>>;
 
 pub type Region = Vec<Range<usize>>;
 
@@ -37,11 +38,14 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             })?)
             .into_dtype(node.dtype))
         }
-        Op::Literal { block } => Ok(block.slice(region)),
-        Op::Source { source } => Ok(source.read(region)?.into_dtype(node.dtype)),
-        Op::Zarr { source } => assemble(&node.grid, region, |index, chunk, part| source.read(index, chunk, part)),
-        Op::Persisted { chunks } => assemble(&node.grid, region, |index, chunk, part| {
-            let block = chunks.get(index).ok_or(Error::InvalidChunks { reason: "persisted chunk missing".into() })?;
+        Op::Literal { data } => {
+            let block = data.blocks().first().ok_or(Error::InvalidChunks { reason: "a literal array without values".into() })?;
+            Ok(block.slice(region))
+        }
+        Op::Netcdf { source } => crate::io::netcdf::read_region(source, node.dtype, region),
+        Op::Zarr { source } => assemble(&node.grid, region, |index, chunk, part| crate::zarr::read_chunk(source, node.dtype, index, chunk, part)),
+        Op::Persisted { data } => assemble(&node.grid, region, |index, chunk, part| {
+            let block = data.blocks().get(index).ok_or(Error::InvalidChunks { reason: "persisted chunk missing".into() })?;
             Ok(block.slice(&local(chunk, part)))
         }),
         Op::Unary { op, input } => elementwise::unary(*op, eval(input, region, done)?),
@@ -153,25 +157,6 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             }
             Ok(out.slice(&local(chunk, part)))
         }),
-    }
-}
-
-/// The type both operands are converted to before `op` (its result type, but for
-/// comparisons, whose result is bool).
-pub fn operand_dtype(op: BinaryOp, lhs: &Node, rhs: &Node, out: DType) -> DType {
-    if !op.is_comparison() {
-        return out;
-    }
-    promote_operands(lhs, rhs)
-}
-
-/// NumPy's promotion, where a scalar (a 0-d full) takes the array's type.
-pub fn promote_operands(lhs: &Node, rhs: &Node) -> DType {
-    let scalar = |n: &Node| n.grid.ndim() == 0 && matches!(n.op, Op::Full { .. });
-    match (scalar(lhs), scalar(rhs)) {
-        (true, false) if !(lhs.dtype.is_float() && !rhs.dtype.is_float()) => rhs.dtype,
-        (false, true) if !(rhs.dtype.is_float() && !lhs.dtype.is_float()) => lhs.dtype,
-        _ => lhs.dtype.promote(rhs.dtype),
     }
 }
 

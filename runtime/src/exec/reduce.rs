@@ -27,17 +27,6 @@ impl ReduceSpec {
     pub fn out_shape(&self) -> Vec<usize> {
         self.kept().iter().map(|&a| self.in_shape[a]).collect()
     }
-
-    /// The element type of the result, as NumPy gives it.
-    pub fn out_dtype(op: ReduceOp, input: DType) -> DType {
-        match op {
-            ReduceOp::Sum => input.accumulator(),
-            ReduceOp::Mean | ReduceOp::Var | ReduceOp::Std => if input == DType::F32 { DType::F32 } else { DType::F64 },
-            ReduceOp::Min | ReduceOp::Max => input,
-            ReduceOp::ArgMin | ReduceOp::ArgMax | ReduceOp::Count => DType::I64,
-            ReduceOp::Any | ReduceOp::All => DType::Bool,
-        }
-    }
 }
 
 /// Where a chunk's rows land in the output: row `r` (row-major over the chunk's kept axes)

@@ -217,7 +217,7 @@ fn run_over<R: Send>(
     let node = if options.unoptimized {
         node
     } else {
-        optimized = crate::plan::optimize::push_selections(node);
+        optimized = crate::plan::optimize::optimize(node);
         &optimized
     };
     let order = node.post_order();
@@ -250,7 +250,7 @@ fn task_bytes(node: &Node, grid: &ChunkGrid) -> u64 {
 fn node_count(node: &Node) -> usize {
     // A stored chunk passes through three buffers: the bytes read, the decoded chunk, and
     // the array it becomes.
-    let own = if matches!(node.op, Op::Zarr { .. } | Op::Source { .. }) { 3 } else { 1 };
+    let own = if node.op.reads_storage() { 3 } else { 1 };
     own + node
         .op
         .inputs()

@@ -4,7 +4,6 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 use netcdf::types::{FloatType, IntType, NcVariableType};
@@ -15,7 +14,7 @@ use super::cf::{self, StoredVariable};
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
 use crate::labeled::{Attrs, Dataset, Variable};
-use crate::plan::{Node, Op, RegionSource};
+use crate::plan::{NetcdfRef, Node, Op};
 
 /// Stops libhdf5 printing its error stack ("HDF5-DIAG: Error detected ...") on this thread.
 ///
@@ -99,38 +98,25 @@ fn float_json(v: f64) -> Value {
     if v.is_finite() { json!(v) } else { json!(format!("{v}").replace("inf", "Infinity")) }
 }
 
-/// One variable of one file, read by region.
-#[derive(Debug)]
-struct NetcdfSource {
-    path: PathBuf,
-    variable: String,
-    dtype: DType,
+/// The values of `region` (one range per axis) of the variable `source` names, as `dtype`
+/// (its stored type). The file is opened per read: libnetcdf keeps no state between tasks.
+pub(crate) fn read_region(source: &NetcdfRef, dtype: DType, region: &[Range<usize>]) -> Result<Block, Error> {
+    crate::with_dtype!(dtype, T => match dtype {
+        DType::Bool => Err(nc_error(&source.path, "bool variables are not part of NetCDF")),
+        _ => read_as::<NcOf<T>>(source, region).map(|b| b.into_dtype(dtype)),
+    })
 }
 
-impl NetcdfSource {
-    fn read_as<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(&self, region: &[Range<usize>]) -> Result<Block, Error> {
-        quiet_hdf5();
-        let file = netcdf::open(&self.path).map_err(|e| nc_error(&self.path, e))?;
-        let var = file.variable(&self.variable).ok_or_else(|| nc_error(&self.path, format!("variable {:?} is gone", self.variable)))?;
-        let extents: Vec<Range<usize>> = region.to_vec();
-        let values: Vec<T> = if region.is_empty() { var.get_values::<T, _>(..) } else { var.get_values::<T, _>(extents) }
-            .map_err(|e| nc_error(&self.path, format!("variable {:?}, region {region:?}: {e}", self.variable)))?;
-        let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-        ArrayD::from_shape_vec(IxDyn(&shape), values).map(T::wrap).map_err(|e| nc_error(&self.path, e))
-    }
-}
-
-impl RegionSource for NetcdfSource {
-    fn read(&self, region: &[Range<usize>]) -> Result<Block, Error> {
-        crate::with_dtype!(self.dtype, T => match self.dtype {
-            DType::Bool => Err(nc_error(&self.path, "bool variables are not part of NetCDF")),
-            _ => self.read_as::<NcOf<T>>(region).map(|b| b.into_dtype(self.dtype)),
-        })
-    }
-
-    fn op_name(&self) -> &'static str {
-        "from-netcdf"
-    }
+fn read_as<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(source: &NetcdfRef, region: &[Range<usize>]) -> Result<Block, Error> {
+    quiet_hdf5();
+    let path = &source.path;
+    let file = netcdf::open(path).map_err(|e| nc_error(path, e))?;
+    let var = file.variable(&source.variable).ok_or_else(|| nc_error(path, format!("variable {:?} is gone", source.variable)))?;
+    let extents: Vec<Range<usize>> = region.to_vec();
+    let values: Vec<T> = if region.is_empty() { var.get_values::<T, _>(..) } else { var.get_values::<T, _>(extents) }
+        .map_err(|e| nc_error(path, format!("variable {:?}, region {region:?}: {e}", source.variable)))?;
+    let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), values).map(T::wrap).map_err(|e| nc_error(path, e))
 }
 
 /// The NetCDF element type that holds a runtime type (bool has none; it never gets here).
@@ -196,8 +182,8 @@ pub fn open_dataset(path: impl AsRef<Path>) -> Result<Dataset, Error> {
         }
         let spec = chunking(&shape, var.chunking().ok().flatten(), dtype.size_of());
         let grid = ChunkGrid::from_spec(&shape, &spec, dtype.size_of())?;
-        let source = Arc::new(NetcdfSource { path: path.to_path_buf(), variable: name.clone(), dtype });
-        let data = Node::new(Op::Source { source }, grid, dtype);
+        let source = NetcdfRef { path: path.to_path_buf(), variable: name.clone() };
+        let data = Node::new(Op::Netcdf { source }, grid, dtype);
         stored.push(StoredVariable { name, dims, data, attrs, fill_value: None });
     }
     let mut global = Attrs::new();

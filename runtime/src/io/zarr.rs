@@ -62,8 +62,7 @@ fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
 /// data variables are not. Stores written by xarray (v2 or v3, consolidated or not) open
 /// with their dimension names, coordinates, CF-decoded values, times and attributes.
 pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
-    let path = path.as_ref();
-    crate::zarr::write::recover(path);
+    let path = &crate::zarr::write::readable_location(path.as_ref());
     let attrs = match node_at(path) {
         Node::Group { attrs, .. } => attrs,
         Node::Array => return Err(not_zarr(path, "this is a Zarr array, not a group of them; open it with open_array")),

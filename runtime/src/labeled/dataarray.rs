@@ -146,6 +146,11 @@ impl<T: BlockElement> DataArray<T> {
     }
 
     /// The lazy data (the chunked array under the labels).
+    /// The plan of the data as text (see [`ChunkedArray::explain`]).
+    pub fn explain(&self) -> crate::plan::Explain {
+        self.data.explain()
+    }
+
     pub fn data(&self) -> &ChunkedArray<T> {
         &self.data
     }
@@ -466,7 +471,7 @@ impl DataArray<f64> {
     pub fn binary(&self, op: BinaryOp, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         let (a, b) = align(self, other)?;
         let dims = union_dims(&a.dims, &b.dims);
-        let data = ChunkedArray::from_node(crate::array::chunked::binary_node(op, broadcast_to(&a, &dims).plan(), broadcast_to(&b, &dims).plan()));
+        let data = ChunkedArray::from_node(crate::plan::build::binary_node(op, broadcast_to(&a, &dims).plan(), broadcast_to(&b, &dims).plan()));
         let mut coords = a.coords.clone();
         merge_coords(&mut coords, &b.coords);
         let name = if a.name == b.name { a.name.clone() } else { None };
@@ -475,7 +480,7 @@ impl DataArray<f64> {
 
     fn compare(&self, op: BinaryOp, value: f64) -> DataArray<bool> {
         let scalar = Node::new(Op::Full { value }, crate::array::ChunkGrid::regular(&[], &[]).expect("0-d grid"), crate::array::DType::F64);
-        self.with_data(ChunkedArray::from_node(crate::array::chunked::binary_node(op, self.data.plan(), &scalar)))
+        self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.data.plan(), &scalar)))
     }
     pub fn gt(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Gt, value)

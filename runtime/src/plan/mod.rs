@@ -1,235 +1,110 @@
 //! The lazy computation as plain data: a DAG of [`Node`]s, each with its shape, chunk grid and
-//! element type. Building a plan does no work; `exec` evaluates it. Only user closures
-//! (`map_blocks`) are not data, and they are marked as such.
+//! element type. Building a plan does no work; `exec` evaluates it.
+//!
+//! A node's id is a hash of what it computes (its operation and parameters, its inputs' ids,
+//! its chunks and type), as dask's `tokenize` names tasks: the same expression built twice
+//! gets the same id, so a shared sub-plan is computed once, and ids mean the same in another
+//! process. Sources are described, not opened ([`source`]); values given whole are carried by
+//! content ([`embedded`]). Only user closures (`map_blocks`) are not data: a plan holding one
+//! runs here but cannot be serialised ([`serial`]).
+//!
+//! - [`build`]: node construction and type inference (shapes, chunks, result types);
+//! - [`optimize`]: rewrites that do less work, each a named pass;
+//! - [`explain`]: a readable text of a whole plan;
+//! - [`serial`]: plans to and from JSON.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::array::{Block, ChunkGrid, DType};
+use twox_hash::XxHash3_128;
+
+use crate::array::{ChunkGrid, DType};
 use crate::error::Error;
 
+pub mod build;
+pub mod embedded;
+pub mod explain;
+pub(crate) mod float;
+mod op;
 pub mod optimize;
+pub mod serial;
+pub mod source;
+
+pub use embedded::Embedded;
+pub use explain::Explain;
+pub use op::{AxisSelect, BinaryOp, BlockFn, Distribution, Groups, Op, ReduceOp, UnaryOp};
+pub use source::{NetcdfRef, ZarrRef};
 
 pub type NodeRef = Arc<Node>;
 
-/// A user function applied to each chunk; the one kind of node that is not plain data.
-pub type BlockFn = Arc<dyn Fn(&Block) -> Block + Send + Sync>;
+/// A node's identity: the hash of its content (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u128);
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl std::fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.short())
+    }
+}
+
+impl NodeId {
+    /// The first 8 hex digits, as plans print them.
+    pub fn short(&self) -> String {
+        format!("{:08x}", (self.0 >> 96) as u32)
+    }
+}
 
 #[derive(Debug)]
 pub struct Node {
-    /// Unique per node: evaluation caches materialised results by it.
-    pub id: u64,
+    /// What the node computes, hashed: evaluation caches materialised results by it.
+    pub id: NodeId,
     pub op: Op,
     pub grid: ChunkGrid,
     pub dtype: DType,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Distribution {
-    Uniform { low: f64, high: f64 },
-    Normal { mean: f64, std: f64 },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    Neg,
-    Abs,
-    Sqrt,
-    Exp,
-    Ln,
-    Log10,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Floor,
-    Ceil,
-    Round,
-    IsNan,
-    IsFinite,
-    Not,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-    Pow,
-    Min,
-    Max,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    And,
-    Or,
-}
-
-impl BinaryOp {
-    pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReduceOp {
-    Sum,
-    Mean,
-    Var,
-    Std,
-    Min,
-    Max,
-    ArgMin,
-    ArgMax,
-    Any,
-    All,
-    /// Elements that are not NaN.
-    Count,
-}
-
-/// Which group each position along an axis belongs to, for group-by reductions: position
-/// `i` goes to group `labels[i]` (in `0..ngroups`), or to none when that is `usize::MAX`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Groups {
-    pub labels: Vec<usize>,
-    pub ngroups: usize,
-}
-
-impl Groups {
-    /// Positions of `range` by group, in order: what one chunk contributes to each group.
-    pub fn members(&self, range: std::ops::Range<usize>) -> Vec<(usize, Vec<usize>)> {
-        let mut by_group: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-        for i in range {
-            let g = self.labels[i];
-            if g < self.ngroups {
-                by_group.entry(g).or_default().push(i);
-            }
-        }
-        by_group.into_iter().collect()
-    }
-}
-
-/// Stored data that can read any region of itself (a hyperslab), for formats other than
-/// Zarr. Reads happen in scheduler tasks, so they must be thread-safe.
-pub trait RegionSource: Send + Sync + std::fmt::Debug {
-    /// The values in `region` (one range per axis), in the node's element type.
-    fn read(&self, region: &[std::ops::Range<usize>]) -> Result<Block, Error>;
-    /// The task name progress reports use ("from-netcdf").
-    fn op_name(&self) -> &'static str;
-}
-
-/// What an axis of a selection keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AxisSelect {
-    /// `len` elements from `start`, every `step`-th.
-    Range { start: usize, step: usize, len: usize },
-    /// One element; the axis is dropped.
-    Index(usize),
-}
-
-pub enum Op {
-    Random { seed: u64, dist: Distribution },
-    Full { value: f64 },
-    Arange { start: f64, step: f64 },
-    Literal { block: Arc<Block> },
-    /// A Zarr array on disk, read chunk by chunk.
-    Zarr { source: Arc<crate::zarr::ZarrSource> },
-    /// Any other stored data read region by region (NetCDF variables).
-    Source { source: Arc<dyn RegionSource> },
-    /// Chunks computed earlier and kept in memory, in the grid's row-major order.
-    Persisted { chunks: Arc<Vec<Block>> },
-    Unary { op: UnaryOp, input: NodeRef },
-    Binary { op: BinaryOp, lhs: NodeRef, rhs: NodeRef },
-    Where { cond: NodeRef, then: NodeRef, otherwise: NodeRef },
-    Cast { input: NodeRef },
-    Transpose { input: NodeRef, perm: Vec<usize> },
-    Select { input: NodeRef, axes: Vec<AxisSelect> },
-    Take { input: NodeRef, axis: usize, indices: Arc<Vec<usize>> },
-    Concat { inputs: Vec<NodeRef>, axis: usize },
-    /// The same elements in row-major order, in a new shape. Axes before `keep` are the
-    /// input's, unchanged; the rest are the input's remaining axes regrouped.
-    Reshape { input: NodeRef, keep: usize },
-    /// A new length-1 axis at `axis`.
-    ExpandDims { input: NodeRef, axis: usize },
-    /// `skipna`: NaN elements are left out (the nan* reductions). With `groups`, the one
-    /// reduced axis is kept, one position per group (a group-by reduction).
-    Reduce { input: NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize, skipna: bool, groups: Option<Arc<Groups>> },
-    Rechunk { input: NodeRef },
-    /// Cumulative sum along `axis` (NaN counted as 0 when `skipna`).
-    CumSum { input: NodeRef, axis: usize, skipna: bool },
-    MapBlocks { input: NodeRef, f: BlockFn },
-    /// A plan that could not be built; evaluating it returns the error.
-    Invalid { error: Error },
-}
-
-impl std::fmt::Debug for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Op {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::Random { .. } => "random",
-            Op::Full { .. } => "full",
-            Op::Arange { .. } => "arange",
-            Op::Literal { .. } => "array",
-            Op::Zarr { .. } => "from-zarr",
-            Op::Source { source } => source.op_name(),
-            Op::Persisted { .. } => "persisted",
-            Op::Unary { .. } => "elementwise",
-            Op::Binary { .. } => "elementwise",
-            Op::Where { .. } => "where",
-            Op::Cast { .. } => "astype",
-            Op::Transpose { .. } => "transpose",
-            Op::Select { .. } => "getitem",
-            Op::Take { .. } => "take",
-            Op::Concat { .. } => "concatenate",
-            Op::ExpandDims { .. } => "expand_dims",
-            Op::Reshape { .. } => "reshape",
-            Op::Reduce { .. } => "reduce",
-            Op::Rechunk { .. } => "rechunk",
-            Op::CumSum { .. } => "cumsum",
-            Op::MapBlocks { .. } => "map_blocks",
-            Op::Invalid { .. } => "invalid",
+/// The id of a node with this content.
+fn content_id(op: &Op, grid: &ChunkGrid, dtype: DType) -> NodeId {
+    let mut h = XxHash3_128::new();
+    h.write(b"strata-node-1\0");
+    h.write(op.name().as_bytes());
+    h.write(b"\0");
+    h.write(dtype.name().as_bytes());
+    for axis in grid.chunks() {
+        h.write(&(axis.len() as u64).to_le_bytes());
+        for &c in axis {
+            h.write(&(c as u64).to_le_bytes());
         }
     }
-
-    pub fn inputs(&self) -> Vec<&NodeRef> {
-        match self {
-            Op::Unary { input, .. }
-            | Op::Cast { input }
-            | Op::Transpose { input, .. }
-            | Op::Select { input, .. }
-            | Op::Take { input, .. }
-            | Op::Reduce { input, .. }
-            | Op::Rechunk { input }
-            | Op::CumSum { input, .. }
-            | Op::ExpandDims { input, .. }
-            | Op::Reshape { input, .. }
-            | Op::MapBlocks { input, .. } => vec![input],
-            Op::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-            Op::Where { cond, then, otherwise } => vec![cond, then, otherwise],
-            Op::Concat { inputs, .. } => inputs.iter().collect(),
-            _ => Vec::new(),
+    match op {
+        Op::Literal { data } | Op::Persisted { data } => h.write(&data.token().to_le_bytes()),
+        // A closure has no content to hash; the same closure over the same input is the same
+        // computation. While a node lives it holds its closure, so no other closure can have
+        // its address.
+        Op::MapBlocks { input, f } => {
+            h.write(&input.id.0.to_le_bytes());
+            h.write(&(Arc::as_ptr(f) as *const () as usize as u64).to_le_bytes());
         }
+        Op::Invalid { error } => h.write(error.to_string().as_bytes()),
+        _ => match serde_json::to_vec(&op.map_inputs(|input| input.id.to_string())) {
+            Ok(params) => h.write(&params),
+            // Not reachable for portable operations; an unhashable one must not collide.
+            Err(e) => h.write(format!("{op:?} {e} {:p}", op).as_bytes()),
+        },
     }
-}
-
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    NodeId(h.finish_128())
 }
 
 impl Node {
     pub fn new(op: Op, grid: ChunkGrid, dtype: DType) -> NodeRef {
-        Arc::new(Node { id: next_id(), op, grid, dtype })
+        let id = content_id(&op, &grid, dtype);
+        Arc::new(Node { id, op, grid, dtype })
     }
 
     pub fn invalid(error: Error, grid: ChunkGrid, dtype: DType) -> NodeRef {
@@ -246,9 +121,9 @@ impl Node {
 
     /// Every node of the plan once, inputs before the nodes that use them.
     pub fn post_order(self: &NodeRef) -> Vec<NodeRef> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let mut out = Vec::new();
-        fn visit(node: &NodeRef, seen: &mut std::collections::HashSet<u64>, out: &mut Vec<NodeRef>) {
+        fn visit(node: &NodeRef, seen: &mut HashSet<NodeId>, out: &mut Vec<NodeRef>) {
             if !seen.insert(node.id) {
                 return;
             }
@@ -267,5 +142,56 @@ impl Node {
             Op::Invalid { error } => Some(error.clone()),
             _ => None,
         })
+    }
+
+    /// Whether every node is plain data (no `map_blocks` closure, no build error), so the
+    /// plan can be serialised and evaluated elsewhere.
+    pub fn is_portable(self: &NodeRef) -> bool {
+        self.post_order().iter().all(|n| n.op.is_portable())
+    }
+
+    /// The plan as readable text, one node per line (see [`explain`]).
+    pub fn explain(self: &NodeRef) -> Explain {
+        Explain::of(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::array::{from_array, ones, RandomState};
+
+    #[test]
+    fn equal_expressions_have_equal_ids_and_different_ones_do_not() {
+        let a = ones::<f64>(&[10, 10], &[5, 5]);
+        let b = ones::<f64>(&[10, 10], &[5, 5]);
+        assert_eq!(a.plan().id, b.plan().id);
+        assert_eq!((&a + 1.0).sum(&[0]).plan().id, (&b + 1.0).sum(&[0]).plan().id);
+        assert_ne!((&a + 1.0).plan().id, (&a + 2.0).plan().id);
+        assert_ne!(a.plan().id, ones::<f64>(&[10, 10], &[2, 5]).plan().id, "other chunks");
+        assert_ne!(a.plan().id, ones::<f32>(&[10, 10], &[5, 5]).plan().id, "other type");
+        assert_ne!(a.sum(&[0]).plan().id, a.sum(&[1]).plan().id);
+        let state = RandomState::new(7);
+        assert_ne!(state.random(&[4], 2).plan().id, state.random(&[4], 2).plan().id, "each draw is its own stream");
+        let values = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[3]), |i| i[0] as f64);
+        assert_eq!(from_array(values.clone(), 3).plan().id, from_array(values.clone(), 3).plan().id);
+        assert_ne!(from_array(values.clone(), 3).plan().id, from_array(values * 2.0, 3).plan().id);
+    }
+
+    #[test]
+    fn closures_are_told_apart_and_make_a_plan_not_portable() {
+        let a = ones::<f64>(&[4], 2);
+        let f = a.map_blocks(|b| b.clone());
+        let g = a.map_blocks(|b| b.clone());
+        assert_ne!(f.plan().id, g.plan().id);
+        assert!(a.plan().is_portable());
+        assert!(!f.plan().is_portable());
+    }
+
+    #[test]
+    fn full_of_nan_serialises_and_hashes() {
+        let a = crate::array::full::<f64>(&[3], f64::NAN, 3);
+        let b = crate::array::full::<f64>(&[3], f64::NAN, 3);
+        assert_eq!(a.plan().id, b.plan().id);
+        assert_ne!(a.plan().id, crate::array::full::<f64>(&[3], f64::INFINITY, 3).plan().id);
     }
 }

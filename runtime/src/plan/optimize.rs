@@ -10,15 +10,23 @@
 
 use std::collections::HashMap;
 
-use super::{AxisSelect, Node, NodeRef, Op};
-use crate::array::chunked::{binary_node, reduce_node, select_node, take_node, where_node};
+use super::{AxisSelect, Node, NodeId, NodeRef, Op};
+use super::build::{binary_node, reduce_node, select_node, take_node, where_node};
 
 /// Rewrites each shared sub-plan once, so that the rewritten plan shares it too (a reduction
 /// used twice is still computed once).
 #[derive(Default)]
 struct Memo {
-    plain: HashMap<u64, NodeRef>,
-    pushed: HashMap<(u64, String), NodeRef>,
+    plain: HashMap<NodeId, NodeRef>,
+    pushed: HashMap<(NodeId, Vec<AxisSelect>), NodeRef>,
+}
+
+/// The optimizer's passes, in the order [`optimize`] runs them.
+pub const PASSES: &[(&str, fn(&NodeRef) -> NodeRef)] = &[("push_selections", push_selections)];
+
+/// The plan after every pass: what the scheduler runs.
+pub fn optimize(root: &NodeRef) -> NodeRef {
+    PASSES.iter().fold(root.clone(), |plan, (_, pass)| pass(&plan))
 }
 
 /// The plan with every selection pushed as far towards the sources as it goes.
@@ -40,41 +48,15 @@ fn rewrite(node: &NodeRef, memo: &mut Memo) -> NodeRef {
             if inputs.iter().zip(op.inputs()).all(|(new, old)| new.id == old.id) {
                 node.clone()
             } else {
-                Node::new(with_inputs(op, inputs), node.grid.clone(), node.dtype)
+                {
+                let mut inputs = inputs.into_iter();
+                Node::new(op.map_inputs(|old| inputs.next().unwrap_or_else(|| old.clone())), node.grid.clone(), node.dtype)
+            }
             }
         }
     };
     memo.plain.insert(node.id, out.clone());
     out
-}
-
-/// The same operation over other inputs (of the same shapes).
-fn with_inputs(op: &Op, mut inputs: Vec<NodeRef>) -> Op {
-    let mut next = || inputs.remove(0);
-    match op {
-        Op::Unary { op, .. } => Op::Unary { op: *op, input: next() },
-        Op::Binary { op, .. } => Op::Binary { op: *op, lhs: next(), rhs: next() },
-        Op::Where { .. } => Op::Where { cond: next(), then: next(), otherwise: next() },
-        Op::Cast { .. } => Op::Cast { input: next() },
-        Op::Transpose { perm, .. } => Op::Transpose { input: next(), perm: perm.clone() },
-        Op::Select { axes, .. } => Op::Select { input: next(), axes: axes.clone() },
-        Op::Take { axis, indices, .. } => Op::Take { input: next(), axis: *axis, indices: indices.clone() },
-        Op::Concat { axis, inputs: old } => Op::Concat { inputs: (0..old.len()).map(|_| next()).collect(), axis: *axis },
-        Op::Reshape { keep, .. } => Op::Reshape { input: next(), keep: *keep },
-        Op::ExpandDims { axis, .. } => Op::ExpandDims { input: next(), axis: *axis },
-        Op::Reduce { op, axes, ddof, skipna, groups, .. } => Op::Reduce { input: next(), op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, groups: groups.clone() },
-        Op::Rechunk { .. } => Op::Rechunk { input: next() },
-        Op::CumSum { axis, skipna, .. } => Op::CumSum { input: next(), axis: *axis, skipna: *skipna },
-        Op::MapBlocks { f, .. } => Op::MapBlocks { input: next(), f: f.clone() },
-        Op::Random { seed, dist } => Op::Random { seed: *seed, dist: *dist },
-        Op::Full { value } => Op::Full { value: *value },
-        Op::Arange { start, step } => Op::Arange { start: *start, step: *step },
-        Op::Literal { block } => Op::Literal { block: block.clone() },
-        Op::Zarr { source } => Op::Zarr { source: source.clone() },
-        Op::Source { source } => Op::Source { source: source.clone() },
-        Op::Persisted { chunks } => Op::Persisted { chunks: chunks.clone() },
-        Op::Invalid { error } => Op::Invalid { error: error.clone() },
-    }
 }
 
 fn full(len: usize) -> AxisSelect {
@@ -106,7 +88,7 @@ fn push(node: &NodeRef, axes: &[AxisSelect], memo: &mut Memo) -> NodeRef {
     if is_identity(node, axes) {
         return node.clone();
     }
-    let key = (node.id, format!("{axes:?}"));
+    let key = (node.id, axes.to_vec());
     if let Some(done) = memo.pushed.get(&key) {
         return done.clone();
     }
@@ -211,6 +193,48 @@ mod tests {
 
     fn count(node: &NodeRef, f: impl Fn(&Op) -> bool) -> usize {
         node.post_order().iter().filter(|n| f(&n.op)).count()
+    }
+
+    /// The plan's lines without ids.
+    fn printed(plan: &NodeRef) -> Vec<String> {
+        crate::plan::explain::tree(plan).lines().map(|l| l.split(" #").next().unwrap_or(l).to_string()).collect()
+    }
+
+    #[test]
+    fn selections_move_below_arithmetic_and_reductions_to_the_source() {
+        let x = crate::array::arange(0.0, 240.0, 1.0, 60).reshape(&[10, 24]).rechunk([5, 8]);
+        let y = (&x * 2.0).sum(&[0]).isel(&[Sel::from(4..12)]);
+        assert_eq!(
+            printed(y.plan()),
+            [
+                "getitem [4:12]: float64 (8,) in 2 chunks of (4,)",
+                "  sum axes=[0]: float64 (24,) in 3 chunks of (8,)",
+                "    mul: float64 (10, 24) in 6 chunks of (5, 8)",
+                "      rechunk: float64 (10, 24) in 6 chunks of (5, 8)",
+                "        reshape keep=0: float64 (10, 24) in 5 chunks of (2, 24)",
+                "          arange start=0 step=1: float64 (240,) in 4 chunks of (60,)",
+                "      full 2: float64 ()",
+            ]
+        );
+        assert_eq!(
+            printed(&push_selections(y.plan())),
+            [
+                "sum axes=[0]: float64 (8,) in 2 chunks of (4,)",
+                "  mul: float64 (10, 8) in 4 chunks of (5, 4)",
+                "    getitem [0:10, 4:12]: float64 (10, 8) in 4 chunks of (5, 4)",
+                "      rechunk: float64 (10, 24) in 6 chunks of (5, 8)",
+                "        reshape keep=0: float64 (10, 24) in 5 chunks of (2, 24)",
+                "          arange start=0 step=1: float64 (240,) in 4 chunks of (60,)",
+                "    full 2: float64 ()",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_selection_of_a_take_selects_the_taken_positions() {
+        let x = crate::array::arange(0.0, 12.0, 1.0, 4);
+        let y = x.take(0, &[9, 1, 5, 7]).isel(&[Sel::Index(2)]);
+        assert_eq!(printed(&push_selections(y.plan())), ["getitem [5]: float64 ()", "  arange start=0 step=1: float64 (12,) in 3 chunks of (4,)"]);
     }
 
     #[test]

@@ -6,7 +6,8 @@ mod read;
 pub(crate) mod store;
 pub(crate) mod write;
 
-pub use read::{from_zarr, open_array, ZarrArray, ZarrSource};
+pub use read::{from_zarr, open_array, ZarrArray};
+pub(crate) use read::read_chunk;
 pub use store::write_atomically;
 pub use write::{create_group, BloscCompressor, BloscShuffle, Compressor, ToZarr, ZarrFormat};
 pub(crate) use write::write_array;

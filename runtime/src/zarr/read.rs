@@ -3,38 +3,45 @@
 //! chunk a selection keeps (zarrs decodes sharded chunks partially).
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarrs::array::Array;
+use zarrs::array::{Array, ArrayMetadata};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::plugin::{ExtensionName, ZarrVersion};
 use zarrs::storage::ReadableStorageTraits;
 
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, ChunkedArray, DType};
 use crate::error::Error;
-use crate::plan::{Node, Op};
+use crate::plan::{Node, Op, ZarrRef};
 
-/// An opened Zarr array: its metadata, and the handle its chunks are read through.
-pub struct ZarrSource {
-    path: PathBuf,
-    dtype: DType,
-    grid: ChunkGrid,
-    zarr_format: u8,
-    attributes: Map<String, Value>,
-    dimension_names: Option<Vec<Option<String>>>,
-    fill_value: Value,
+/// What a task reads chunks through: the zarrs array of a [`ZarrRef`], opened once per
+/// process from the reference's metadata (no metadata read from disk) and kept in its handle.
+struct OpenedZarr {
+    array: Array<dyn ReadableStorageTraits>,
     /// Chunks per axis, for turning a chunk's row-major number into its indices.
     grid_shape: Vec<usize>,
     /// The full (unbounded) chunk shape; edge chunks are stored padded to it.
     chunk_shape: Vec<usize>,
-    array: Array<dyn ReadableStorageTraits>,
 }
 
-impl std::fmt::Debug for ZarrSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "zarr v{} {} {:?} at {}", self.zarr_format, self.dtype, self.grid.shape(), self.path.display())
+impl OpenedZarr {
+    fn new(array: Array<dyn ReadableStorageTraits>) -> Result<OpenedZarr, String> {
+        let ndim = array.shape().len();
+        let grid_shape = array.chunk_grid_shape().iter().map(|&n| n as usize).collect();
+        let chunk_shape = array.chunk_shape(&vec![0; ndim]).map_err(|e| e.to_string())?.iter().map(|n| n.get() as usize).collect();
+        Ok(OpenedZarr { array, grid_shape, chunk_shape })
+    }
+
+    /// The array `source` describes, from its metadata.
+    fn from_ref(source: &ZarrRef) -> Result<OpenedZarr, Error> {
+        let not_zarr = |cause: String| Error::NotZarr { path: source.path.display().to_string(), cause };
+        let store = FilesystemStore::new(&source.path).map_err(|e| not_zarr(e.to_string()))?;
+        let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
+        let metadata: ArrayMetadata = serde_json::from_value(source.metadata.clone()).map_err(|e| not_zarr(format!("metadata in the plan: {e}")))?;
+        let array = Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))?;
+        OpenedZarr::new(array).map_err(not_zarr)
     }
 }
 
@@ -42,22 +49,27 @@ impl std::fmt::Debug for ZarrSource {
 /// [`ChunkedArray`] with [`ZarrArray::to_array`] (chunked as stored).
 #[derive(Clone, Debug)]
 pub struct ZarrArray {
-    source: Arc<ZarrSource>,
+    source: ZarrRef,
+    dtype: DType,
+    grid: ChunkGrid,
+    zarr_format: u8,
+    attributes: Map<String, Value>,
+    dimension_names: Option<Vec<Option<String>>>,
+    fill_value: Value,
 }
 
 /// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
-/// group: `store.zarr/temperature`).
+/// group: `store.zarr/temperature`). Only reads: where a writer was killed while swapping in
+/// a new array, the complete old one it had moved aside is read (and put back by the next
+/// write).
 pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     let path = path.as_ref();
     let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
-    if !path.is_dir() {
-        // A writer killed while swapping in a new array may have left the old one aside.
-        super::write::recover(path);
-    }
-    if !path.is_dir() {
+    let location = super::write::readable_location(path);
+    if !location.is_dir() {
         return Err(not_zarr("no such directory".into()));
     }
-    let store = FilesystemStore::new(path).map_err(|e| not_zarr(e.to_string()))?;
+    let store = FilesystemStore::new(&location).map_err(|e| not_zarr(e.to_string()))?;
     let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
     let array = Array::open(store, "/").map_err(|e| not_zarr(e.to_string()))?;
     let name = array.data_type().name(ZarrVersion::V3).map(|n| n.into_owned()).unwrap_or_default();
@@ -84,14 +96,12 @@ pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
         }
         chunks.push(lengths);
     }
-    let chunk_shape = match array.chunk_shape(&vec![0; ndim]) {
-        Ok(s) => s.iter().map(|n| n.get() as usize).collect(),
-        Err(e) => return Err(not_zarr(e.to_string())),
-    };
     let grid = ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), dtype.size_of())?;
-    let source =
-        ZarrSource { path: path.to_owned(), dtype, grid, zarr_format, attributes, dimension_names, fill_value, grid_shape, chunk_shape, array };
-    Ok(ZarrArray { source: Arc::new(source) })
+    let source = ZarrRef::new(location, metadata);
+    // The array is open already: tasks read through it rather than open it again.
+    let opened = OpenedZarr::new(array).map_err(not_zarr)?;
+    source.handle.get_or_open(|| Ok(opened))?;
+    Ok(ZarrArray { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value })
 }
 
 /// Opens the Zarr array at `path` as a lazy array of `T` (converted if stored otherwise).
@@ -112,36 +122,36 @@ impl ZarrArray {
     }
 
     pub fn shape(&self) -> Vec<usize> {
-        self.source.grid.shape()
+        self.grid.shape()
     }
 
     /// Chunk lengths along each axis, as stored (shards, for a sharded array).
     pub fn chunks(&self) -> &[Vec<usize>] {
-        self.source.grid.chunks()
+        self.grid.chunks()
     }
 
     pub fn dtype(&self) -> DType {
-        self.source.dtype
+        self.dtype
     }
 
     /// 2 or 3.
     pub fn zarr_format(&self) -> u8 {
-        self.source.zarr_format
+        self.zarr_format
     }
 
     /// The user attributes (`.zattrs` in v2, `attributes` in v3).
     pub fn attributes(&self) -> &Map<String, Value> {
-        &self.source.attributes
+        &self.attributes
     }
 
     /// Names of the axes, where the store records them.
     pub fn dimension_names(&self) -> Option<&[Option<String>]> {
-        self.source.dimension_names.as_deref()
+        self.dimension_names.as_deref()
     }
 
     /// The fill value as written in the metadata (a number, `"NaN"`, a bool, or null).
     pub fn fill_value(&self) -> &Value {
-        &self.source.fill_value
+        &self.fill_value
     }
 
     /// The stored array as a lazy array of `T`, chunked as stored. Nothing is read yet.
@@ -151,35 +161,25 @@ impl ZarrArray {
 
     /// The stored array as a plan node in its stored element type.
     pub fn plan(&self) -> crate::plan::NodeRef {
-        Node::new(Op::Zarr { source: self.source.clone() }, self.source.grid.clone(), self.source.dtype)
+        Node::new(Op::Zarr { source: self.source.clone() }, self.grid.clone(), self.dtype)
     }
 }
 
-impl ZarrSource {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Reads `part` (array coordinates) of the chunk numbered `index` (row-major), whose
-    /// bounded region is `chunk`.
-    pub(crate) fn read(&self, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error> {
-        let indices = super::unravel(index, &self.grid_shape);
-        let local: Vec<Range<u64>> =
-            chunk.iter().zip(part).map(|(c, p)| (p.start - c.start) as u64..(p.end - c.start) as u64).collect();
-        let whole = local.iter().zip(&self.chunk_shape).all(|(r, &n)| r.start == 0 && r.end as usize == n);
-        let failed = |e: zarrs::array::ArrayError| Error::ChunkRead {
-            path: self.path.display().to_string(),
-            chunk: indices.clone(),
-            cause: e.to_string(),
-        };
-        crate::with_dtype!(self.dtype, T => {
-            let values = if whole {
-                self.array.retrieve_chunk::<ndarray::ArrayD<T>>(&indices)
-            } else {
-                self.array.retrieve_chunk_subset::<ndarray::ArrayD<T>>(&indices, &local)
-            }
-            .map_err(failed)?;
-            Ok(<T as BlockElement>::wrap(values))
-        })
-    }
+/// Reads `part` (array coordinates) of the chunk numbered `index` (row-major), whose
+/// bounded region is `chunk`, of the array `source` describes, as `dtype` (its stored type).
+pub(crate) fn read_chunk(source: &ZarrRef, dtype: DType, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error> {
+    let opened = source.handle.get_or_open(|| OpenedZarr::from_ref(source))?;
+    let indices = super::unravel(index, &opened.grid_shape);
+    let local: Vec<Range<u64>> = chunk.iter().zip(part).map(|(c, p)| (p.start - c.start) as u64..(p.end - c.start) as u64).collect();
+    let whole = local.iter().zip(&opened.chunk_shape).all(|(r, &n)| r.start == 0 && r.end as usize == n);
+    let failed = |e: zarrs::array::ArrayError| Error::ChunkRead { path: source.path.display().to_string(), chunk: indices.clone(), cause: e.to_string() };
+    crate::with_dtype!(dtype, T => {
+        let values = if whole {
+            opened.array.retrieve_chunk::<ndarray::ArrayD<T>>(&indices)
+        } else {
+            opened.array.retrieve_chunk_subset::<ndarray::ArrayD<T>>(&indices, &local)
+        }
+        .map_err(failed)?;
+        Ok(<T as BlockElement>::wrap(values))
+    })
 }

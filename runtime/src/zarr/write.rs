@@ -394,6 +394,26 @@ pub(crate) fn recover(path: &Path) {
     }
 }
 
+/// Where the array or group at `path` can be read without changing anything on disk: `path`
+/// itself, or, when a writer was killed between moving the old array aside and renaming the
+/// new one in, the complete old array it left (the next write puts it back, see [`recover`]).
+pub(crate) fn readable_location(path: &Path) -> std::path::PathBuf {
+    if path.exists() {
+        return path.to_owned();
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return path.to_owned() };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let moved = format!(".{}{OLD_MARKER}-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else { return path.to_owned() };
+    entries
+        .flatten()
+        .find(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            file.strip_prefix(&moved).and_then(|pid| pid.parse::<u32>().ok()).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .map_or_else(|| path.to_owned(), |entry| entry.path())
+}
+
 /// Marks an old array moved aside while its replacement is renamed into place.
 const OLD_MARKER: &str = ".strata-old";
 
