@@ -192,7 +192,9 @@ def w1(args: argparse.Namespace) -> int:
 def w3(args: argparse.Namespace) -> int:
     store = sst_store()
     subprocess.run(["cargo", "build", "--release", "-p", "strata", "--example", "w3"], check=True, cwd=REPO)
-    strata = run_json([str(REPO / "target" / "release" / "examples" / "w3"), str(store / "sst"), str(args.repeats)])
+    tool = str(REPO / "target" / "release" / "examples" / "w3")
+    strata = run_json([tool, str(store / "sst"), str(args.repeats)])
+    labeled = run_json([tool, str(store / "sst"), str(args.repeats), "--labeled"])
     try:
         ref = run_json([sys.executable, "-c", DASK_W3, str(store), str(args.repeats)])
     except subprocess.CalledProcessError as e:
@@ -204,8 +206,10 @@ def w3(args: argparse.Namespace) -> int:
     print(f"{'time':28}{ref['seconds']:>16.3f} s{strata['seconds']:>12.3f} s{ref['seconds'] / strata['seconds']:>15.2f}x")
     print(f"{'peak memory (max RSS)':28}{ref['peak_rss_mib']:>14} MiB{strata['peak_rss_mib']:>10} MiB"
           f"{ref['peak_rss_mib'] / max(strata['peak_rss_mib'], 1):>15.2f}x")
+    print(f"{'Strata, labeled API':28}{'':>18}{labeled['seconds']:>12.3f} s{ref['seconds'] / labeled['seconds']:>15.2f}x  (peak {labeled['peak_rss_mib']} MiB)")
     print(f"{'in-memory sum (limit)':28}{ref['inmem_sum_gbps']:>13.2f} GB/s{strata['inmem_sum_gbps']:>9.2f} GB/s")
     print(f"{'result':28}{ref['value']:>18.6f}{strata['value']:>14.6f}   (the same store: must agree)")
+    print(f"{'result, labeled API':28}{'':>18}{labeled['value']:>14.6f}")
     return 0
 
 

@@ -2,12 +2,29 @@
 //! chunks of 12 months by the full grid) written by xarray, timed on this runtime. Prints one
 //! JSON line; run by bench/array_bench.py beside xarray + dask, which writes the store.
 //!
-//!     w3 STORE/sst [REPEATS]
+//!     w3 STORE/sst [REPEATS] [--labeled]
+//!
+//! `--labeled` reads through the labeled API as a notebook does
+//! (`open_zarr(STORE)?.var("sst")?.mean(..)?.item()`: CF-decoded, dims by name) instead of
+//! `from_zarr::<f32>(STORE/sst)?.nanmean(..)`.
 
 use std::time::Instant;
 use strata::prelude::*;
 
 mod common;
+
+/// The global mean through the array API, on the stored float32 values.
+fn array_mean(path: &str) -> Result<(Vec<usize>, f64), StrataError> {
+    let sst: ChunkedArray<f32> = from_zarr(path)?;
+    Ok((sst.shape(), sst.nanmean(..).scalar()? as f64))
+}
+
+/// The global mean through the labeled API: the store's group, then the variable by name.
+fn labeled_mean(path: &str) -> Result<(Vec<usize>, f64), StrataError> {
+    let (store, name) = path.rsplit_once('/').unwrap_or((".", path));
+    let sst = open_zarr(store)?.var(name)?;
+    Ok((sst.shape(), sst.mean(..)?.item()?))
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,23 +33,20 @@ fn main() {
         std::process::exit(2);
     };
     let repeats = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let labeled = args.iter().any(|a| a == "--labeled");
     let mut times = Vec::new();
-    let mut value = 0.0f32;
+    let mut value = 0.0f64;
     let mut shape = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();
-        let sst: ChunkedArray<f32> = match from_zarr(path) {
-            Ok(a) => a,
+        let result = if labeled { labeled_mean(path) } else { array_mean(path) };
+        match result {
+            Ok((s, v)) => (shape, value) = (s, v),
             Err(e) => {
                 eprintln!("w3: {e}");
                 std::process::exit(1);
             }
-        };
-        shape = sst.shape();
-        value = sst.nanmean(..).scalar().unwrap_or_else(|e| {
-            eprintln!("w3: {e}");
-            std::process::exit(1)
-        });
+        }
         times.push(started.elapsed().as_secs_f64());
     }
     let peak_mib = common::peak_rss_mib();

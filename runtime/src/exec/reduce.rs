@@ -17,6 +17,10 @@ pub struct ReduceSpec {
     pub ddof: usize,
     pub skipna: bool,
     pub in_shape: Vec<usize>,
+    /// float32 input whose result is float64 (a widening cast folded into the reduction,
+    /// see `plan::optimize::fold_casts`): sums are accumulated in f64 from the first addition,
+    /// exactly as if the chunk had been cast, without the f64 copy of the chunk.
+    pub wide: bool,
 }
 
 impl ReduceSpec {
@@ -86,6 +90,8 @@ fn row_sum(row: Row<'_>, skip: bool) -> (f64, f64) {
 #[derive(Clone, Copy)]
 enum Row<'a> {
     F32(&'a [f32]),
+    /// float32 values summed as float64 (each converted before it is added).
+    F32Wide(&'a [f32]),
     F64(&'a [f64]),
 }
 
@@ -125,26 +131,35 @@ fn row_sum_portable(row: Row<'_>, skip: bool) -> (f64, f64) {
             }
             (total, count)
         }
-        Row::F64(values) => {
-            let (mut s, mut n) = ([0.0f64; 8], [0u64; 8]);
-            let lanes = values.chunks_exact(8);
-            let tail = lanes.remainder();
-            for c in lanes {
-                let c: &[f64; 8] = c.try_into().expect("chunks of 8");
-                for l in 0..8 {
-                    let keep = !skip || c[l] == c[l];
-                    s[l] += if keep { c[l] } else { 0.0 };
-                    n[l] += keep as u64;
-                }
-            }
-            for &v in tail {
-                let keep = !skip || v == v;
-                s[0] += if keep { v } else { 0.0 };
-                n[0] += keep as u64;
-            }
-            (s.iter().sum(), n.iter().sum::<u64>() as f64)
+        Row::F64(values) => sum_f64_lanes(values, skip, |v| v),
+        // The same lanes and order as for f64, so the result is bit for bit the sum of the
+        // cast values.
+        Row::F32Wide(values) => sum_f64_lanes(values, skip, |v| v as f64),
+    }
+}
+
+/// Sums in eight f64 lanes (the loop vectorises), NaN left out when `skip`.
+#[inline(always)]
+fn sum_f64_lanes<T: Copy>(values: &[T], skip: bool, wide: impl Fn(T) -> f64) -> (f64, f64) {
+    let (mut s, mut n) = ([0.0f64; 8], [0u64; 8]);
+    let lanes = values.chunks_exact(8);
+    let tail = lanes.remainder();
+    for c in lanes {
+        let c: &[T; 8] = c.try_into().expect("chunks of 8");
+        for l in 0..8 {
+            let v = wide(c[l]);
+            let keep = !skip || v == v;
+            s[l] += if keep { v } else { 0.0 };
+            n[l] += keep as u64;
         }
     }
+    for &v in tail {
+        let v = wide(v);
+        let keep = !skip || v == v;
+        s[0] += if keep { v } else { 0.0 };
+        n[0] += keep as u64;
+    }
+    (s.iter().sum(), n.iter().sum::<u64>() as f64)
 }
 
 /// `row_sum` for integers and bool, which hold no NaN.
@@ -249,6 +264,7 @@ impl Accumulator {
                 }
             };
             match block {
+                Block::F32(a) if spec.wide => a.as_slice().map(|f| fill(&mut |r| row_sum(Row::F32Wide(&f[r * rows..(r + 1) * rows]), skip))),
                 Block::F32(a) => a.as_slice().map(|f| fill(&mut |r| row_sum(Row::F32(&f[r * rows..(r + 1) * rows]), skip))),
                 Block::F64(a) => a.as_slice().map(|f| fill(&mut |r| row_sum(Row::F64(&f[r * rows..(r + 1) * rows]), skip))),
                 other => crate::with_block!(other, a, _T => a.as_slice().map(|f| fill(&mut |r| row_sum_exact(&f[r * rows..(r + 1) * rows])))),
@@ -486,7 +502,7 @@ mod tests {
     use ndarray::array;
 
     fn spec(op: ReduceOp, axes: &[usize], shape: &[usize]) -> ReduceSpec {
-        ReduceSpec { op, axes: axes.to_vec(), ddof: 0, skipna: false, in_shape: shape.to_vec() }
+        ReduceSpec { op, axes: axes.to_vec(), ddof: 0, skipna: false, in_shape: shape.to_vec(), wide: false }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::run::Run;
 use super::eval::{eval, Materialized, Region};
 use super::reduce::{Accumulator, ReduceSpec};
-use crate::array::{Block, ChunkGrid};
+use crate::array::{Block, ChunkGrid, DType};
 use crate::error::Error;
 use crate::plan::{Node, NodeRef, Op};
 use crate::session::{CancelToken, Session};
@@ -327,7 +327,8 @@ fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Bl
         // (time, lat, lon) cube stays a reduction over leading axes (see `add_grouped`).
         in_shape.insert(axes[0] + 1, groups.ngroups);
     }
-    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape };
+    let wide = input.dtype == DType::F32 && node.dtype == DType::F64;
+    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape, wide };
     let out_elements: u64 = spec.out_shape().iter().map(|&n| n as u64).product();
     // Three f64 partials per output element, per task in flight.
     let partial = out_elements * 24;

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::labeled::coord::{Coordinate, Values, NAT};
 use crate::labeled::time::{Calendar, TimeUnits};
 use crate::labeled::{Attrs, Dataset, Variable};
-use crate::plan::NodeRef;
+use crate::plan::{build, BinaryOp, NodeRef};
 
 /// A variable as a file stores it.
 #[derive(Clone, Debug)]
@@ -63,12 +63,31 @@ fn fill_values(v: &StoredVariable) -> Vec<f64> {
 }
 
 /// The decoded values, lazily: masked, scaled and offset.
+///
+/// float32 data is masked in float32, as xarray keeps it: the float64 the labeled API hands
+/// out is a cast on top, which reductions fold away (`plan::optimize::fold_casts`), so a mean
+/// of a float32 variable reads float32 chunks instead of float64 copies of them.
 fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
+    let fills = fill_values(v);
+    if v.data.dtype == DType::F32 {
+        let mut data = v.data.clone();
+        let nan = build::scalar(f32::NAN);
+        // A fill a float32 cannot hold equals no stored value (xarray compares in float64).
+        for fill in fills.iter().filter(|&&f| (f as f32) as f64 == f) {
+            let is_fill = build::binary_node(BinaryOp::Eq, &data, &build::scalar(*fill as f32));
+            data = build::where_node(&is_fill, &nan, &data);
+        }
+        return scale_and_offset(v, ChunkedArray::typed(data));
+    }
     let mut x: ChunkedArray<f64> = ChunkedArray::typed(v.data.clone());
     let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
-    for fill in fill_values(v) {
+    for fill in fills {
         x = where_(&x.eq_scalar(fill), &nan, &x);
     }
+    scale_and_offset(v, x)
+}
+
+fn scale_and_offset(v: &StoredVariable, mut x: ChunkedArray<f64>) -> ChunkedArray<f64> {
     if let Some(scale) = v.attrs.get("scale_factor").and_then(number) {
         x = &x * scale;
     }
@@ -246,6 +265,25 @@ mod tests {
         assert_eq!(t.attrs().get("units"), Some(&json!("K")));
         assert!(!t.attrs().contains_key("scale_factor"));
         assert_eq!(ds.variables()["t"].encoding.get("scale_factor"), Some(&json!(0.5)));
+    }
+
+    #[test]
+    fn float32_is_masked_in_float32_and_its_mean_reads_no_float64_copy() {
+        let raw = from_array(ndarray::arr1(&[1.5f32, -999.0, 2.5, 1e20, 4.0]).into_dyn(), ChunkSpec::Uniform(2));
+        // -999 is a float32 value; 1e20 as a float64 fill is not, so it masks nothing (as
+        // xarray's float64 comparison), while the stored float32 1e20 stays a value.
+        let attrs: Attrs = [("_FillValue".to_string(), json!(-999.0)), ("missing_value".to_string(), json!(1e20))].into_iter().collect();
+        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let t = ds.var("t").unwrap();
+        let got = t.values().unwrap();
+        assert!(got[1].is_nan());
+        assert_eq!((got[0], got[2], got[3], got[4]), (1.5, 2.5, 1e20f32 as f64, 4.0));
+        let mean = t.mean("x").unwrap();
+        let plan = crate::plan::optimize::optimize(mean.data().plan());
+        let tree = crate::plan::explain::tree(&plan);
+        assert!(!plan.post_order().iter().any(|n| n.dtype == DType::F64 && n.grid.ndim() == 1), "a float64 copy of the data:\n{tree}");
+        assert_eq!(mean.item().unwrap(), (1.5 + 2.5 + 1e20f32 as f64 + 4.0) / 4.0);
     }
 
     #[test]
