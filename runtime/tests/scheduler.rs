@@ -92,3 +92,74 @@ fn a_selection_evaluates_only_the_chunks_it_needs() {
     assert_eq!(y.sum(..).scalar().unwrap(), 20.0);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// A second scheduler, as a distributed one would behave: one partial per task (as if each
+/// ran on its own worker), tasks run last to first, output chunks handed over out of order.
+struct OnePartialPerTask {
+    tasks: AtomicUsize,
+}
+
+impl strata::exec::Scheduler for OnePartialPerTask {
+    fn name(&self) -> &'static str {
+        "one-partial-per-task"
+    }
+
+    fn partials(&self, stage: &strata::exec::Stage, inputs: &strata::exec::eval::Materialized, run: &strata::exec::Run, _budget: u64) -> Result<Vec<strata::exec::Partial>, StrataError> {
+        let mut partials = Vec::new();
+        for region in stage.grid.regions().iter().rev() {
+            run.check()?;
+            let mut partial = stage.empty_partial();
+            let bytes = stage.fold(&mut partial, region, inputs)?;
+            run.task_done(bytes, stage.op_name(), std::time::Instant::now());
+            self.tasks.fetch_add(1, Ordering::SeqCst);
+            partials.push(partial);
+        }
+        Ok(partials)
+    }
+
+    fn outputs(
+        &self,
+        stage: &strata::exec::Stage,
+        inputs: &strata::exec::eval::Materialized,
+        run: &strata::exec::Run,
+        _budget: u64,
+        _reserved: u64,
+        sink: &strata::exec::BlockSink<'_>,
+    ) -> Result<(), StrataError> {
+        for (index, region) in stage.grid.regions().iter().enumerate().rev() {
+            run.check()?;
+            sink(index, region, stage.output(region, inputs)?)?;
+            run.task_done(0, stage.op_name(), std::time::Instant::now());
+            self.tasks.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn another_scheduler_runs_the_same_task_graph_to_the_same_values() {
+    let x = RandomState::new(5).normal(10.0, 3.0, &[36, 20, 12], &[7, 8, 5]);
+    let months: Vec<usize> = (0..36).map(|t| t % 12).collect();
+    let clim = x.group_reduce(strata::plan::ReduceOp::Mean, 0, months.clone(), 12, 0, true);
+    let anomaly = &x - &clim.take(0, &months);
+    let y = (&anomaly.cumsum(0) + anomaly.std(&[0], 1)).nanmean(&[2]);
+    let graph = strata::exec::TaskGraph::lower(y.plan(), &y.plan().grid);
+    let other = Arc::new(OnePartialPerTask { tasks: AtomicUsize::new(0) });
+    let options = ComputeOptions::default().scheduler_with(other.clone());
+    let there = y.compute_with(&options).unwrap();
+    let here = y.compute_with(&ComputeOptions { unoptimized: true, ..Default::default() }).unwrap();
+    assert_eq!(there.shape(), here.shape());
+    for (a, b) in there.iter().zip(here.iter()) {
+        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    // The optimizer may fuse or move work, so count against the optimised plan's graph.
+    let optimized = strata::plan::optimize::optimize(y.plan());
+    let expected = strata::exec::TaskGraph::lower(&optimized, &optimized.grid).ntasks();
+    assert_eq!(other.tasks.load(Ordering::SeqCst), expected);
+    assert!(graph.ntasks() >= expected);
+    // Its interrupt still stops it between tasks.
+    let token = CancelToken::new();
+    token.cancel();
+    let stopped = y.compute_with(&options.clone().cancel_with(token));
+    assert!(matches!(stopped, Err(StrataError::Interrupted { completed: 0, .. })), "{stopped:?}");
+}

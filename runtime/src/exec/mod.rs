@@ -3,9 +3,11 @@
 pub mod cancel;
 pub mod elementwise;
 pub mod eval;
+pub mod graph;
+pub mod local;
 pub mod pool;
 pub mod reduce;
-pub(crate) mod run;
+pub mod run;
 pub mod scan;
 pub mod scheduler;
 pub mod terminal;
@@ -15,7 +17,10 @@ use rayon::prelude::*;
 use crate::error::Error;
 
 pub use pool::{set_threads, threads, with_threads};
-pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, progress_after, set_default_observer, set_memory_budget, set_progress_after, ComputeOptions, Observer, Progress};
+pub use scheduler::{compute, compute_chunks, for_each_region, memory_budget, progress_after, set_default_observer, set_memory_budget, set_progress_after, BlockSink, ComputeOptions, Observer, Progress, Scheduler};
+pub use graph::{Partial, Stage, StageKind, TaskGraph, TaskKey};
+pub use local::LocalScheduler;
+pub use run::Run;
 pub use crate::session::{CancelToken, Session, PROGRESS_AFTER_ENV};
 
 /// Runs `f(0)`, ..., `f(n - 1)` in parallel and returns the results in order.

@@ -13,7 +13,9 @@ use super::scheduler::{ComputeOptions, Observer, Progress};
 use crate::error::Error;
 use crate::session::{CancelToken, Running};
 
-pub(crate) struct Run {
+/// One running computation, as schedulers see it: check it for cancellation before each task
+/// and count each task done (which reports progress).
+pub struct Run {
     /// This computation's own token: the options' if they name one, else a fresh one that
     /// only its session's interrupt cancels.
     token: CancelToken,
@@ -52,12 +54,12 @@ impl Run {
         }
     }
 
-    pub(crate) fn is_cancelled(&self) -> bool {
+    pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled() || self.sigint.as_ref().is_some_and(SigintScope::interrupted)
     }
 
     /// `Err(Interrupted)` once the user has interrupted.
-    pub(crate) fn check(&self) -> Result<(), Error> {
+    pub fn check(&self) -> Result<(), Error> {
         if self.is_cancelled() {
             return Err(self.interrupted());
         }
@@ -65,16 +67,16 @@ impl Run {
     }
 
     /// The error of this computation stopped by an interrupt, counting the tasks done.
-    pub(crate) fn interrupted(&self) -> Error {
+    pub fn interrupted(&self) -> Error {
         Error::Interrupted { completed: self.done(), total: self.total }
     }
 
-    pub(crate) fn done(&self) -> usize {
+    pub fn done(&self) -> usize {
         self.done.load(Ordering::Relaxed)
     }
 
     /// Counts a finished task that produced `bytes` running `op`, begun at `began`.
-    pub(crate) fn task_done(&self, bytes: u64, op: &'static str, began: Instant) {
+    pub fn task_done(&self, bytes: u64, op: &'static str, began: Instant) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.report(Progress::Task { done, total: self.total, bytes, op, elapsed: began.elapsed() });
     }

@@ -1,18 +1,20 @@
-//! Runs a plan on the rayon pool: reductions first (each a tree reduction over its input's
-//! chunks), then the output chunks, in waves small enough that the bytes in flight stay
-//! under the memory budget. Between tasks it checks for cancellation and reports progress.
+//! Running a plan: it is optimised, lowered to a [`TaskGraph`], and its stages handed to a
+//! [`Scheduler`] one after another: each partial stage's partials merged into the stage's
+//! result, which later stages read; the last stage's blocks go to the caller's sink (collected
+//! into the result, or written to a store as they come). The scheduler decides where tasks
+//! run and how many at once; [`LocalScheduler`] runs them on this process's threads within
+//! the memory budget.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rayon::prelude::*;
-
-use super::run::Run;
-use super::eval::{eval, Materialized, Region};
-use super::reduce::{Accumulator, ReduceSpec};
-use crate::array::{Block, ChunkGrid, DType};
+use super::eval::{Materialized, Region};
+use super::graph::{Partial, Stage, TaskGraph};
+use super::local::LocalScheduler;
+pub use super::run::Run;
+use crate::array::{Block, ChunkGrid};
 use crate::error::Error;
-use crate::plan::{Node, NodeRef, Op};
+use crate::plan::NodeRef;
 use crate::session::{CancelToken, Session};
 
 /// What a computation reports while it runs.
@@ -51,6 +53,8 @@ pub struct ComputeOptions {
     /// A token that stops this computation alone ([`CancelToken::cancel`]), besides its
     /// session's interrupt.
     pub cancel: Option<CancelToken>,
+    /// Where tasks run; `None`: this process's threads ([`LocalScheduler`]).
+    pub scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 impl ComputeOptions {
@@ -84,6 +88,17 @@ impl ComputeOptions {
         self
     }
 
+    /// Runs tasks with `scheduler`.
+    pub fn scheduler_with(mut self, scheduler: Arc<dyn Scheduler>) -> Self {
+        self.scheduler = Some(scheduler);
+        self
+    }
+
+    /// The scheduler tasks run on.
+    pub fn scheduler(&self) -> Arc<dyn Scheduler> {
+        self.scheduler.clone().unwrap_or_else(|| Arc::new(LocalScheduler))
+    }
+
     /// The session the computation runs in.
     pub fn session(&self) -> Session {
         self.session.clone().unwrap_or_else(Session::current)
@@ -111,6 +126,7 @@ impl std::fmt::Debug for ComputeOptions {
             .field("threads", &self.threads)
             .field("session", &self.session)
             .field("cancel", &self.cancel)
+            .field("scheduler", &self.scheduler.as_ref().map(|s| s.name()))
             .finish()
     }
 }
@@ -189,27 +205,47 @@ pub fn for_each_region(
 ) -> Result<(), Error> {
     let options = &options.resolved();
     let budget = options.memory_budget();
-    super::pool::install(options, || run_over(node, grid, options, budget, 0, |index, region, block| sink(index, region, block), |_| ()))?
+    super::pool::install(options, || run_over(node, grid, options, budget, 0, &sink))?
 }
 
 fn run(node: &NodeRef, options: &ComputeOptions, budget: u64) -> Result<Vec<Block>, Error> {
-    let mut out = Vec::with_capacity(node.grid.nchunks());
+    let slots: Vec<Mutex<Option<Block>>> = (0..node.grid.nchunks()).map(|_| Mutex::new(None)).collect();
+    let sink = |index: usize, _: &Region, block: Block| {
+        let slot = slots.get(index).ok_or_else(|| Error::InvalidChunks { reason: format!("chunk {index} of {}", slots.len()) })?;
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(block);
+        Ok(())
+    };
     // The whole result is held until the end.
-    super::pool::install(options, || run_over(node, &node.grid, options, budget, node.nbytes(), |_, _, block| Ok(block), |blocks| out.extend(blocks)))??;
-    Ok(out)
+    super::pool::install(options, || run_over(node, &node.grid, options, budget, node.nbytes(), &sink))??;
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).ok_or_else(|| Error::InvalidChunks { reason: "a chunk of the result was not computed".into() }))
+        .collect()
 }
 
-/// The scheduler proper: reductions first, then `task` on each region of `grid`, wave by
-/// wave, with `merge` receiving each wave's results in region order.
-fn run_over<R: Send>(
-    node: &NodeRef,
-    grid: &ChunkGrid,
-    options: &ComputeOptions,
-    budget: u64,
-    reserved: u64,
-    task: impl Fn(usize, &Region, Block) -> Result<R, Error> + Sync,
-    merge: impl FnMut(Vec<R>),
-) -> Result<(), Error> {
+/// Where a scheduler hands the output's blocks, from any thread: the chunk's number in the
+/// output grid, its region, its values.
+pub type BlockSink<'a> = dyn Fn(usize, &Region, Block) -> Result<(), Error> + Sync + 'a;
+
+/// Runs the stages of task graphs. Implementations decide where tasks run (this process's
+/// threads, or workers elsewhere: tasks are a stage, which names plan nodes, and a chunk) and
+/// how many at once; the driver merges what they return and orders the stages.
+pub trait Scheduler: Send + Sync {
+    /// A short name for logs and benchmarks.
+    fn name(&self) -> &'static str;
+
+    /// Runs every task of a reduction or scan `stage` ([`Stage::fold`]) and returns partials
+    /// whose merge, in the order given, is the stage's result. `inputs` holds the results of
+    /// earlier stages; tasks report to `run` and stop when it is cancelled.
+    fn partials(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64) -> Result<Vec<Partial>, Error>;
+
+    /// Computes every chunk of the output `stage` ([`Stage::output`]) and hands each to
+    /// `sink`, holding at most `budget` bytes at once besides the `reserved` the caller holds.
+    fn outputs(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64, reserved: u64, sink: &BlockSink<'_>) -> Result<(), Error>;
+}
+
+/// The driver: the plan's stages in order on `options`' scheduler, the output over `grid`.
+fn run_over(node: &NodeRef, grid: &ChunkGrid, options: &ComputeOptions, budget: u64, reserved: u64, sink: &BlockSink<'_>) -> Result<(), Error> {
     if let Some(error) = node.first_error() {
         return Err(error);
     }
@@ -220,175 +256,23 @@ fn run_over<R: Send>(
         optimized = crate::plan::optimize::optimize(node);
         &optimized
     };
-    let order = node.post_order();
-    // Reductions and the first pass of scans are materialised before the output's tasks.
-    let reductions: Vec<&NodeRef> = order.iter().filter(|n| matches!(n.op, Op::Reduce { .. } | Op::CumSum { .. })).collect();
-    let total = reductions.iter().map(|r| r.op.inputs()[0].grid.nchunks()).sum::<usize>() + grid.nchunks();
-    let run = Run::start(options, total);
+    let graph = TaskGraph::lower(node, grid);
+    let scheduler = options.scheduler();
+    let run = Run::start(options, graph.ntasks());
     let result = (|| {
         let mut done = Materialized::new();
-        for reduction in reductions {
-            let block = match reduction.op {
-                Op::CumSum { .. } => scan_offsets(reduction, &done, &run, budget)?,
-                _ => reduce(reduction, &done, &run, budget)?,
-            };
-            done.insert(reduction.id, Arc::new(block));
+        let Some((output, partial_stages)) = graph.stages.split_last() else { return Ok(()) };
+        for stage in partial_stages {
+            let mut partials = scheduler.partials(stage, &done, &run, budget)?.into_iter();
+            let mut merged = partials.next().unwrap_or_else(|| stage.empty_partial());
+            for partial in partials {
+                stage.merge(&mut merged, partial);
+            }
+            done.insert(stage.node.id, Arc::new(stage.finish(merged)?));
         }
-        map_chunks(node, grid, &done, &run, budget, reserved, &task, merge)
+        scheduler.outputs(output, &done, &run, budget, reserved, sink)
     })();
     run.finish(result)
-}
-
-/// Bytes one task over `grid`'s chunks may hold: its chunk in each dtype the plan passes
-/// through, a few copies per operation (inputs, broadcast, output).
-fn task_bytes(node: &Node, grid: &ChunkGrid) -> u64 {
-    let elements: u64 = grid.chunk_shape().iter().map(|&n| n as u64).product();
-    let ops = node_count(node).clamp(1, 16) as u64;
-    elements * 8 * (ops + 2)
-}
-
-fn node_count(node: &Node) -> usize {
-    // A stored chunk passes through three buffers: the bytes read, the decoded chunk, and
-    // the array it becomes.
-    let own = if node.op.reads_storage() { 3 } else { 1 };
-    own + node
-        .op
-        .inputs()
-        .iter()
-        .filter(|i| !matches!(i.op, Op::Reduce { .. }))
-        .map(|i| node_count(i))
-        .sum::<usize>()
-}
-
-/// How many tasks may run at once within `budget`, after `reserved` bytes.
-fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Error> {
-    let available = budget.saturating_sub(reserved);
-    if task > available {
-        return Err(Error::over_budget(format!("one chunk of {what}"), task + reserved, budget));
-    }
-    Ok(((available / task.max(1)) as usize).clamp(1, rayon::current_num_threads().max(1)))
-}
-
-/// Runs `task` on every region, `width` at a time, checking for cancellation before each;
-/// `merge` receives each wave's results in region order.
-fn in_waves<R: Send>(
-    regions: &[Region],
-    width: usize,
-    run: &Run,
-    task: impl Fn(usize, &Region) -> Result<R, Error> + Sync,
-    mut merge: impl FnMut(Vec<R>),
-) -> Result<(), Error> {
-    for (w, wave) in regions.chunks(width).enumerate() {
-        let results: Vec<R> = wave
-            .par_iter()
-            .enumerate()
-            .with_max_len(1)
-            .map(|(i, region)| {
-                run.check()?;
-                task(w * width + i, region)
-            })
-            .collect::<Result<_, Error>>()?;
-        merge(results);
-    }
-    Ok(())
-}
-
-fn map_chunks<R: Send>(
-    node: &Node,
-    grid: &ChunkGrid,
-    done: &Materialized,
-    run: &Run,
-    budget: u64,
-    reserved: u64,
-    task: &(impl Fn(usize, &Region, Block) -> Result<R, Error> + Sync),
-    merge: impl FnMut(Vec<R>),
-) -> Result<(), Error> {
-    let regions: Vec<Region> = grid.regions();
-    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + reserved;
-    let width = waves(task_bytes(node, grid), held, budget, "the computation")?;
-    let chunk_task = |index: usize, region: &Region| {
-        let started = Instant::now();
-        let block = eval(node, region, done)?;
-        let bytes = block.nbytes() as u64;
-        let result = task(index, region, block)?;
-        run.task_done(bytes, node.op.name(), started);
-        Ok(result)
-    };
-    in_waves(&regions, width, run, chunk_task, merge)
-}
-
-fn reduce(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
-    let Op::Reduce { input, op, axes, ddof, skipna, groups } = &node.op else {
-        return Err(Error::InvalidChunks { reason: "not a reduction".into() });
-    };
-    let mut in_shape = input.shape();
-    if let Some(groups) = groups {
-        // The group axis sits right after the reduced one, so a reduction over time of a
-        // (time, lat, lon) cube stays a reduction over leading axes (see `add_grouped`).
-        in_shape.insert(axes[0] + 1, groups.ngroups);
-    }
-    let wide = input.dtype == DType::F32 && node.dtype == DType::F64;
-    let spec = ReduceSpec { op: *op, axes: axes.clone(), ddof: *ddof, skipna: *skipna, in_shape, wide };
-    let out_elements: u64 = spec.out_shape().iter().map(|&n| n as u64).product();
-    // Three f64 partials per output element, per task in flight.
-    let partial = out_elements * 24;
-    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum();
-    let width = waves(task_bytes(input, &input.grid) + partial, held + partial, budget, "the reduction")?;
-    let regions = input.grid.regions();
-    // One accumulator per task slot of a wave, so that tasks never share one and large
-    // outputs (group-bys) are not allocated and merged once per chunk; chunk `i` always goes
-    // to slot `i % width`, so the order of additions, and the result, do not vary by run.
-    let slots: Vec<std::sync::Mutex<Option<Accumulator>>> = (0..width).map(|_| std::sync::Mutex::new(None)).collect();
-    let task = |index: usize, region: &Region| {
-        let started = Instant::now();
-        let block = eval(input, region, done)?;
-        let mut slot = slots[index % width].lock().unwrap_or_else(|p| p.into_inner());
-        let acc = slot.get_or_insert_with(|| Accumulator::new(&spec));
-        match groups {
-            Some(groups) => acc.add_grouped(&spec, groups, &block, region),
-            None => acc.add_chunk(&spec, &block, region),
-        }
-        run.task_done(block.nbytes() as u64, "reduce", started);
-        Ok(())
-    };
-    in_waves(&regions, width, run, task, |_| {})?;
-    let mut filled = slots.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()));
-    let mut total = filled.next().unwrap_or_else(|| Accumulator::new(&spec));
-    for acc in filled {
-        total.merge(&spec, &acc);
-    }
-    Ok(total.finish(&spec, node.dtype))
-}
-
-/// The first pass of a cumulative sum: each input chunk's total along the axis, turned into
-/// the offset each chunk starts from (see `scan`).
-fn scan_offsets(node: &Node, done: &Materialized, run: &Run, budget: u64) -> Result<Block, Error> {
-    let Op::CumSum { input, axis, skipna } = &node.op else {
-        return Err(Error::InvalidChunks { reason: "not a cumulative sum".into() });
-    };
-    let axis = *axis;
-    let mut shape = input.shape();
-    shape[axis] = input.grid.chunks()[axis].len();
-    let mut totals = Block::F64(ndarray::ArrayD::zeros(ndarray::IxDyn(&shape)));
-    let held: u64 = done.values().map(|b| b.nbytes() as u64).sum::<u64>() + totals.nbytes() as u64;
-    let width = waves(task_bytes(input, &input.grid), held, budget, "the cumulative sum")?;
-    let regions = input.grid.regions();
-    let task = |_: usize, region: &Region| {
-        let started = Instant::now();
-        let block = eval(input, region, done)?;
-        let total = super::scan::chunk_total(&block, axis, *skipna);
-        run.task_done(block.nbytes() as u64, "cumsum", started);
-        Ok((region.clone(), total))
-    };
-    in_waves(&regions, width, run, task, |parts| {
-        for (region, total) in parts {
-            let k = input.grid.overlapping(axis, &region[axis]).first().map_or(0, |(k, _)| *k);
-            let mut at = region.clone();
-            at[axis] = k..k + 1;
-            paste(&mut totals, &at, &Block::F64(total));
-        }
-    })?;
-    Ok(Block::F64(super::scan::exclusive_prefix(totals.into_typed::<f64>(), axis)))
 }
 
 /// Copies `block` into `out` at `region`.

@@ -1,0 +1,102 @@
+//! The scheduler that runs tasks on this process's rayon pool, in waves small enough that the
+//! bytes in flight stay under the memory budget, checking for cancellation before each task.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::eval::{Materialized, Region};
+use super::graph::{Partial, Stage};
+use super::run::Run;
+use super::scheduler::{BlockSink, Scheduler};
+use crate::array::ChunkGrid;
+use crate::error::Error;
+use crate::plan::{Node, Op};
+
+/// Runs tasks on the rayon pool the computation was installed in (`exec::pool`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalScheduler;
+
+impl Scheduler for LocalScheduler {
+    fn name(&self) -> &'static str {
+        "threads"
+    }
+
+    fn partials(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64) -> Result<Vec<Partial>, Error> {
+        let held = held(inputs);
+        let partial = stage.result_bytes();
+        let what = match stage.op_name() {
+            "cumsum" => "the cumulative sum",
+            _ => "the reduction",
+        };
+        let width = waves(task_bytes(&stage.expr, &stage.grid) + partial, held + partial, budget, what)?;
+        // One partial per task slot of a wave, so that tasks never share one and large
+        // partials (group-bys) are not allocated and merged once per chunk; chunk `i` always
+        // goes to slot `i % width`, so the order of additions, and the result, do not vary by
+        // run.
+        let slots: Vec<Mutex<Option<Partial>>> = (0..width).map(|_| Mutex::new(None)).collect();
+        let task = |index: usize, region: &Region| {
+            let started = Instant::now();
+            let mut slot = slots[index % width].lock().unwrap_or_else(|p| p.into_inner());
+            let partial = slot.get_or_insert_with(|| stage.empty_partial());
+            let bytes = stage.fold(partial, region, inputs)?;
+            run.task_done(bytes, stage.op_name(), started);
+            Ok(())
+        };
+        in_waves(&stage.grid.regions(), width, run, task)?;
+        Ok(slots.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect())
+    }
+
+    fn outputs(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64, reserved: u64, sink: &BlockSink<'_>) -> Result<(), Error> {
+        let width = waves(task_bytes(&stage.expr, &stage.grid), held(inputs) + reserved, budget, "the computation")?;
+        let task = |index: usize, region: &Region| {
+            let started = Instant::now();
+            let block = stage.output(region, inputs)?;
+            let bytes = block.nbytes() as u64;
+            sink(index, region, block)?;
+            run.task_done(bytes, stage.op_name(), started);
+            Ok(())
+        };
+        in_waves(&stage.grid.regions(), width, run, task)
+    }
+}
+
+fn held(inputs: &Materialized) -> u64 {
+    inputs.values().map(|b| b.nbytes() as u64).sum()
+}
+
+/// Bytes one task over `grid`'s chunks may hold: its chunk in each dtype the plan passes
+/// through, a few copies per operation (inputs, broadcast, output).
+fn task_bytes(node: &Node, grid: &ChunkGrid) -> u64 {
+    let elements: u64 = grid.chunk_shape().iter().map(|&n| n as u64).product();
+    let ops = node_count(node).clamp(1, 16) as u64;
+    elements * 8 * (ops + 2)
+}
+
+fn node_count(node: &Node) -> usize {
+    // A stored chunk passes through three buffers: the bytes read, the decoded chunk, and
+    // the array it becomes.
+    let own = if node.op.reads_storage() { 3 } else { 1 };
+    own + node.op.inputs().iter().filter(|i| !matches!(i.op, Op::Reduce { .. })).map(|i| node_count(i)).sum::<usize>()
+}
+
+/// How many tasks may run at once within `budget`, after `reserved` bytes.
+fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Error> {
+    let available = budget.saturating_sub(reserved);
+    if task > available {
+        return Err(Error::over_budget(format!("one chunk of {what}"), task + reserved, budget));
+    }
+    Ok(((available / task.max(1)) as usize).clamp(1, rayon::current_num_threads().max(1)))
+}
+
+/// Runs `task` on every region, `width` at a time, checking for cancellation before each.
+fn in_waves(regions: &[Region], width: usize, run: &Run, task: impl Fn(usize, &Region) -> Result<(), Error> + Sync) -> Result<(), Error> {
+    for (w, wave) in regions.chunks(width).enumerate() {
+        wave.par_iter().enumerate().with_max_len(1).try_for_each(|(i, region)| {
+            run.check()?;
+            task(w * width + i, region)
+        })?;
+    }
+    Ok(())
+}
