@@ -281,3 +281,46 @@ fn truncated_resized_and_lying_chunks_are_errors_naming_the_chunk() {
     expect_chunk_error(&p, vec![0, 0], "metadata with a chunk shape the chunks do not have");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A small dataset: a float32 variable with a NaN, an integer one, a coordinate.
+fn small_dataset() -> Dataset {
+    let t = ArrayD::from_shape_fn(IxDyn(&[4, 6]), |i| if i[0] == 1 && i[1] == 2 { f32::NAN } else { (i[0] * 6 + i[1]) as f32 * 0.25 });
+    let n = ArrayD::from_shape_fn(IxDyn(&[4, 6]), |i| (i[0] * 10 + i[1]) as i32);
+    let t = DataArray::new(from_array(t, [2, 3]), &["y", "x"]).unwrap().with_attr("units", "K");
+    let n = DataArray::new(from_array(n, [4, 6]), &["y", "x"]).unwrap();
+    Dataset::new().with_var("t", &t).unwrap().with_var("n", &n).unwrap().with_coord("x", Coordinate::new(&["x"], Values::from_f64((0..6).map(|i| i as f64 * 1.5).collect()))).unwrap()
+}
+
+fn same_labeled(a: &DataArray<f64>, b: &DataArray<f64>) -> bool {
+    a.dims() == b.dims() && same(&a.values().unwrap(), &b.values().unwrap())
+}
+
+#[test]
+fn a_consolidated_store_opens_from_its_consolidated_metadata_alone() {
+    let dir = scratch("consolidated");
+    for (format, per_array) in [(ToZarr::v2(), &[".zarray", ".zattrs"][..]), (ToZarr::v3(), &["zarr.json"][..])] {
+        let path = dir.join("store.zarr");
+        let _ = fs::remove_dir_all(&path);
+        let ds = small_dataset();
+        ds.to_zarr_with(&path, &format).unwrap();
+        // Each array's own metadata files gone: only the consolidated copy is left to read.
+        for name in ["t", "n", "x"] {
+            for file in per_array {
+                let _ = fs::remove_file(path.join(name).join(file));
+            }
+        }
+        let opened = open_zarr(&path).unwrap();
+        assert_eq!(opened.data_vars(), ["n", "t"]);
+        assert!(same_labeled(&opened.var("t").unwrap(), &ds.var("t").unwrap()));
+        assert!(same_labeled(&opened.var("n").unwrap(), &ds.var("n").unwrap()));
+        assert_eq!(opened.var("t").unwrap().attrs().get("units"), Some(&serde_json::json!("K")));
+        assert_eq!(opened.var("t").unwrap().dims(), ["y", "x"]);
+    }
+    // Without consolidated metadata, the store's directories are listed and read one by one.
+    let path = dir.join("plain.zarr");
+    small_dataset().to_zarr_with(&path, &ToZarr::v2()).unwrap();
+    fs::remove_file(path.join(".zmetadata")).unwrap();
+    let opened = open_zarr(&path).unwrap();
+    assert!(same_labeled(&opened.var("t").unwrap(), &small_dataset().var("t").unwrap()));
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,10 +1,10 @@
-//! Datasets in files: CF conventions ([`cf`]), Zarr stores ([`zarr`]), NetCDF files
-//! ([`netcdf`]) and the generated tutorial datasets ([`tutorial`]).
+//! Datasets in files: CF conventions ([`cf`]), NetCDF files ([`netcdf`]), the generated
+//! tutorial datasets ([`tutorial`]); Zarr stores live with the rest of Zarr
+//! ([`crate::zarr::dataset`]).
 
 pub mod cf;
 pub mod netcdf;
 pub mod tutorial;
-pub mod zarr;
 
 pub use self::netcdf::{open_dataset, open_mfdataset};
-pub use self::zarr::open_zarr;
+pub use crate::zarr::open_zarr;

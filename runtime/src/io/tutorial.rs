@@ -64,7 +64,7 @@ pub fn path(name: &str) -> Result<PathBuf, Error> {
 pub fn open_dataset(name: &str) -> Result<Dataset, Error> {
     let path = path(name)?;
     match name {
-        "sst" => super::zarr::open_zarr(&path),
+        "sst" => crate::zarr::open_zarr(&path),
         "sla" => super::netcdf::open_mfdataset(&path.display().to_string(), "time"),
         _ => super::netcdf::open_dataset(&path),
     }

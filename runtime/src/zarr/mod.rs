@@ -1,11 +1,14 @@
 //! Zarr storage (v2 and v3) through zarrs: arrays read lazily chunk by chunk, and arrays
-//! written chunk by chunk without a reader ever seeing a half-written chunk or array.
-//! Stores are directories on the local filesystem.
+//! written chunk by chunk without a reader ever seeing a half-written chunk or array
+//! ([`read`], [`write`]); groups of arrays as labeled datasets, as xarray reads and writes
+//! them ([`dataset`]). Stores are directories on the local filesystem.
 
+pub mod dataset;
 mod read;
 pub(crate) mod store;
 pub(crate) mod write;
 
+pub use dataset::open_zarr;
 pub use read::{from_zarr, open_array, ZarrArray};
 pub(crate) use read::read_chunk;
 pub use store::write_atomically;

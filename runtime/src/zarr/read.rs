@@ -72,6 +72,25 @@ pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     let store = FilesystemStore::new(&location).map_err(|e| not_zarr(e.to_string()))?;
     let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
     let array = Array::open(store, "/").map_err(|e| not_zarr(e.to_string()))?;
+    describe(path, location, array)
+}
+
+/// The array in directory `location` whose metadata is `metadata` (a `zarr.json` document, or
+/// a `.zarray` one with its `.zattrs` under `"attributes"`), as a group's consolidated
+/// metadata gives it: nothing is read from disk until a chunk is.
+pub(crate) fn open_array_described(location: &Path, metadata: Value) -> Result<ZarrArray, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: location.display().to_string(), cause };
+    let store = FilesystemStore::new(location).map_err(|e| not_zarr(e.to_string()))?;
+    let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
+    let metadata: ArrayMetadata = serde_json::from_value(metadata).map_err(|e| not_zarr(format!("consolidated metadata: {e}")))?;
+    let array = Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))?;
+    describe(location, location.to_owned(), array)
+}
+
+/// A [`ZarrArray`] for an opened zarrs array (`path` as the user named it, `location` where
+/// it is read from).
+fn describe(path: &Path, location: std::path::PathBuf, array: Array<dyn ReadableStorageTraits>) -> Result<ZarrArray, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
     let name = array.data_type().name(ZarrVersion::V3).map(|n| n.into_owned()).unwrap_or_default();
     // zarrs names v2 types by their v3 names too.
     let dtype = DType::from_name(&name)

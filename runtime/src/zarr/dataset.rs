@@ -8,11 +8,12 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::cf::{self, StoredVariable};
+use crate::io::cf::{self, StoredVariable};
 use crate::array::DType;
 use crate::error::Error;
 use crate::labeled::{Attrs, Dataset};
-use crate::zarr::{create_group, open_array, ToZarr, ZarrFormat};
+use super::read::{open_array, open_array_described};
+use super::{create_group, ToZarr, ZarrFormat};
 
 fn not_zarr(path: &Path, cause: impl Into<String>) -> Error {
     Error::NotZarr { path: path.display().to_string(), cause: cause.into() }
@@ -47,6 +48,33 @@ fn node_at(path: &Path) -> Node {
     Node::Nothing
 }
 
+/// The metadata of the group's arrays (its direct children) from its consolidated metadata:
+/// `.zmetadata` (v2: each array's `.zarray`, with its `.zattrs` as `"attributes"`) or the
+/// group's `zarr.json` (v3, `consolidated_metadata`). `None` when the store has none.
+fn consolidated(path: &Path) -> Option<Vec<(String, Value)>> {
+    let mut arrays = Vec::new();
+    if let Some(meta) = read_json(&path.join("zarr.json")) {
+        let inline = meta.get("consolidated_metadata")?.get("metadata")?.as_object()?;
+        for (name, doc) in inline {
+            if !name.contains('/') && doc.get("node_type").and_then(Value::as_str) == Some("array") {
+                arrays.push((name.clone(), doc.clone()));
+            }
+        }
+    } else {
+        let doc = read_json(&path.join(".zmetadata"))?;
+        let meta = doc.get("metadata")?.as_object()?;
+        for (key, zarray) in meta {
+            let Some(name) = key.strip_suffix("/.zarray").filter(|n| !n.contains('/')) else { continue };
+            let mut zarray = zarray.clone();
+            let attrs = meta.get(&format!("{name}/.zattrs")).cloned().unwrap_or_else(|| json!({}));
+            zarray.as_object_mut()?.insert("attributes".into(), attrs);
+            arrays.push((name.to_owned(), zarray));
+        }
+    }
+    arrays.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(arrays)
+}
+
 /// The base64 `_FillValue` xarray writes for floats in Zarr v3, as a number.
 fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
     use base64::Engine;
@@ -69,17 +97,31 @@ pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
         Node::Nothing if path.is_dir() => return Err(not_zarr(path, "no Zarr group metadata (.zgroup or zarr.json) here")),
         Node::Nothing => return Err(not_zarr(path, "no such directory")),
     };
-    let mut names: Vec<String> = fs::read_dir(path)
-        .map_err(|e| not_zarr(path, e.to_string()))?
-        .flatten()
-        .filter(|e| e.path().is_dir() && matches!(node_at(&e.path()), Node::Array))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
+    let mut arrays = Vec::new();
+    match consolidated(path) {
+        // One read for the whole store, as xarray does (and what it shows, if an array was
+        // added without consolidating again).
+        Some(described) => {
+            for (name, metadata) in described {
+                arrays.push((name.clone(), open_array_described(&path.join(&name), metadata)?));
+            }
+        }
+        None => {
+            let mut names: Vec<String> = fs::read_dir(path)
+                .map_err(|e| not_zarr(path, e.to_string()))?
+                .flatten()
+                .filter(|e| e.path().is_dir() && matches!(node_at(&e.path()), Node::Array))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            names.sort();
+            for name in names {
+                arrays.push((name.clone(), open_array(path.join(&name))?));
+            }
+        }
+    }
     let mut stored = Vec::new();
-    for name in names {
-        let array = open_array(path.join(&name))?;
+    for (name, array) in arrays {
         let dims: Vec<String> = match array.dimension_names() {
             Some(names) => names.iter().enumerate().map(|(i, n)| n.clone().unwrap_or_else(|| format!("dim_{i}"))).collect(),
             None => (0..array.shape().len()).map(|i| format!("dim_{i}")).collect(),
