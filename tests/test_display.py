@@ -32,6 +32,17 @@ def test_a_dataset_as_a_cells_value_shows_as_html_with_text(kernel):
     assert "<polygon" in chunked["text/html"], "a 3-D array is drawn as a cube"
 
 
+def test_a_plans_explain_shows_its_steps_and_the_optimised_plan(kernel):
+    kernel.run_ok(SETUP)
+    text = kernel.run_ok('let a = sst.astype::<f64>();\n(&a - &a.mean("time")?).isel([("lat", Sel::from(10..20))])?.explain()').result["text/plain"]
+    lines = text.splitlines()
+    assert lines[0].startswith("getitem [0:480, 10:20, 0:180]: float64 (480, 10, 180) in 40 chunks of (12, 10, 180)"), text
+    assert any(line.lstrip().startswith("random uniform(0, 1) seed=") for line in lines), text
+    # The optimised plan (after "optimized:") reads the box only: its mean is over 10 rows.
+    optimized = text.split("optimized:\n", 1)[1]
+    assert "mean axes=[0]: float64 (10, 180)" in optimized, text
+
+
 def test_display_shows_a_dataset_mid_cell(kernel):
     kernel.run_ok(SETUP)
     run = kernel.run_ok('display(&ds);\nprintln!("after");')

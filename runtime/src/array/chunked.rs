@@ -293,18 +293,7 @@ impl<T: BlockElement> ChunkedArray<T> {
 
     /// Output axis `k` is input axis `perm[k]`.
     pub fn transpose(&self, perm: &[usize]) -> ChunkedArray<T> {
-        let n = self.ndim();
-        let mut sorted = perm.to_vec();
-        sorted.sort_unstable();
-        if sorted != (0..n).collect::<Vec<_>>() {
-            return self.invalid(Error::ShapeMismatch { op: "transpose", left: self.shape(), right: perm.to_vec() });
-        }
-        let chunks: Vec<Vec<usize>> = perm.iter().map(|&p| self.chunks()[p].clone()).collect();
-        let shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
-        match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
-            Ok(grid) => self.derive(Op::Transpose { input: self.node.clone(), perm: perm.to_vec() }, grid),
-            Err(e) => self.invalid(e),
-        }
+        ChunkedArray::from_node(crate::plan::build::transpose_node(&self.node, perm))
     }
 
     pub fn swapaxes(&self, a: usize, b: usize) -> ChunkedArray<T> {
@@ -627,17 +616,6 @@ impl<T: BlockElement> ChunkedArray<T> {
 
     /// Inserts a length-1 axis at `axis`.
     pub fn expand_dims(&self, axis: usize) -> ChunkedArray<T> {
-        let ndim = self.ndim();
-        if axis > ndim {
-            return self.invalid(Error::AxisOutOfRange { op: "expand_dims", axis, ndim });
-        }
-        let mut chunks = self.chunks().to_vec();
-        chunks.insert(axis, vec![1]);
-        let mut shape = self.shape();
-        shape.insert(axis, 1);
-        match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
-            Ok(grid) => self.derive(Op::ExpandDims { input: self.node.clone(), axis }, grid),
-            Err(e) => self.invalid(e),
-        }
+        ChunkedArray::from_node(crate::plan::build::expand_dims_node(&self.node, axis))
     }
 }

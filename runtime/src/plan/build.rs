@@ -82,6 +82,38 @@ pub fn select_node(input: &NodeRef, axes: Vec<AxisSelect>) -> NodeRef {
     }
 }
 
+/// `input` with its axes reordered: output axis `k` is input axis `perm[k]`.
+pub fn transpose_node(input: &NodeRef, perm: &[usize]) -> NodeRef {
+    let n = input.grid.ndim();
+    let mut sorted = perm.to_vec();
+    sorted.sort_unstable();
+    if sorted != (0..n).collect::<Vec<_>>() {
+        return Node::invalid(Error::ShapeMismatch { op: "transpose", left: input.shape(), right: perm.to_vec() }, input.grid.clone(), input.dtype);
+    }
+    let chunks: Vec<Vec<usize>> = perm.iter().map(|&p| input.grid.chunks()[p].clone()).collect();
+    let shape: Vec<usize> = perm.iter().map(|&p| input.shape()[p]).collect();
+    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(grid) => Node::new(Op::Transpose { input: input.clone(), perm: perm.to_vec() }, grid, input.dtype),
+        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
+    }
+}
+
+/// `input` with a new length-1 axis at `axis`.
+pub fn expand_dims_node(input: &NodeRef, axis: usize) -> NodeRef {
+    let ndim = input.grid.ndim();
+    if axis > ndim {
+        return Node::invalid(Error::AxisOutOfRange { op: "expand_dims", axis, ndim }, input.grid.clone(), input.dtype);
+    }
+    let mut chunks = input.grid.chunks().to_vec();
+    chunks.insert(axis, vec![1]);
+    let mut shape = input.shape();
+    shape.insert(axis, 1);
+    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(grid) => Node::new(Op::ExpandDims { input: input.clone(), axis }, grid, input.dtype),
+        Err(e) => Node::invalid(e, input.grid.clone(), input.dtype),
+    }
+}
+
 /// `indices` of `input` along `axis` (checked in range), chunked as the input along it.
 pub fn take_node(input: &NodeRef, axis: usize, indices: &[usize]) -> NodeRef {
     let shape = input.shape();

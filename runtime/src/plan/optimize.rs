@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::{AxisSelect, Node, NodeId, NodeRef, Op};
 use crate::array::DType;
-use super::build::{binary_node, reduce_node, select_node, take_node, where_node};
+use super::build::{binary_node, expand_dims_node, reduce_node, select_node, take_node, transpose_node, where_node};
 
 /// Rewrites each shared sub-plan once, so that the rewritten plan shares it too (a reduction
 /// used twice is still computed once).
@@ -146,6 +146,29 @@ fn push(node: &NodeRef, axes: &[AxisSelect], memo: &mut Memo) -> NodeRef {
             where_node(&c, &t, &o)
         }
         Op::Select { input, axes: inner } => push(input, &compose(inner, axes), memo),
+        Op::ExpandDims { input, axis } => {
+            let mut below = axes.to_vec();
+            match below.remove(*axis) {
+                // The new axis's one element, dropped: the input selected as it was.
+                AxisSelect::Index(_) => push(input, &below, memo),
+                AxisSelect::Range { len: 1, .. } => {
+                    let dropped = axes[..*axis].iter().filter(|a| matches!(a, AxisSelect::Index(_))).count();
+                    expand_dims_node(&push(input, &below, memo), axis - dropped)
+                }
+                _ => select_node(node, axes.to_vec()),
+            }
+        }
+        Op::Transpose { input, perm } => {
+            // Output axis k is input axis perm[k]: select each input axis as its output axis.
+            let mut below = vec![full(0); perm.len()];
+            for (k, &p) in perm.iter().enumerate() {
+                below[p] = axes[k].clone();
+            }
+            let kept = |p: usize| !matches!(below[p], AxisSelect::Index(_));
+            let kept_inputs: Vec<usize> = (0..perm.len()).filter(|&p| kept(p)).collect();
+            let order: Vec<usize> = perm.iter().filter(|&&p| kept(p)).filter_map(|p| kept_inputs.iter().position(|q| q == p)).collect();
+            transpose_node(&push(input, &below, memo), &order)
+        }
         Op::Take { input, axis, indices } => {
             let mut below = axes.to_vec();
             match &axes[*axis] {
@@ -298,6 +321,24 @@ mod tests {
         // A narrowing cast, or one to another type, is left where it is.
         let narrow = from_array(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[4])), 2).astype::<f32>().sum(..);
         assert_eq!(fold_casts(narrow.plan()).id, narrow.plan().id);
+    }
+
+    #[test]
+    fn selections_move_below_new_axes_and_transposes() {
+        let x = crate::array::arange(0.0, 24.0, 1.0, 24).reshape(&[2, 3, 4]);
+        // x - mean over axis 0, broadcast back with a new axis: the box reaches the mean.
+        let anomaly = crate::plan::build::binary_node(crate::plan::BinaryOp::Sub, x.plan(), &crate::plan::build::expand_dims_node(x.mean(&[0]).plan(), 0));
+        let boxed = select_node(&anomaly, vec![full(2), AxisSelect::Range { start: 1, step: 1, len: 2 }, AxisSelect::Index(3)]);
+        let pushed = push_selections(&boxed);
+        assert!(printed(&pushed).contains(&"    mean axes=[0]: float64 (2,)".to_string()), "{}", crate::plan::explain::tree(&pushed));
+        let t = x.transpose(&[2, 0, 1]).isel(&[Sel::from(1..3), Sel::Index(1), Sel::from(0..3).step(2)]);
+        assert_eq!(printed(&push_selections(t.plan()))[..2], ["transpose [1, 0]: float64 (2, 2)".to_string(), "  getitem [1, 0:3:2, 1:3]: float64 (2, 2)".to_string()]);
+        let unoptimized = crate::exec::ComputeOptions { unoptimized: true, ..Default::default() };
+        for plan in [&boxed, t.plan()] {
+            let a = crate::exec::compute(plan, &unoptimized).unwrap();
+            let b = crate::exec::compute(&push_selections(plan), &unoptimized).unwrap();
+            assert_eq!(a, b);
+        }
     }
 
     #[test]
