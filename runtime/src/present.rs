@@ -44,7 +44,7 @@ pub fn present(value: &Presentable<'_>) -> bool {
 impl<T: BlockElement> DataArray<T> {
     /// Called by evcxr on a cell's final value: the notebook's rich representation.
     pub fn evcxr_display(&self) {
-        let view = Presentable::DataArray { name: self.name(), dims: self.dims(), data: self.data().plan(), coords: self.coords(), attrs: self.attrs() };
+        let view = Presentable::DataArray { name: self.name(), dims: self.dims(), data: self.plan(), coords: self.coords(), attrs: self.attrs() };
         if !present(&view) {
             println!("{self:?}");
         }

@@ -2,29 +2,42 @@
 //! attributes (xarray's DataArray). Operations work by dimension name and label; the data
 //! stays a plan until `values`/`compute`.
 
+use std::marker::PhantomData;
+
 use indexmap::IndexMap;
 use ndarray::ArrayD;
 
 use super::coord::{Coordinate, Values};
 use super::select::{resolve, Positions, Selector};
-use super::Attrs;
+use super::{Attrs, Variable};
 use crate::array::{BlockElement, ChunkedArray, Sel};
 use crate::error::Error;
 use crate::plan::{BinaryOp, Node, Op};
 
 /// A labeled, lazy N-d array. `T` is the element type of its data; data variables read from
 /// files are `f64` after CF decoding (missing values become NaN), as xarray gives floats.
+///
+/// As in xarray, the array is a [`Variable`] (dimension names, data, attributes, encoding)
+/// with a name and coordinates; its data's element type is `T`.
 pub struct DataArray<T: BlockElement = f64> {
     pub(crate) name: Option<String>,
-    pub(crate) dims: Vec<String>,
-    pub(crate) data: ChunkedArray<T>,
+    pub(crate) variable: Variable,
     pub(crate) coords: IndexMap<String, Coordinate>,
-    pub(crate) attrs: Attrs,
+    _type: PhantomData<fn() -> T>,
 }
 
 impl<T: BlockElement> Clone for DataArray<T> {
     fn clone(&self) -> Self {
-        DataArray { name: self.name.clone(), dims: self.dims.clone(), data: self.data.clone(), coords: self.coords.clone(), attrs: self.attrs.clone() }
+        DataArray { name: self.name.clone(), variable: self.variable.clone(), coords: self.coords.clone(), _type: PhantomData }
+    }
+}
+
+impl<T: BlockElement> DataArray<T> {
+    /// The array of `data` (its plan made of type `T`) with these dimension names,
+    /// coordinates and attributes, and no encoding.
+    pub(crate) fn from_parts(name: Option<String>, dims: Vec<String>, data: ChunkedArray<T>, coords: IndexMap<String, Coordinate>, attrs: Attrs) -> DataArray<T> {
+        let variable = Variable { dims, data: data.plan().clone(), attrs, encoding: Attrs::new() };
+        DataArray { name, variable, coords, _type: PhantomData }
     }
 }
 
@@ -78,7 +91,7 @@ impl<T: BlockElement> DataArray<T> {
         if let Some(d) = dims.iter().enumerate().find(|(i, d)| dims[..*i].contains(d)) {
             return Err(Error::Mismatch { what: "DataArray".into(), reason: format!("dimension {:?} appears twice", d.1) });
         }
-        Ok(DataArray { name: None, dims, data, coords: IndexMap::new(), attrs: Attrs::new() })
+        Ok(DataArray::from_parts(None, dims, data, IndexMap::new(), Attrs::new()))
     }
 
     /// Adds (or replaces) a coordinate; its dimensions must be this array's, with their sizes.
@@ -99,12 +112,12 @@ impl<T: BlockElement> DataArray<T> {
     }
 
     pub fn with_attrs(mut self, attrs: Attrs) -> DataArray<T> {
-        self.attrs = attrs;
+        self.variable.attrs = attrs;
         self
     }
 
     pub fn with_attr(mut self, key: &str, value: impl Into<serde_json::Value>) -> DataArray<T> {
-        self.attrs.insert(key.to_string(), value.into());
+        self.variable.attrs.insert(key.to_string(), value.into());
         self
     }
 
@@ -113,20 +126,20 @@ impl<T: BlockElement> DataArray<T> {
     }
 
     pub fn dims(&self) -> &[String] {
-        &self.dims
+        &self.variable.dims
     }
 
     pub fn shape(&self) -> Vec<usize> {
-        self.data.shape()
+        self.data().shape()
     }
 
     /// Each dimension with its length, in order.
     pub fn sizes(&self) -> Vec<(String, usize)> {
-        self.dims.iter().cloned().zip(self.shape()).collect()
+        self.variable.dims.iter().cloned().zip(self.shape()).collect()
     }
 
     pub fn attrs(&self) -> &Attrs {
-        &self.attrs
+        &self.variable.attrs
     }
 
     pub fn coords(&self) -> &IndexMap<String, Coordinate> {
@@ -148,34 +161,46 @@ impl<T: BlockElement> DataArray<T> {
     /// The lazy data (the chunked array under the labels).
     /// The plan of the data as text (see [`ChunkedArray::explain`]).
     pub fn explain(&self) -> crate::plan::Explain {
-        self.data.explain()
+        self.data().explain()
     }
 
-    pub fn data(&self) -> &ChunkedArray<T> {
-        &self.data
+    /// The data as a typed lazy array (sharing its plan).
+    pub fn data(&self) -> ChunkedArray<T> {
+        ChunkedArray::typed(self.variable.data.clone())
+    }
+
+    /// The plan of the data.
+    pub fn plan(&self) -> &crate::plan::NodeRef {
+        &self.variable.data
+    }
+
+    /// How the variable was (or is to be) encoded on disk (`_FillValue`, `scale_factor`,
+    /// `dtype`, time `units`), as xarray's `DataArray.encoding`.
+    pub fn encoding(&self) -> &Attrs {
+        &self.variable.encoding
     }
 
     pub fn dtype(&self) -> crate::array::DType {
-        self.data.dtype()
+        self.data().dtype()
     }
 
     pub fn axis(&self, dim: &str) -> Result<usize, Error> {
-        self.dims.iter().position(|d| d == dim).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: self.dims.clone() })
+        self.variable.dims.iter().position(|d| d == dim).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: self.variable.dims.clone() })
     }
 
     /// Runs the plan and returns the values.
     pub fn values(&self) -> Result<ArrayD<T>, Error> {
-        self.data.compute()
+        self.data().compute()
     }
 
     /// The array with its data computed and held in memory (xarray's `compute`/`load`).
     pub fn compute(&self) -> Result<DataArray<T>, Error> {
-        Ok(self.with_data(self.data.persist()?))
+        Ok(self.with_data(self.data().persist()?))
     }
 
     /// The one value of a 0-d array (after a full reduction).
     pub fn item(&self) -> Result<T, Error> {
-        self.data.scalar()
+        self.data().scalar()
     }
 
     /// Re-cuts the data along named dimensions (xarray's `chunk`): `[("time", 12)]` gives
@@ -185,21 +210,21 @@ impl<T: BlockElement> DataArray<T> {
         for (dim, _) in sizes {
             self.axis(dim.as_ref())?;
         }
-        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.data.plan(), &self.dims, sizes)?)))
+        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.data().plan(), &self.variable.dims, sizes)?)))
     }
 
     /// Chunk lengths along each dimension, by name (xarray's `chunksizes`).
     pub fn chunksizes(&self) -> Vec<(String, Vec<usize>)> {
-        self.dims.iter().cloned().zip(self.data.chunks().iter().cloned()).collect()
+        self.variable.dims.iter().cloned().zip(self.data().chunks().iter().cloned()).collect()
     }
 
     /// The same labels over other data of the same shape.
     pub(crate) fn with_data<U: BlockElement>(&self, data: ChunkedArray<U>) -> DataArray<U> {
-        DataArray { name: self.name.clone(), dims: self.dims.clone(), data, coords: self.coords.clone(), attrs: self.attrs.clone() }
+        DataArray::from_parts(self.name.clone(), self.variable.dims.clone(), data, self.coords.clone(), self.variable.attrs.clone())
     }
 
     pub fn astype<U: BlockElement>(&self) -> DataArray<U> {
-        self.with_data(self.data.astype::<U>())
+        self.with_data(self.data().astype::<U>())
     }
 
     /// Selection by position along named dimensions: `da.isel([("time", 0.into()), ("lat", (10..20).into())])`.
@@ -248,33 +273,33 @@ impl<T: BlockElement> DataArray<T> {
             Positions::Many(v) => (v.clone(), false),
         };
         let data = if drop {
-            let mut sel = vec![Sel::All; self.dims.len()];
+            let mut sel = vec![Sel::All; self.variable.dims.len()];
             sel[axis] = Sel::Index(indices[0]);
-            self.data.isel(&sel)
+            self.data().isel(&sel)
         } else if is_run(&indices) {
-            let mut sel = vec![Sel::All; self.dims.len()];
+            let mut sel = vec![Sel::All; self.variable.dims.len()];
             let start = indices.first().copied().unwrap_or(0);
             sel[axis] = Sel::from(start..start + indices.len());
-            self.data.isel(&sel)
+            self.data().isel(&sel)
         } else {
-            self.data.take(axis, &indices)
+            self.data().take(axis, &indices)
         };
-        let mut dims = self.dims.clone();
+        let mut dims = self.variable.dims.clone();
         if drop {
             dims.remove(axis);
         }
         let coords = self.coords.iter().map(|(n, c)| (n.clone(), c.select(dim, &indices, drop))).collect();
-        DataArray { name: self.name.clone(), dims, data, coords, attrs: self.attrs.clone() }
+        DataArray::from_parts(self.name.clone(), dims, data, coords, self.variable.attrs.clone())
     }
 
     /// The dimensions in a new order (all of them, named).
     pub fn transpose(&self, order: &[&str]) -> Result<DataArray<T>, Error> {
-        if order.len() != self.dims.len() {
-            return Err(Error::Mismatch { what: "transpose".into(), reason: format!("{order:?} does not name each of {:?} once", self.dims) });
+        if order.len() != self.variable.dims.len() {
+            return Err(Error::Mismatch { what: "transpose".into(), reason: format!("{order:?} does not name each of {:?} once", self.variable.dims) });
         }
         let perm: Vec<usize> = order.iter().map(|d| self.axis(d)).collect::<Result<_, _>>()?;
-        let mut out = self.with_data(self.data.transpose(&perm));
-        out.dims = order.iter().map(|d| d.to_string()).collect();
+        let mut out = self.with_data(self.data().transpose(&perm));
+        out.variable.dims = order.iter().map(|d| d.to_string()).collect();
         Ok(out)
     }
 
@@ -282,7 +307,7 @@ impl<T: BlockElement> DataArray<T> {
     pub fn rename(&self, old: &str, new: &str) -> Result<DataArray<T>, Error> {
         let mut out = self.clone();
         let mut found = false;
-        for d in out.dims.iter_mut().filter(|d| *d == old) {
+        for d in out.variable.dims.iter_mut().filter(|d| *d == old) {
             *d = new.to_string();
             found = true;
         }
@@ -302,7 +327,7 @@ impl<T: BlockElement> DataArray<T> {
             })
             .collect();
         if !found {
-            return Err(Error::UnknownDim { dim: old.to_string(), dims: self.dims.clone() });
+            return Err(Error::UnknownDim { dim: old.to_string(), dims: self.variable.dims.clone() });
         }
         Ok(out)
     }
@@ -315,7 +340,7 @@ impl<T: BlockElement> DataArray<T> {
             return Err(Error::Mismatch { what: "swap_dims".into(), reason: format!("coordinate {coord:?} is not along {dim:?} alone") });
         }
         let mut out = self.clone();
-        for d in out.dims.iter_mut().filter(|d| *d == dim) {
+        for d in out.variable.dims.iter_mut().filter(|d| *d == dim) {
             *d = coord.to_string();
         }
         for c in out.coords.values_mut() {
@@ -330,11 +355,11 @@ impl<T: BlockElement> DataArray<T> {
     /// and broadcast against this array by dimension name.
     pub fn where_(&self, cond: &DataArray<bool>, other: T) -> Result<DataArray<T>, Error> {
         let (a, c) = align(self, cond)?;
-        let dims = union_dims(&a.dims, &c.dims);
+        let dims = union_dims(&a.variable.dims, &c.variable.dims);
         let other = crate::array::full(&[], other, crate::array::ChunkSpec::Uniform(usize::MAX));
         let data = crate::array::where_(&broadcast_to(&c, &dims), &broadcast_to(&a, &dims), &other);
         let mut out = a.with_data(data);
-        out.dims = dims;
+        out.variable.dims = dims;
         merge_coords(&mut out.coords, &c.coords);
         Ok(out)
     }
@@ -369,10 +394,10 @@ pub(crate) fn union_dims(a: &[String], b: &[String]) -> Vec<String> {
 /// `x`'s data laid out along `dims` (a superset of its own): its axes put in that order, and
 /// length-1 axes where it has none, ready for NumPy broadcasting.
 pub(crate) fn broadcast_to<T: BlockElement>(x: &DataArray<T>, dims: &[String]) -> ChunkedArray<T> {
-    let order: Vec<usize> = dims.iter().filter_map(|d| x.dims.iter().position(|e| e == d)).collect();
-    let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data.clone() } else { x.data.transpose(&order) };
+    let order: Vec<usize> = dims.iter().filter_map(|d| x.variable.dims.iter().position(|e| e == d)).collect();
+    let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data().clone() } else { x.data().transpose(&order) };
     for (k, d) in dims.iter().enumerate() {
-        if !x.dims.contains(d) {
+        if !x.variable.dims.contains(d) {
             data = data.expand_dims(k);
         }
     }
@@ -393,7 +418,7 @@ pub(crate) fn merge_coords(coords: &mut IndexMap<String, Coordinate>, other: &In
 /// Without indexes the lengths must agree.
 pub fn align<A: BlockElement, B: BlockElement>(a: &DataArray<A>, b: &DataArray<B>) -> Result<(DataArray<A>, DataArray<B>), Error> {
     let (mut a, mut b) = (a.clone(), b.clone());
-    let shared: Vec<String> = a.dims.iter().filter(|d| b.dims.contains(d)).cloned().collect();
+    let shared: Vec<String> = a.variable.dims.iter().filter(|d| b.variable.dims.contains(d)).cloned().collect();
     for dim in shared {
         let (la, lb) = (a.shape()[a.axis(&dim)?], b.shape()[b.axis(&dim)?]);
         match (a.index(&dim), b.index(&dim)) {
@@ -433,12 +458,12 @@ fn label_keys(values: &Values) -> Vec<String> {
 
 impl DataArray<f64> {
     fn reduce_with(&self, dims: impl Dims, f: impl Fn(&ChunkedArray<f64>, &[usize]) -> ChunkedArray<f64>) -> Result<DataArray<f64>, Error> {
-        let names = dims.names(&self.dims);
+        let names = dims.names(&self.variable.dims);
         let axes: Vec<usize> = names.iter().map(|d| self.axis(d)).collect::<Result<_, _>>()?;
-        let data = f(&self.data, &axes);
-        let dims: Vec<String> = self.dims.iter().filter(|d| !names.contains(d)).cloned().collect();
+        let data = f(&self.data(), &axes);
+        let dims: Vec<String> = self.variable.dims.iter().filter(|d| !names.contains(d)).cloned().collect();
         let coords = self.coords.iter().filter(|(_, c)| !c.dims.iter().any(|d| names.contains(d))).map(|(n, c)| (n.clone(), c.clone())).collect();
-        Ok(DataArray { name: self.name.clone(), dims, data, coords, attrs: Attrs::new() })
+        Ok(DataArray::from_parts(self.name.clone(), dims, data, coords, Attrs::new()))
     }
 
     /// Mean over `dims`, skipping NaN (xarray's default for floats).
@@ -470,17 +495,17 @@ impl DataArray<f64> {
     /// broadcast by dimension name.
     pub fn binary(&self, op: BinaryOp, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         let (a, b) = align(self, other)?;
-        let dims = union_dims(&a.dims, &b.dims);
+        let dims = union_dims(&a.variable.dims, &b.variable.dims);
         let data = ChunkedArray::from_node(crate::plan::build::binary_node(op, broadcast_to(&a, &dims).plan(), broadcast_to(&b, &dims).plan()));
         let mut coords = a.coords.clone();
         merge_coords(&mut coords, &b.coords);
         let name = if a.name == b.name { a.name.clone() } else { None };
-        Ok(DataArray { name, dims, data, coords, attrs: Attrs::new() })
+        Ok(DataArray::from_parts(name, dims, data, coords, Attrs::new()))
     }
 
     fn compare(&self, op: BinaryOp, value: f64) -> DataArray<bool> {
         let scalar = Node::new(Op::Full { value }, crate::array::ChunkGrid::regular(&[], &[]).expect("0-d grid"), crate::array::DType::F64);
-        self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.data.plan(), &scalar)))
+        self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.data().plan(), &scalar)))
     }
     pub fn gt(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Gt, value)
@@ -511,10 +536,10 @@ impl DataArray<f64> {
 
     /// Applies an element-wise function of the data (`|x| x.cos()`); labels are kept.
     pub fn map_data(&self, f: impl FnOnce(&ChunkedArray<f64>) -> ChunkedArray<f64>) -> DataArray<f64> {
-        let data = f(&self.data);
+        let data = f(&self.data());
         if data.shape() != self.shape() {
             let error = Error::ShapeMismatch { op: "map_data", left: self.shape(), right: data.shape() };
-            return self.with_data(ChunkedArray::from_node(Node::invalid(error, self.data.plan().grid.clone(), crate::array::DType::F64)));
+            return self.with_data(ChunkedArray::from_node(Node::invalid(error, self.data().plan().grid.clone(), crate::array::DType::F64)));
         }
         self.with_data(data)
     }
@@ -531,26 +556,26 @@ impl DataArray<f64> {
     }
 
     pub fn isnull(&self) -> DataArray<bool> {
-        self.with_data(self.data.isnan())
+        self.with_data(self.data().isnan())
     }
     pub fn notnull(&self) -> DataArray<bool> {
-        self.with_data(self.data.notnull())
+        self.with_data(self.data().notnull())
     }
 
     pub fn abs(&self) -> DataArray<f64> {
-        self.with_data(self.data.abs())
+        self.with_data(self.data().abs())
     }
     pub fn sqrt(&self) -> DataArray<f64> {
-        self.with_data(self.data.sqrt())
+        self.with_data(self.data().sqrt())
     }
     pub fn powf(&self, exponent: f64) -> DataArray<f64> {
-        self.with_data(self.data.powf(exponent))
+        self.with_data(self.data().powf(exponent))
     }
 
     /// Weighted reductions (xarray's `weighted`): weights are aligned and broadcast by name,
     /// and a weight counts only where the data is not NaN.
     pub fn weighted(&self, weights: &DataArray<f64>) -> Weighted {
-        Weighted { data: self.clone(), weights: weights.clone() }
+        Weighted { values: self.clone(), weights: weights.clone() }
     }
 
     /// The coordinate values along `dim`, as numbers (times in seconds).
@@ -588,9 +613,9 @@ impl DataArray<f64> {
             outside.push(!ok);
         }
         let n = targets.len();
-        let a = self.data.take(axis, &lo);
-        let b = self.data.take(axis, &hi);
-        let mut wshape = vec![1; self.dims.len()];
+        let a = self.data().take(axis, &lo);
+        let b = self.data().take(axis, &hi);
+        let mut wshape = vec![1; self.variable.dims.len()];
         wshape[axis] = n;
         let weights: Vec<f64> = w.iter().zip(&outside).map(|(&w, &o)| if o { f64::NAN } else { w }).collect();
         let wa = crate::array::from_array(ArrayD::from_shape_vec(ndarray::IxDyn(&wshape), weights).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, crate::array::ChunkSpec::Uniform(usize::MAX));
@@ -609,26 +634,26 @@ impl DataArray<f64> {
 
 /// Weighted mean and sum, from [`DataArray::weighted`].
 pub struct Weighted {
-    data: DataArray<f64>,
+    values: DataArray<f64>,
     weights: DataArray<f64>,
 }
 
 impl Weighted {
     pub fn sum(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        let (x, w) = align(&self.data, &self.weights)?;
+        let (x, w) = align(&self.values, &self.weights)?;
         let product = x.binary(BinaryOp::Mul, &w)?;
         product.sum(dims)
     }
 
     pub fn mean(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        let (x, w) = align(&self.data, &self.weights)?;
-        let names = dims.names(&union_dims(&x.dims, &w.dims));
+        let (x, w) = align(&self.values, &self.weights)?;
+        let names = dims.names(&union_dims(&x.variable.dims, &w.variable.dims));
         let total = x.binary(BinaryOp::Mul, &w)?.sum(names.clone())?;
         // The weights where the data is present: w * (x == x) as 0/1.
-        let present = x.with_data(x.data.notnull().astype::<f64>());
+        let present = x.with_data(x.data().notnull().astype::<f64>());
         let weight = present.binary(BinaryOp::Mul, &w)?.sum(names)?;
         let mut out = total.binary(BinaryOp::Div, &weight)?;
-        out.name = self.data.name.clone();
+        out.name = self.values.name.clone();
         Ok(out)
     }
 }
@@ -640,7 +665,7 @@ macro_rules! labeled_ops {
         impl std::ops::$trait<&DataArray<f64>> for &DataArray<f64> {
             type Output = DataArray<f64>;
             fn $method(self, rhs: &DataArray<f64>) -> DataArray<f64> {
-                self.binary(BinaryOp::$op, rhs).unwrap_or_else(|e| self.with_data(ChunkedArray::from_node(Node::invalid(e, self.data.plan().grid.clone(), crate::array::DType::F64))))
+                self.binary(BinaryOp::$op, rhs).unwrap_or_else(|e| self.with_data(ChunkedArray::from_node(Node::invalid(e, self.data().plan().grid.clone(), crate::array::DType::F64))))
             }
         }
         impl std::ops::$trait<DataArray<f64>> for DataArray<f64> {
@@ -654,8 +679,8 @@ macro_rules! labeled_ops {
         impl std::ops::$trait<f64> for &DataArray<f64> {
             type Output = DataArray<f64>;
             fn $method(self, rhs: f64) -> DataArray<f64> {
-                let mut out = self.with_data(std::ops::$trait::$method(&self.data, rhs));
-                out.attrs = Attrs::new();
+                let mut out = self.with_data(std::ops::$trait::$method(&self.data(), rhs));
+                out.variable.attrs = Attrs::new();
                 out
             }
         }
@@ -670,7 +695,7 @@ labeled_ops!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
 impl std::ops::Neg for &DataArray<f64> {
     type Output = DataArray<f64>;
     fn neg(self) -> DataArray<f64> {
-        self.with_data(-&self.data)
+        self.with_data(-&self.data())
     }
 }
 
@@ -692,19 +717,19 @@ impl std::ops::Mul<&DataArray<f64>> for f64 {
 /// it. Other dimensions must agree; index coordinates along `dim` are joined too.
 pub fn concat(arrays: &[DataArray<f64>], dim: &str) -> Result<DataArray<f64>, Error> {
     let Some(first) = arrays.first() else { return Err(Error::Empty { op: "concat" }) };
-    let existing = first.dims.iter().any(|d| d == dim);
+    let existing = first.variable.dims.iter().any(|d| d == dim);
     let mut parts = Vec::new();
     for a in arrays {
-        if a.dims.iter().filter(|d| *d != dim).ne(first.dims.iter().filter(|d| *d != dim)) {
-            return Err(Error::Mismatch { what: "concat".into(), reason: format!("dimensions {:?} and {:?} differ", first.dims, a.dims) });
+        if a.variable.dims.iter().filter(|d| *d != dim).ne(first.variable.dims.iter().filter(|d| *d != dim)) {
+            return Err(Error::Mismatch { what: "concat".into(), reason: format!("dimensions {:?} and {:?} differ", first.variable.dims, a.variable.dims) });
         }
-        parts.push(if existing { a.data.clone() } else { a.data.expand_dims(0) });
+        parts.push(if existing { a.data().clone() } else { a.data().expand_dims(0) });
     }
     let axis = if existing { first.axis(dim)? } else { 0 };
     let data = crate::array::concatenate(&parts, axis);
     let mut out = first.with_data(data);
     if !existing {
-        out.dims.insert(0, dim.to_string());
+        out.variable.dims.insert(0, dim.to_string());
     }
     out.coords = first.coords.iter().filter(|(_, c)| !c.dims.iter().any(|d| d == dim)).map(|(n, c)| (n.clone(), c.clone())).collect();
     let indexes: Vec<&Values> = arrays.iter().filter_map(|a| a.index(dim).map(|c| &c.values)).collect();

@@ -144,6 +144,7 @@ impl Dataset {
     pub fn var_as<T: BlockElement>(&self, name: &str) -> Result<DataArray<T>, Error> {
         let v = self.vars.get(name).ok_or_else(|| self.unknown(name))?;
         let mut out = DataArray::new(v.array::<T>(), &v.dims)?.with_name(name).with_attrs(v.attrs.clone());
+        out.variable.encoding = v.encoding.clone();
         for (cname, c) in &self.coords {
             if c.dims.iter().all(|d| v.dims.contains(d)) {
                 out.coords.insert(cname.clone(), c.clone());

@@ -199,13 +199,13 @@ impl GroupBy {
     }
 
     fn reduce(&self, op: ReduceOp, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        let names = dims.names(&self.obj.dims);
+        let names = dims.names(&self.obj.variable.dims);
         if !names.contains(&self.dim) {
             return Err(Error::Mismatch { what: "groupby reduction".into(), reason: format!("the grouped dimension {:?} must be among those reduced ({names:?})", self.dim) });
         }
         let others: Vec<String> = names.into_iter().filter(|d| *d != self.dim).collect();
         let axis = self.obj.axis(&self.dim)?;
-        let data = self.obj.data.clone();
+        let data = self.obj.data().clone();
         let result = match op {
             // Reduced over other dimensions first, as sums and counts, so NaNs weigh right.
             ReduceOp::Mean if !others.is_empty() => {
@@ -224,7 +224,7 @@ impl GroupBy {
             _ if !others.is_empty() => return Err(Error::Mismatch { what: "groupby std/var".into(), reason: "reduce over the grouped dimension alone".into() }),
             _ => self.grouped(op, &data, axis),
         };
-        let dims: Vec<String> = self.obj.dims.iter().filter(|d| !others.contains(d)).map(|d| if *d == self.dim { self.name.clone() } else { d.clone() }).collect();
+        let dims: Vec<String> = self.obj.variable.dims.iter().filter(|d| !others.contains(d)).map(|d| if *d == self.dim { self.name.clone() } else { d.clone() }).collect();
         let mut coords: indexmap::IndexMap<String, Coordinate> = self
             .obj
             .coords
@@ -233,7 +233,7 @@ impl GroupBy {
             .map(|(n, c)| (n.clone(), c.clone()))
             .collect();
         coords.insert(self.name.clone(), Coordinate { dims: vec![self.name.clone()], values: self.groups.clone(), attrs: self.group_attrs.clone() });
-        Ok(DataArray { name: self.obj.name.clone(), dims, data: result, coords, attrs: Attrs::new() })
+        Ok(DataArray::from_parts(self.obj.name.clone(), dims, result, coords, Attrs::new()))
     }
 
     /// `data` reduced over `others` (a sum, count, min or max skipping NaN), and where the
@@ -296,8 +296,8 @@ impl GroupBy {
                 None => return Err(Error::LabelNotFound { dim: self.name.clone(), label: if g == usize::MAX { "(none)".into() } else { self.groups.format(g) }, reason: format!("position {i} of {:?} belongs to a group the other array has no values for", self.dim) }),
             }
         }
-        let data = other.data.take(gaxis, &take);
-        let mut dims = other.dims.clone();
+        let data = other.data().take(gaxis, &take);
+        let mut dims = other.variable.dims.clone();
         dims[gaxis] = self.dim.clone();
         let mut coords: indexmap::IndexMap<String, Coordinate> = other.coords.iter().filter(|(_, c)| !c.dims.contains(&self.name)).map(|(n, c)| (n.clone(), c.clone())).collect();
         for (n, c) in &self.obj.coords {
@@ -305,7 +305,7 @@ impl GroupBy {
                 coords.insert(n.clone(), c.clone());
             }
         }
-        Ok(DataArray { name: other.name.clone(), dims, data, coords, attrs: Attrs::new() })
+        Ok(DataArray::from_parts(other.name.clone(), dims, data, coords, Attrs::new()))
     }
 
     fn arith(&self, op: BinaryOp, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
@@ -340,7 +340,7 @@ impl GroupBy {
             }
         }
         let results: Vec<DataArray<f64>> = members.iter().map(|m| f(&self.obj.select_positions(&self.dim, &Positions::Many(m.clone())))).collect::<Result<_, _>>()?;
-        if results.iter().all(|r| r.dims.contains(&self.dim)) {
+        if results.iter().all(|r| r.variable.dims.contains(&self.dim)) {
             let joined = concat(&results, &self.dim)?;
             // Back to the original order along the dimension.
             let order: Vec<usize> = members.concat();
@@ -397,7 +397,7 @@ impl Rolling {
         if before > 0 {
             parts.push(pad(before));
         }
-        parts.push(self.obj.data.clone());
+        parts.push(self.obj.data().clone());
         if w - 1 - before > 0 {
             parts.push(pad(w - 1 - before));
         }
@@ -419,7 +419,7 @@ impl Rolling {
         let enough = stacked.count(last).ge_scalar(self.min_periods.unwrap_or(self.window) as i64);
         let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
         let mut out = self.obj.with_data(crate::array::where_(&enough, &value, &nan));
-        out.attrs = Attrs::new();
+        out.variable.attrs = Attrs::new();
         Ok(out)
     }
 
@@ -488,25 +488,25 @@ impl Coarsen {
 
     fn finish(&self, data: ChunkedArray<f64>, labels: DataArray<f64>) -> DataArray<f64> {
         let mut out = labels.with_data(data);
-        out.attrs = Attrs::new();
+        out.variable.attrs = Attrs::new();
         out
     }
 
     pub fn mean(&self) -> Result<DataArray<f64>, Error> {
-        let (sum, labels) = self.apply(&self.obj.data, ReduceOp::Sum)?;
-        let (count, _) = self.apply(&self.obj.data.notnull().astype::<f64>(), ReduceOp::Sum)?;
+        let (sum, labels) = self.apply(&self.obj.data(), ReduceOp::Sum)?;
+        let (count, _) = self.apply(&self.obj.data().notnull().astype::<f64>(), ReduceOp::Sum)?;
         Ok(self.finish(&sum / &count, labels))
     }
     pub fn sum(&self) -> Result<DataArray<f64>, Error> {
-        let (d, l) = self.apply(&self.obj.data, ReduceOp::Sum)?;
+        let (d, l) = self.apply(&self.obj.data(), ReduceOp::Sum)?;
         Ok(self.finish(d, l))
     }
     pub fn min(&self) -> Result<DataArray<f64>, Error> {
-        let (d, l) = self.apply(&self.obj.data, ReduceOp::Min)?;
+        let (d, l) = self.apply(&self.obj.data(), ReduceOp::Min)?;
         Ok(self.finish(d, l))
     }
     pub fn max(&self) -> Result<DataArray<f64>, Error> {
-        let (d, l) = self.apply(&self.obj.data, ReduceOp::Max)?;
+        let (d, l) = self.apply(&self.obj.data(), ReduceOp::Max)?;
         Ok(self.finish(d, l))
     }
 }
