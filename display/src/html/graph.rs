@@ -10,7 +10,7 @@ use strata::delayed::TaskGraph;
 use super::escape;
 
 /// Graphs with more tasks than this are summarised, not drawn: the picture would be noise.
-pub const MAX_DRAWN: usize = 400;
+pub(super) const MAX_DRAWN: usize = 400;
 
 const ROW: f64 = 64.0;
 const BOX_H: f64 = 24.0;

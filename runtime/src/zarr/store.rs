@@ -12,14 +12,14 @@ use std::sync::Arc;
 use zarrs::storage::{Bytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix, WritableStorageTraits};
 
 /// Temporary files carry this marker so that leftovers of a killed writer can be recognised.
-pub const PARTIAL_MARKER: &str = ".strata-partial";
+pub(crate) const PARTIAL_MARKER: &str = ".strata-partial";
 
-pub struct AtomicFsStore {
+pub(crate) struct AtomicFsStore {
     root: PathBuf,
 }
 
 impl AtomicFsStore {
-    pub fn new(root: impl Into<PathBuf>) -> AtomicFsStore {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> AtomicFsStore {
         AtomicFsStore { root: root.into() }
     }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the runtime's integration tests.
 
 /// The process's peak resident memory so far (VmHWM), in bytes; 0 where it cannot be read.
-pub fn peak_rss_bytes() -> u64 {
+pub(crate) fn peak_rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
