@@ -42,8 +42,9 @@ else
     touch "$stamp"
 fi
 
-say "building the kernel (cargo build --release -p strata-kernel)"
-cargo build --release -p strata-kernel
+say "building the kernel and the runtime's tools (cargo build --release -p strata-kernel -p strata --bins)"
+# strata-tutorial (which `strata tutorial` runs) and strata-eval live in the runtime package.
+cargo build --release -p strata-kernel -p strata --bins
 
 say "installing the kernelspec 'strata' into $VENV (and warming the compile cache)"
 "$STRATA" install --prefix "$VENV"

@@ -1,9 +1,6 @@
 //! Reading input from the notebook user (Jupyter's stdin channel).
 
-/// What the kernel answers in place of the user's text when there is none to give: the cell
-/// was interrupted while waiting, or the frontend does not take input. Not something a user
-/// could type: it starts with the ASCII record separator.
-pub const INPUT_CANCELLED: &str = "\u{1e}strata-input-cancelled";
+pub use strata_protocol::INPUT_CANCELLED;
 
 /// Asks the user for a line of text and waits for it.
 ///

@@ -11,9 +11,7 @@ use std::fmt::Debug;
 
 use crate::marker;
 
-/// Set in the cell process to `{:#?}` (by the kernel, when the user runs `:fmt {:#?}`) to
-/// show values pretty-printed; anything else means `{:?}`.
-pub const RESULT_FORMAT_ENV: &str = "STRATA_RESULT_FORMAT";
+pub use strata_protocol::RESULT_FORMAT_ENV;
 
 pub trait DebugResult {
     fn evcxr_display(&self);

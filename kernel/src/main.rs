@@ -30,7 +30,7 @@ enum Command {
     Install(InstallArgs),
     /// Compile the preloaded crates into the cache, so new kernels start fast.
     Warm,
-    /// Generate the tutorial datasets the notebooks use (cached; see `strata::io::tutorial`)
+    /// Generate the tutorial datasets the notebooks use (cached; runs `strata-tutorial`)
     /// and print where they are.
     Tutorial {
         /// Which ones (default: all of sst, sla, oxygen).
@@ -83,13 +83,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `strata-tutorial` (built beside this binary from the runtime, which the kernel does
+/// not link) to generate the datasets and print where they are.
 fn tutorial(names: &[String]) -> Result<(), KernelError> {
-    let all: Vec<String> = strata::io::tutorial::DATASETS.iter().map(|s| s.to_string()).collect();
-    for name in if names.is_empty() { &all } else { names } {
-        let path = strata::io::tutorial::path(name).map_err(|e| KernelError::Tutorial(e.to_string()))?;
-        println!("{name}\t{}", path.display());
+    let exe = std::env::current_exe().map_err(|e| KernelError::Tutorial(format!("where is this binary? {e}")))?;
+    let tool = exe.with_file_name("strata-tutorial");
+    if !tool.is_file() {
+        return Err(KernelError::Tutorial(format!("{} is missing; build it with `cargo build --release -p strata --bins`", tool.display())));
     }
-    Ok(())
+    let status = std::process::Command::new(&tool).args(names).status().map_err(|e| KernelError::Tutorial(format!("{}: {e}", tool.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(KernelError::Tutorial(format!("{} failed ({status})", tool.display())))
+    }
 }
 
 fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {

@@ -2,7 +2,7 @@
 //! messages, in the order it was written.
 
 use serde_json::json;
-use strata_display::marker::Marker;
+use strata_protocol::marker::Marker;
 
 use crate::engine::LiveOutput;
 use crate::protocol::{Header, MessageFactory, WireMessage};

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use evcxr::{CommandContext, EvalCallbacks};
 use serde_json::Value;
-use strata_display::input::INPUT_CANCELLED;
-use strata_display::result::RESULT_FORMAT_ENV;
+use strata_protocol::INPUT_CANCELLED;
+use strata_protocol::RESULT_FORMAT_ENV;
 
 use super::cell_errors::{describe_crash, describe_error, failure_error, restart_error};
 use super::cell_interrupt::{ChildInterrupter, InterruptState};
@@ -25,8 +25,8 @@ use super::{
 };
 
 /// Run in each new cell process: panics reach the kernel as messages, and output without a
-/// line end is flushed (see [`strata_display::marker::install_cell_hooks`]).
-const CELL_HOOKS: &str = "strata_display::marker::install_cell_hooks();";
+/// line end is flushed (see [`strata_protocol::marker::install_cell_hooks`]).
+const CELL_HOOKS: &str = "strata_protocol::marker::install_cell_hooks();";
 
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
@@ -81,7 +81,7 @@ pub fn configure_process(workspace: &Workspace) {
 pub struct EvcxrEngine {
     ctx: CommandContext,
     /// The format set with `:fmt`, which the cell process must know too (see
-    /// [`strata_display::result`]); re-applied when a new process starts.
+    /// [`strata_protocol::RESULT_FORMAT_ENV`]); re-applied when a new process starts.
     result_format: Option<String>,
     pump: OutputPump,
     interrupt: Arc<InterruptState>,
