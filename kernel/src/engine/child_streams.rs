@@ -286,7 +286,7 @@ fn flush_cell_streams() {
     }
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new().name("cell-flush".into()).spawn(move || {
-        // SAFETY: the address was published by `strata_protocol::marker::install_cell_hooks`
+        // SAFETY: the address was published by `strata_display::marker::install_cell_hooks`
         // in this process, from a function item of type `extern "C" fn()` in a library that
         // evcxr never unloads.
         let flush: extern "C" fn() = unsafe { std::mem::transmute::<usize, extern "C" fn()>(address) };

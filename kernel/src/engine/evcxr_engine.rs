@@ -25,7 +25,7 @@ use super::{
 };
 
 /// Run in each new cell process: panics reach the kernel as messages, and output without a
-/// line end is flushed (see [`strata_protocol::marker::install_cell_hooks`]).
+/// line end is flushed (strata-display's `marker::install_cell_hooks`).
 const CELL_HOOKS: &str = "strata_display::marker::install_cell_hooks();";
 
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
