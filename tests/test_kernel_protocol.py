@@ -452,6 +452,19 @@ def test_evcxr_commands_still_work(kernel: KernelSession) -> None:
     assert ":dep" in all_text(kernel.run_ok(":help").outputs)
 
 
+def test_cells_share_one_runtime(kernel: KernelSession) -> None:
+    """Each cell is its own shared object; they all link the one strata-cells dylib, so a
+    setting made in one cell is the setting of the next (not a fresh copy of the runtime's
+    state per cell)."""
+    budget = 123_456_789 + int(token(), 16) % 1000
+    before = kernel.run_ok("strata::exec::memory_budget()").result["text/plain"]
+    kernel.run_ok(f"set_memory_budget({budget});")
+    assert kernel.run_ok("strata::exec::memory_budget()").result["text/plain"] == str(budget)
+    kernel.run_ok("let mine = Session::new(); mine.set_memory_budget(1 << 20);")
+    assert kernel.run_ok("(mine.memory_budget(), strata::exec::memory_budget())").result["text/plain"] == f"(1048576, {budget})"
+    kernel.run_ok(f"set_memory_budget({before});")
+
+
 # -- comms ---------------------------------------------------------------------------------------
 
 

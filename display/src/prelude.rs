@@ -1,4 +1,4 @@
-//! Everything a notebook cell has in scope: the kernel runs `use strata_display::prelude::*;`
+//! Everything a notebook cell has in scope: the kernel runs `use strata_cells::prelude::*;`
 //! at the start of every session. It re-exports the runtime's prelude and the `strata` crate
 //! itself, so one dependency gives cells the whole platform (`strata::exec::map_tasks` and
 //! `map_tasks` both work).

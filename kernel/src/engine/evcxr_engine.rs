@@ -26,7 +26,7 @@ use super::{
 
 /// Run in each new cell process: panics reach the kernel as messages, and output without a
 /// line end is flushed (strata-display's `marker::install_cell_hooks`).
-const CELL_HOOKS: &str = "strata_display::marker::install_cell_hooks();";
+const CELL_HOOKS: &str = "strata_cells::marker::install_cell_hooks();";
 
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
@@ -132,10 +132,11 @@ impl EvcxrEngine {
             build_killed_generation: AtomicU64::new(u64::MAX),
             awaiting_input: AtomicBool::new(false),
         });
-        // The display crate depends on the runtime and its prelude re-exports it, so one
-        // dependency (one cargo resolution and one rust-analyzer reload) brings in both.
-        let display = crates_dir.join("display");
-        if !display.join("Cargo.toml").exists() || !crates_dir.join("runtime/Cargo.toml").exists() {
+        // strata-cells is the display crate (whose prelude re-exports the runtime) as one
+        // dylib, so one dependency (one cargo resolution and one rust-analyzer reload) brings
+        // in both, and every cell shares one runtime.
+        let cells = crates_dir.join("cells");
+        if !cells.join("Cargo.toml").exists() || !crates_dir.join("runtime/Cargo.toml").exists() {
             let message = format!(
                 "the Strata crates are not in {} (set STRATA_CRATES_DIR to the source checkout)",
                 crates_dir.display()
@@ -145,7 +146,7 @@ impl EvcxrEngine {
         // evcxr's build cache (`:cache`) keeps compiled registry crates across workspaces, so
         // a new slot (a second kernel running at once) compiles only the local crates.
         let preload = format!(
-            ":cache 4096\n:dep strata-display = {{ path = {display:?} }}\nuse strata_display::prelude::*;\n{CELL_HOOKS}"
+            ":cache 4096\n:dep strata-cells = {{ path = {cells:?} }}\nuse strata_cells::prelude::*;\n{CELL_HOOKS}"
         );
         if let Err(e) = ctx.execute(&preload) {
             return Err((format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue), workspace));
