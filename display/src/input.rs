@@ -1,6 +1,6 @@
 //! Reading input from the notebook user (Jupyter's stdin channel).
 
-pub use strata_protocol::INPUT_CANCELLED;
+pub use strata_markers::INPUT_CANCELLED;
 
 /// Asks the user for a line of text and waits for it.
 ///

@@ -1,10 +1,10 @@
-//! The cell side of the marker lines ([`strata_protocol::marker`], re-exported here): hooks
+//! The cell side of the marker lines ([`strata_markers::marker`], re-exported here): hooks
 //! that report panics and flush output, and the evcxr result format of a cell's final value.
 
 use serde_json::Value;
 use std::io::Write;
 
-pub use strata_protocol::marker::{Bundle, FailureCause, Marker, FLUSH_FN_ENV, PREFIX};
+pub use strata_markers::marker::{Bundle, FailureCause, Marker, FLUSH_FN_ENV, PREFIX};
 
 /// Flushes the cells' stdout and stderr. Cells link the toolchain's shared libstd, whose
 /// stdout buffer the kernel's own code cannot reach; the kernel calls this through the address

@@ -11,7 +11,7 @@ use std::fmt::Debug;
 
 use crate::marker;
 
-pub use strata_protocol::RESULT_FORMAT_ENV;
+pub use strata_markers::RESULT_FORMAT_ENV;
 
 pub trait DebugResult {
     fn evcxr_display(&self);

@@ -2,7 +2,7 @@
 //! messages, in the order it was written.
 
 use serde_json::json;
-use strata_protocol::marker::Marker;
+use strata_markers::marker::Marker;
 
 use crate::engine::LiveOutput;
 use crate::protocol::{Header, MessageFactory, WireMessage};

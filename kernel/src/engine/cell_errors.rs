@@ -3,7 +3,7 @@
 
 use super::cell_output::CellSignals;
 use super::CellError;
-use strata_protocol::marker::FailureCause;
+use strata_markers::marker::FailureCause;
 
 /// A compile error pointing at the user's own line and column, or a runtime error.
 pub(super) fn describe_error(error: &evcxr::Error, code: &str) -> CellError {

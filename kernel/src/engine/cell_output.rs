@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use evcxr::EvalContextOutputs;
-use strata_protocol::marker::{FailureCause, Marker};
+use strata_markers::marker::{FailureCause, Marker};
 
 use super::{LiveOutput, OutputSink};
 

@@ -26,7 +26,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::Duration;
 
-use strata_protocol::marker::{FailureCause, Marker, FLUSH_FN_ENV, PREFIX};
+use strata_markers::marker::{FailureCause, Marker, FLUSH_FN_ENV, PREFIX};
 
 const PANIC_LINE: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
 const ERROR_LINE: &[u8] = b"EVCXR_ERROR_OCCURRED";

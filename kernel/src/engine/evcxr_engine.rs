@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use evcxr::{CommandContext, EvalCallbacks};
 use serde_json::Value;
-use strata_protocol::INPUT_CANCELLED;
-use strata_protocol::RESULT_FORMAT_ENV;
+use strata_markers::INPUT_CANCELLED;
+use strata_markers::RESULT_FORMAT_ENV;
 
 use super::cell_errors::{describe_crash, describe_error, failure_error, restart_error};
 use super::cell_interrupt::{ChildInterrupter, InterruptState};
@@ -81,7 +81,7 @@ pub fn configure_process(workspace: &Workspace) {
 pub struct EvcxrEngine {
     ctx: CommandContext,
     /// The format set with `:fmt`, which the cell process must know too (see
-    /// [`strata_protocol::RESULT_FORMAT_ENV`]); re-applied when a new process starts.
+    /// [`strata_markers::RESULT_FORMAT_ENV`]); re-applied when a new process starts.
     result_format: Option<String>,
     pump: OutputPump,
     interrupt: Arc<InterruptState>,
