@@ -18,7 +18,6 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 
 use crate::error::Error;
 use crate::exec::run::Run;
@@ -188,16 +187,16 @@ impl<T: Send + Sync + 'static> Delayed<T> {
                 for node in &level {
                     let (node, run, panicked) = (node.clone(), &run, &panicked);
                     s.spawn(move |_| {
-                        if run.is_cancelled() || panicked.lock().map_or(true, |p| p.is_some()) {
+                        if panicked.lock().map_or(true, |p| p.is_some()) {
                             return;
                         }
-                        let began = Instant::now();
-                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.ensure())) {
-                            Ok(()) => run.task_done(0, "delayed", began),
-                            Err(payload) => {
-                                let error = Error::TaskPanicked { task: node.name().to_owned(), message: panic_message(payload.as_ref()) };
-                                panicked.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
-                            }
+                        let ran = run.task("delayed", || {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.ensure()))
+                                .map(|()| ((), 0))
+                                .map_err(|payload| Error::TaskPanicked { task: node.name().to_owned(), message: panic_message(payload.as_ref()) })
+                        });
+                        if let Err(error @ Error::TaskPanicked { .. }) = ran {
+                            panicked.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
                         }
                     });
                 }

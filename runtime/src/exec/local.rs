@@ -2,7 +2,6 @@
 //! bytes in flight stay under the memory budget, checking for cancellation before each task.
 
 use std::sync::Mutex;
-use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -37,28 +36,27 @@ impl Scheduler for LocalScheduler {
         // run.
         let slots: Vec<Mutex<Option<Partial>>> = (0..width).map(|_| Mutex::new(None)).collect();
         let task = |index: usize, region: &Region| {
-            let started = Instant::now();
-            let mut slot = slots[index % width].lock().unwrap_or_else(|p| p.into_inner());
-            let partial = slot.get_or_insert_with(|| stage.empty_partial());
-            let bytes = stage.fold(partial, region, inputs)?;
-            run.task_done(bytes, stage.op_name(), started);
-            Ok(())
+            run.task(stage.op_name(), || {
+                let mut slot = slots[index % width].lock().unwrap_or_else(|p| p.into_inner());
+                let partial = slot.get_or_insert_with(|| stage.empty_partial());
+                Ok(((), stage.fold(partial, region, inputs)?))
+            })
         };
-        in_waves(&stage.grid.regions(), width, run, task)?;
+        in_waves(&stage.grid.regions(), width, task)?;
         Ok(slots.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect())
     }
 
     fn outputs(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64, reserved: u64, sink: &BlockSink<'_>) -> Result<(), Error> {
         let width = waves(task_bytes(&stage.expr, &stage.grid), held(inputs) + reserved, budget, "the computation")?;
         let task = |index: usize, region: &Region| {
-            let started = Instant::now();
-            let block = stage.output(region, inputs)?;
-            let bytes = block.nbytes() as u64;
-            sink(index, region, block)?;
-            run.task_done(bytes, stage.op_name(), started);
-            Ok(())
+            run.task(stage.op_name(), || {
+                let block = stage.output(region, inputs)?;
+                let bytes = block.nbytes() as u64;
+                sink(index, region, block)?;
+                Ok(((), bytes))
+            })
         };
-        in_waves(&stage.grid.regions(), width, run, task)
+        in_waves(&stage.grid.regions(), width, task)
     }
 }
 
@@ -90,13 +88,11 @@ fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Err
     Ok(((available / task.max(1)) as usize).clamp(1, rayon::current_num_threads().max(1)))
 }
 
-/// Runs `task` on every region, `width` at a time, checking for cancellation before each.
-fn in_waves(regions: &[Region], width: usize, run: &Run, task: impl Fn(usize, &Region) -> Result<(), Error> + Sync) -> Result<(), Error> {
+/// Runs `task` on every region, `width` at a time (each task checks for cancellation
+/// through [`Run::task`]).
+fn in_waves(regions: &[Region], width: usize, task: impl Fn(usize, &Region) -> Result<(), Error> + Sync) -> Result<(), Error> {
     for (w, wave) in regions.chunks(width).enumerate() {
-        wave.par_iter().enumerate().with_max_len(1).try_for_each(|(i, region)| {
-            run.check()?;
-            task(w * width + i, region)
-        })?;
+        wave.par_iter().enumerate().with_max_len(1).try_for_each(|(i, region)| task(w * width + i, region))?;
     }
     Ok(())
 }

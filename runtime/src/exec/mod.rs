@@ -55,15 +55,7 @@ where
     let run = run::Run::start(options, n);
     let result: Option<Vec<T>> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            if run.is_cancelled() {
-                return None;
-            }
-            let began = std::time::Instant::now();
-            let value = f(i);
-            run.task_done(0, "task", began);
-            Some(value)
-        })
+        .map(|i| run.task("task", || Ok((f(i), 0))).ok())
         .collect();
     run.finish(result.ok_or_else(|| run.interrupted()))
 }
@@ -73,6 +65,33 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    #[test]
+    fn tasks_run_in_their_computations_session() {
+        let mine = Session::new();
+        let options = ComputeOptions::default().in_session(&mine);
+        // A computation started inside a task (on a pool thread) belongs to the same session.
+        let inside = map_tasks_with(8, &options, |_| Session::current().same(&mine)).unwrap();
+        assert!(inside.iter().all(|&same| same));
+    }
+
+    #[test]
+    fn a_session_interrupt_leaves_the_callers_token_usable() {
+        let mine = Session::new();
+        let token = CancelToken::new();
+        let options = ComputeOptions::default().threads(1).in_session(&mine).cancel_with(token.clone());
+        let interrupter = mine.clone();
+        let stopped = map_tasks_with(100, &options, |i| {
+            if i == 0 {
+                interrupter.interrupt();
+            }
+        });
+        assert!(matches!(stopped, Err(Error::Interrupted { .. })));
+        assert!(!token.is_cancelled(), "the interrupt stopped the computation, not the caller's token");
+        assert_eq!(map_tasks_with(10, &options, |i| i).unwrap().len(), 10, "the same options run again");
+        token.cancel();
+        assert!(matches!(map_tasks_with(10, &options, |i| i), Err(Error::Interrupted { .. })));
+    }
 
     #[test]
     fn results_come_back_in_order() {
@@ -133,7 +152,7 @@ mod tests {
         assert!(!second.is_cancelled());
     }
 
-    /// Interrupting the default session stops its running computations, not those of
+    /// Interrupting one session stops its running computations, not those of
     /// another session.
     #[test]
     fn an_interrupt_of_one_session_leaves_another_running() {

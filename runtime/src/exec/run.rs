@@ -11,14 +11,19 @@ use std::time::Instant;
 use super::cancel::SigintScope;
 use super::scheduler::{ComputeOptions, Observer, Progress};
 use crate::error::Error;
-use crate::session::{CancelToken, Running};
+use crate::session::{CancelToken, Running, Session};
 
 /// One running computation, as schedulers see it: check it for cancellation before each task
 /// and count each task done (which reports progress).
 pub struct Run {
-    /// This computation's own token: the options' if they name one, else a fresh one that
-    /// only its session's interrupt cancels.
+    /// This computation's own token, which its session's interrupt cancels. Fresh per run:
+    /// a session interrupt must not cancel a caller's token for good.
     token: CancelToken,
+    /// The caller's token (`ComputeOptions::cancel_with`), if any.
+    caller: Option<CancelToken>,
+    /// The session it runs in, entered around each task so that computations a task starts
+    /// (an array computed inside a `delayed` task or a `map_blocks` function) run in it too.
+    session: Session,
     /// Listed among the session's running computations while it runs.
     _running: Running,
     /// The default session's computations also stop on SIGINT.
@@ -33,13 +38,15 @@ impl Run {
     /// Starts a computation of `total` tasks with `options` (session, observer, token).
     pub(crate) fn start(options: &ComputeOptions, total: usize) -> Run {
         let session = options.session();
-        let token = options.cancel.clone().unwrap_or_default();
+        let token = CancelToken::default();
         let show_bar_after = session.progress_after();
         let run = Run {
             _running: session.running(&token),
             sigint: session.answers_sigint().then(SigintScope::start),
             observer: options.observer.clone().or_else(|| session.observer()),
             token,
+            caller: options.cancel.clone(),
+            session,
             total,
             done: AtomicUsize::new(0),
             started: Instant::now(),
@@ -55,7 +62,20 @@ impl Run {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.token.is_cancelled() || self.sigint.as_ref().is_some_and(SigintScope::interrupted)
+        self.token.is_cancelled()
+            || self.caller.as_ref().is_some_and(CancelToken::is_cancelled)
+            || self.sigint.as_ref().is_some_and(SigintScope::interrupted)
+    }
+
+    /// Runs one task of this computation on the current thread: `Err(Interrupted)` if the
+    /// computation was cancelled, else `f` inside the computation's session, counted as done
+    /// when it succeeds (with the bytes it reports, under `op`).
+    pub fn task<T>(&self, op: &'static str, f: impl FnOnce() -> Result<(T, u64), Error>) -> Result<T, Error> {
+        self.check()?;
+        let began = Instant::now();
+        let (value, bytes) = self.session.enter(f)?;
+        self.task_done(bytes, op, began);
+        Ok(value)
     }
 
     /// `Err(Interrupted)` once the user has interrupted.
