@@ -106,3 +106,21 @@ fn a_damaged_plan_is_refused_by_the_evaluator_with_the_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid plan: root 0 is not one of the 0 nodes"), "{err}");
 }
+
+#[test]
+fn a_zarr_node_chunked_otherwise_than_its_store_is_an_error_not_wrong_values() {
+    let dir = scratch("rechunked");
+    let path = dir.join("a.zarr");
+    from_array(ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[10]), |i| i[0] as f64), 4).to_zarr(&path).unwrap();
+    let stored = open_array(&path).unwrap().plan();
+    let strata::plan::Op::Zarr { source } = &stored.op else { panic!("not a Zarr node") };
+    // Stored in chunks of 4, 4, 2; a (hand-edited) plan that says 4, 2, 4.
+    let grid = strata::array::ChunkGrid::from_spec(&[10], &ChunkSpec::Explicit(vec![vec![4, 2, 4]]), 8).unwrap();
+    let edited = strata::plan::Node::new(strata::plan::Op::Zarr { source: source.clone() }, grid, stored.dtype);
+    let back = serial::from_json(&serial::to_json(&edited).unwrap()).unwrap();
+    match compute(&back, &ComputeOptions::default()) {
+        Err(StrataError::Plan { reason }) => assert!(reason.contains("not one of the store's chunks"), "{reason}"),
+        other => panic!("expected a plan error, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -189,6 +189,12 @@ impl ZarrArray {
 pub(crate) fn read_chunk(source: &ZarrRef, dtype: DType, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error> {
     let opened = source.handle.get_or_open(|| OpenedZarr::from_ref(source))?;
     let indices = super::unravel(index, &opened.grid_shape);
+    // A plan read from a file says how the array is chunked; reading another chunk than the
+    // one it means would give wrong values, not an error.
+    let stored = opened.array.chunk_subset_bounded(&indices).map_err(|e| Error::NotZarr { path: source.path.display().to_string(), cause: e.to_string() })?;
+    if !stored.start().iter().zip(stored.shape()).map(|(&s, &n)| s as usize..(s + n) as usize).eq(chunk.iter().cloned()) {
+        return Err(Error::Plan { reason: format!("{}: the plan's chunk {index} is {chunk:?}, which is not one of the store's chunks", source.path.display()) });
+    }
     let local: Vec<Range<u64>> = chunk.iter().zip(part).map(|(c, p)| (p.start - c.start) as u64..(p.end - c.start) as u64).collect();
     let whole = local.iter().zip(&opened.chunk_shape).all(|(r, &n)| r.start == 0 && r.end as usize == n);
     let failed = |e: zarrs::array::ArrayError| Error::ChunkRead { path: source.path.display().to_string(), chunk: indices.clone(), cause: e.to_string() };
