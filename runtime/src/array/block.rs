@@ -67,6 +67,11 @@ macro_rules! with_dtype {
     };
 }
 
+/// ndarray's slice of `region` (one range per axis).
+pub(crate) fn slice_info(region: &[Range<usize>]) -> Vec<SliceInfoElem> {
+    region.iter().map(|r| SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 }).collect()
+}
+
 /// Moves typed arrays into and out of blocks.
 pub trait BlockElement: Element {
     fn wrap(array: ArrayD<Self>) -> Block;
@@ -150,11 +155,23 @@ impl Block {
 
     /// The part of the block inside `region` (one range per axis, relative to the block).
     pub fn slice(&self, region: &[Range<usize>]) -> Block {
-        let info: Vec<SliceInfoElem> = region
-            .iter()
-            .map(|r| SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
-            .collect();
+        let info = slice_info(region);
         with_block!(self, a, T => T::wrap(a.slice(info.as_slice()).to_owned()))
+    }
+
+    /// Copies `part` (converted to this block's type) into this block at `region`; an error,
+    /// not a panic, when they do not fit (parts can come from another process).
+    pub fn paste(&mut self, region: &[Range<usize>], part: &Block) -> Result<(), Error> {
+        let fits = region.len() == self.shape().len()
+            && region.iter().zip(self.shape()).all(|(r, &n)| r.start <= r.end && r.end <= n)
+            && region.iter().map(|r| r.len()).eq(part.shape().iter().copied());
+        if !fits {
+            return Err(Error::ShapeMismatch { op: "paste", left: region.iter().map(|r| r.len()).collect(), right: part.shape().to_vec() });
+        }
+        let info = slice_info(region);
+        let dtype = self.dtype();
+        with_block!(self, out, T => out.slice_mut(info.as_slice()).assign(&part.cast(dtype).into_typed::<T>()));
+        Ok(())
     }
 
     /// Every `step`-th element from `start`, `count` of them, along `axis`.
@@ -231,6 +248,15 @@ impl Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paste_copies_a_part_in_place_and_refuses_one_that_does_not_fit() {
+        let mut out = Block::full(DType::F32, &[3, 4], 0.0);
+        out.paste(&[1..3, 2..4], &Block::full(DType::F64, &[2, 2], 1.5)).unwrap();
+        assert_eq!(out.to_f64().sum(), 6.0);
+        assert!(out.paste(&[1..3, 2..4], &Block::full(DType::F64, &[2, 3], 1.0)).is_err());
+        assert!(out.paste(&[2..4, 0..2], &Block::full(DType::F64, &[2, 2], 1.0)).is_err());
+    }
     use ndarray::array;
 
     #[test]

@@ -85,11 +85,11 @@ impl Stage {
         }
     }
 
-    /// A partial with nothing folded in yet.
+    /// A partial with nothing folded in yet (the output stage has none: it is empty too).
     pub fn empty_partial(&self) -> Partial {
         match &self.kind {
             StageKind::Reduce { spec, .. } => Partial::Reduce(Accumulator::new(spec)),
-            _ => Partial::Totals(Vec::new()),
+            StageKind::ScanTotals { .. } | StageKind::Output => Partial::Totals(Vec::new()),
         }
     }
 
@@ -111,13 +111,15 @@ impl Stage {
         eval(&self.expr, region, inputs)
     }
 
-    /// Merges `other` into `into` (associative).
-    pub fn merge(&self, into: &mut Partial, other: Partial) {
+    /// Merges `other` into `into` (associative). Partials of another kind (from a scheduler
+    /// that mixed stages up) are an error, never silently dropped.
+    pub fn merge(&self, into: &mut Partial, other: Partial) -> Result<(), Error> {
         match (&self.kind, into, other) {
             (StageKind::Reduce { spec, .. }, Partial::Reduce(a), Partial::Reduce(b)) => a.merge(spec, &b),
-            (_, Partial::Totals(a), Partial::Totals(b)) => a.extend(b),
-            _ => {}
+            (StageKind::ScanTotals { .. }, Partial::Totals(a), Partial::Totals(b)) => a.extend(b),
+            _ => return Err(Error::Plan { reason: format!("a partial of another kind given to {}", self.op_name()) }),
         }
+        Ok(())
     }
 
     /// The stage's result from all its tasks' partials, merged.
@@ -125,33 +127,41 @@ impl Stage {
         match (&self.kind, partial) {
             (StageKind::Reduce { spec, .. }, Partial::Reduce(acc)) => Ok(acc.finish(spec, self.node.dtype)),
             (StageKind::ScanTotals { axis, .. }, Partial::Totals(parts)) => {
-                let mut shape = self.grid.shape();
-                shape[*axis] = self.grid.chunks()[*axis].len();
-                let mut totals = ArrayD::<f64>::zeros(ndarray::IxDyn(&shape));
+                let mut totals = Block::F64(ArrayD::zeros(ndarray::IxDyn(&self.totals_shape(*axis))));
                 for (region, total) in parts {
                     // The chunk's number along the axis is where its total goes.
                     let k = self.grid.overlapping(*axis, &region[*axis]).first().map_or(0, |(k, _)| *k);
-                    let mut at = region.clone();
+                    let mut at = region;
                     at[*axis] = k..k + 1;
-                    let info: Vec<ndarray::SliceInfoElem> =
-                        at.iter().map(|r| ndarray::SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 }).collect();
-                    totals.slice_mut(info.as_slice()).assign(&total);
+                    totals.paste(&at, &Block::F64(total))?;
                 }
-                Ok(Block::F64(super::scan::exclusive_prefix(totals, *axis)))
+                Ok(Block::F64(super::scan::exclusive_prefix(totals.into_typed::<f64>(), *axis)))
             }
             _ => Err(Error::Plan { reason: format!("{} has no partial result", self.op_name()) }),
         }
     }
 
-    /// Bytes the stage's result holds while later stages run.
+    /// The shape of a scan's totals: the input's, with one position per chunk along `axis`.
+    fn totals_shape(&self, axis: usize) -> Vec<usize> {
+        let mut shape = self.grid.shape();
+        shape[axis] = self.grid.chunks()[axis].len();
+        shape
+    }
+
+    /// Bytes each partial in flight holds (a scheduler keeps one per task slot): a
+    /// reduction's accumulator; a scan's totals are small and counted in `result_bytes`.
+    pub fn partial_bytes(&self) -> u64 {
+        match &self.kind {
+            StageKind::Reduce { spec, .. } => Accumulator::bytes(spec),
+            StageKind::ScanTotals { .. } | StageKind::Output => 0,
+        }
+    }
+
+    /// Bytes the stage's result holds while it is built and while later stages run.
     pub fn result_bytes(&self) -> u64 {
         match &self.kind {
-            StageKind::Reduce { spec, .. } => spec.out_shape().iter().map(|&n| n as u64).product::<u64>() * 24,
-            StageKind::ScanTotals { axis, .. } => {
-                let mut shape = self.grid.shape();
-                shape[*axis] = self.grid.chunks()[*axis].len();
-                shape.iter().map(|&n| n as u64).product::<u64>() * 8
-            }
+            StageKind::Reduce { spec, .. } => Accumulator::bytes(spec),
+            StageKind::ScanTotals { axis, .. } => self.totals_shape(*axis).iter().map(|&n| n as u64).product::<u64>() * 8,
             StageKind::Output => 0,
         }
     }
@@ -285,14 +295,16 @@ mod tests {
         for region in &regions {
             let mut p = stage.empty_partial();
             stage.fold(&mut p, region, &inputs).unwrap();
-            stage.merge(&mut one_by_one, p);
+            stage.merge(&mut one_by_one, p).unwrap();
         }
         // ... and two partials of three tasks each, merged.
         let (mut left, mut right) = (stage.empty_partial(), stage.empty_partial());
         for (i, region) in regions.iter().enumerate() {
             stage.fold(if i < 3 { &mut left } else { &mut right }, region, &inputs).unwrap();
         }
-        stage.merge(&mut left, right);
+        stage.merge(&mut left, right).unwrap();
+        // A partial of another kind (a confused scheduler) is an error, not dropped.
+        assert!(stage.merge(&mut stage.empty_partial(), Partial::Totals(vec![])).is_err());
         let a = stage.finish(one_by_one).unwrap().to_f64();
         let b = stage.finish(left).unwrap().to_f64();
         let direct = x.compute().unwrap().var_axis(ndarray::Axis(0), 1.0);

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::eval::{Materialized, Region};
-use super::graph::{Partial, Stage};
+use super::graph::{Partial, Stage, StageKind};
 use super::run::Run;
 use super::scheduler::{BlockSink, Scheduler};
 use crate::array::ChunkGrid;
@@ -23,13 +23,13 @@ impl Scheduler for LocalScheduler {
     }
 
     fn partials(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64) -> Result<Vec<Partial>, Error> {
-        let held = held(inputs);
-        let partial = stage.result_bytes();
-        let what = match stage.op_name() {
-            "cumsum" => "the cumulative sum",
-            _ => "the reduction",
+        let partial = stage.partial_bytes();
+        let what = match stage.kind {
+            StageKind::ScanTotals { .. } => "the cumulative sum",
+            StageKind::Reduce { .. } | StageKind::Output => "the reduction",
         };
-        let width = waves(task_bytes(&stage.expr, &stage.grid) + partial, held + partial, budget, what)?;
+        // Each task holds its chunk and its slot's partial; the stage's result is held once.
+        let width = waves(task_bytes(&stage.expr, &stage.grid) + partial, held(inputs) + stage.result_bytes(), budget, what)?;
         // One partial per task slot of a wave, so that tasks never share one and large
         // partials (group-bys) are not allocated and merged once per chunk; chunk `i` always
         // goes to slot `i % width`, so the order of additions, and the result, do not vary by

@@ -178,6 +178,11 @@ fn add_slab<T: crate::array::Element>(sums: &mut [f64], counts: &mut [f64], slab
 }
 
 impl Accumulator {
+    /// Bytes an accumulator for `spec` holds: three f64 per output element.
+    pub fn bytes(spec: &ReduceSpec) -> u64 {
+        spec.out_shape().iter().map(|&n| n as u64).product::<u64>() * 24
+    }
+
     pub fn new(spec: &ReduceSpec) -> Self {
         let n: usize = spec.out_shape().iter().product();
         let a0 = match spec.op {

@@ -178,7 +178,7 @@ pub fn compute(node: &NodeRef, options: &ComputeOptions) -> Result<Block, Error>
     }
     let mut out = Block::full(node.dtype, &node.shape(), 0.0);
     for (region, block) in regions.iter().zip(&chunks) {
-        paste(&mut out, region, block);
+        out.paste(region, block)?;
     }
     Ok(out)
 }
@@ -266,24 +266,11 @@ fn run_over(node: &NodeRef, grid: &ChunkGrid, options: &ComputeOptions, budget: 
             let mut partials = scheduler.partials(stage, &done, &run, budget)?.into_iter();
             let mut merged = partials.next().unwrap_or_else(|| stage.empty_partial());
             for partial in partials {
-                stage.merge(&mut merged, partial);
+                stage.merge(&mut merged, partial)?;
             }
             done.insert(stage.node.id, Arc::new(stage.finish(merged)?));
         }
         scheduler.outputs(output, &done, &run, budget, reserved, sink)
     })();
     run.finish(result)
-}
-
-/// Copies `block` into `out` at `region`.
-fn paste(out: &mut Block, region: &[std::ops::Range<usize>], block: &Block) {
-    let info: Vec<ndarray::SliceInfoElem> = region
-        .iter()
-        .map(|r| ndarray::SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
-        .collect();
-    let dtype = out.dtype();
-    crate::with_block!(out, o, T => {
-        let source = block.cast(dtype).into_typed::<T>();
-        o.slice_mut(info.as_slice()).assign(&source);
-    });
 }

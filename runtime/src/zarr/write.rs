@@ -12,7 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+use ndarray::{ArrayD, IxDyn};
+
+use crate::array::block::slice_info;
 use serde_json::{json, Map, Value};
 use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
 
@@ -349,8 +351,7 @@ fn pad(block: Block, shape: &[usize], fill: f64) -> Block {
     if block.shape() == shape {
         return block;
     }
-    let info: Vec<SliceInfoElem> =
-        block.shape().iter().map(|&n| SliceInfoElem::Slice { start: 0, end: Some(n as isize), step: 1 }).collect();
+    let info = slice_info(&block.shape().iter().map(|&n| 0..n).collect::<Vec<_>>());
     crate::with_block!(&block, values, T => {
         let mut out = ArrayD::<T>::from_elem(IxDyn(shape), <T as crate::array::Element>::from_f64(fill));
         out.slice_mut(info.as_slice()).assign(values);
