@@ -25,15 +25,21 @@ fn read_json(path: &Path) -> Option<Value> {
 
 /// What a directory holds, by its metadata files.
 enum Node {
-    Group { attrs: Attrs },
+    /// A group, with its arrays' metadata when the store consolidated it.
+    Group { attrs: Attrs, consolidated: Option<Vec<(String, Value)>> },
     Array,
     Nothing,
 }
 
+/// Each metadata file is read once: a v3 group's `zarr.json` holds its consolidated metadata,
+/// a v2 group's sits in `.zmetadata` beside it.
 fn node_at(path: &Path) -> Node {
     if let Some(meta) = read_json(&path.join("zarr.json")) {
         return match meta.get("node_type").and_then(|t| t.as_str()) {
-            Some("group") => Node::Group { attrs: meta.get("attributes").and_then(|a| a.as_object()).cloned().unwrap_or_default() },
+            Some("group") => Node::Group {
+                attrs: meta.get("attributes").and_then(|a| a.as_object()).cloned().unwrap_or_default(),
+                consolidated: consolidated_v3(&meta),
+            },
             Some("array") => Node::Array,
             _ => Node::Nothing,
         };
@@ -41,38 +47,39 @@ fn node_at(path: &Path) -> Node {
     if path.join(".zarray").is_file() {
         return Node::Array;
     }
-    if path.join(".zgroup").is_file() || path.join(".zmetadata").is_file() {
+    let zmetadata = read_json(&path.join(".zmetadata"));
+    if zmetadata.is_some() || path.join(".zgroup").is_file() {
         let attrs = read_json(&path.join(".zattrs")).and_then(|a| a.as_object().cloned()).unwrap_or_default();
-        return Node::Group { attrs };
+        return Node::Group { attrs, consolidated: zmetadata.as_ref().and_then(consolidated_v2) };
     }
     Node::Nothing
 }
 
-/// The metadata of the group's arrays (its direct children) from its consolidated metadata:
-/// `.zmetadata` (v2: each array's `.zarray`, with its `.zattrs` as `"attributes"`) or the
-/// group's `zarr.json` (v3, `consolidated_metadata`). `None` when the store has none.
-fn consolidated(path: &Path) -> Option<Vec<(String, Value)>> {
+/// The group's arrays (its direct children) from a v3 group's inline consolidated metadata.
+fn consolidated_v3(group: &Value) -> Option<Vec<(String, Value)>> {
+    let inline = group.get("consolidated_metadata")?.get("metadata")?.as_object()?;
+    let arrays = inline.iter().filter(|(name, doc)| !name.contains('/') && doc.get("node_type").and_then(Value::as_str) == Some("array"));
+    Some(sorted(arrays.map(|(name, doc)| (name.clone(), doc.clone())).collect()))
+}
+
+/// The group's arrays from a v2 `.zmetadata`: each array's `.zarray`, with its `.zattrs` as
+/// `"attributes"` (the form zarrs reads).
+fn consolidated_v2(doc: &Value) -> Option<Vec<(String, Value)>> {
+    let meta = doc.get("metadata")?.as_object()?;
     let mut arrays = Vec::new();
-    if let Some(meta) = read_json(&path.join("zarr.json")) {
-        let inline = meta.get("consolidated_metadata")?.get("metadata")?.as_object()?;
-        for (name, doc) in inline {
-            if !name.contains('/') && doc.get("node_type").and_then(Value::as_str) == Some("array") {
-                arrays.push((name.clone(), doc.clone()));
-            }
-        }
-    } else {
-        let doc = read_json(&path.join(".zmetadata"))?;
-        let meta = doc.get("metadata")?.as_object()?;
-        for (key, zarray) in meta {
-            let Some(name) = key.strip_suffix("/.zarray").filter(|n| !n.contains('/')) else { continue };
-            let mut zarray = zarray.clone();
-            let attrs = meta.get(&format!("{name}/.zattrs")).cloned().unwrap_or_else(|| json!({}));
-            zarray.as_object_mut()?.insert("attributes".into(), attrs);
-            arrays.push((name.to_owned(), zarray));
-        }
+    for (key, zarray) in meta {
+        let Some(name) = key.strip_suffix("/.zarray").filter(|n| !n.contains('/')) else { continue };
+        let mut zarray = zarray.clone();
+        let attrs = meta.get(&format!("{name}/.zattrs")).cloned().unwrap_or_else(|| json!({}));
+        zarray.as_object_mut()?.insert("attributes".into(), attrs);
+        arrays.push((name.to_owned(), zarray));
     }
+    Some(sorted(arrays))
+}
+
+fn sorted(mut arrays: Vec<(String, Value)>) -> Vec<(String, Value)> {
     arrays.sort_by(|a, b| a.0.cmp(&b.0));
-    Some(arrays)
+    arrays
 }
 
 /// The base64 `_FillValue` xarray writes for floats in Zarr v3, as a number.
@@ -91,14 +98,14 @@ fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
 /// with their dimension names, coordinates, CF-decoded values, times and attributes.
 pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
     let path = &crate::zarr::write::readable_location(path.as_ref());
-    let attrs = match node_at(path) {
-        Node::Group { attrs, .. } => attrs,
+    let (attrs, consolidated) = match node_at(path) {
+        Node::Group { attrs, consolidated } => (attrs, consolidated),
         Node::Array => return Err(not_zarr(path, "this is a Zarr array, not a group of them; open it with open_array")),
         Node::Nothing if path.is_dir() => return Err(not_zarr(path, "no Zarr group metadata (.zgroup or zarr.json) here")),
         Node::Nothing => return Err(not_zarr(path, "no such directory")),
     };
     let mut arrays = Vec::new();
-    match consolidated(path) {
+    match consolidated {
         // One read for the whole store, as xarray does (and what it shows, if an array was
         // added without consolidating again).
         Some(described) => {

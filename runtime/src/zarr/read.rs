@@ -36,13 +36,20 @@ impl OpenedZarr {
 
     /// The array `source` describes, from its metadata.
     fn from_ref(source: &ZarrRef) -> Result<OpenedZarr, Error> {
-        let not_zarr = |cause: String| Error::NotZarr { path: source.path.display().to_string(), cause };
-        let store = FilesystemStore::new(&source.path).map_err(|e| not_zarr(e.to_string()))?;
-        let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
-        let metadata: ArrayMetadata = serde_json::from_value(source.metadata.clone()).map_err(|e| not_zarr(format!("metadata in the plan: {e}")))?;
-        let array = Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))?;
-        OpenedZarr::new(array).map_err(not_zarr)
+        let array = array_from_metadata(&source.path, source.metadata.clone())?;
+        OpenedZarr::new(array).map_err(|cause| Error::NotZarr { path: source.path.display().to_string(), cause })
     }
+}
+
+/// The zarrs array in directory `location` whose metadata is `metadata` (a `zarr.json`
+/// document, or a `.zarray` one with its `.zattrs` under `"attributes"`): nothing is read from
+/// disk until a chunk is.
+fn array_from_metadata(location: &Path, metadata: Value) -> Result<Array<dyn ReadableStorageTraits>, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: location.display().to_string(), cause };
+    let store = FilesystemStore::new(location).map_err(|e| not_zarr(e.to_string()))?;
+    let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
+    let metadata: ArrayMetadata = serde_json::from_value(metadata).map_err(|e| not_zarr(format!("metadata: {e}")))?;
+    Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))
 }
 
 /// A Zarr array on disk, opened: read its metadata, then turn it into a lazy
@@ -75,16 +82,10 @@ pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
     describe(path, location, array)
 }
 
-/// The array in directory `location` whose metadata is `metadata` (a `zarr.json` document, or
-/// a `.zarray` one with its `.zattrs` under `"attributes"`), as a group's consolidated
-/// metadata gives it: nothing is read from disk until a chunk is.
+/// The array in directory `location` as a group's consolidated metadata describes it (see
+/// [`array_from_metadata`]).
 pub(crate) fn open_array_described(location: &Path, metadata: Value) -> Result<ZarrArray, Error> {
-    let not_zarr = |cause: String| Error::NotZarr { path: location.display().to_string(), cause };
-    let store = FilesystemStore::new(location).map_err(|e| not_zarr(e.to_string()))?;
-    let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
-    let metadata: ArrayMetadata = serde_json::from_value(metadata).map_err(|e| not_zarr(format!("consolidated metadata: {e}")))?;
-    let array = Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))?;
-    describe(location, location.to_owned(), array)
+    describe(location, location.to_owned(), array_from_metadata(location, metadata)?)
 }
 
 /// A [`ZarrArray`] for an opened zarrs array (`path` as the user named it, `location` where

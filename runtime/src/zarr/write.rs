@@ -366,31 +366,44 @@ fn sibling(path: &Path, suffix: &str) -> Result<PathBuf, String> {
     Ok(parent.join(format!(".{}{suffix}", name.to_string_lossy())))
 }
 
+/// What a killed writer to `path` left beside it: its staging directory, or the old array it
+/// had moved aside.
+struct Leftover {
+    entry: PathBuf,
+    moved_aside: bool,
+}
+
+/// The leftovers of writers to `path` whose process is gone (this process's own are in use).
+fn leftovers_of_dead_writers(path: &Path) -> Vec<Leftover> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return Vec::new() };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let name = name.to_string_lossy();
+    let (staging, moved) = (format!(".{name}{PARTIAL_MARKER}-"), format!(".{name}{OLD_MARKER}-"));
+    let Ok(entries) = fs::read_dir(parent) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let (moved_aside, pid) = match (file.strip_prefix(&staging), file.strip_prefix(&moved)) {
+                (Some(pid), _) => (false, pid.parse::<u32>().ok()?),
+                (_, Some(pid)) => (true, pid.parse::<u32>().ok()?),
+                _ => return None,
+            };
+            let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+            (!alive).then(|| Leftover { entry: entry.path(), moved_aside })
+        })
+        .collect()
+}
+
 /// Cleans up after writers to `path` that were killed: their staging directories are
 /// removed, and an old array one of them had moved aside (killed between its two renames) is
 /// put back if nothing replaced it.
 pub(crate) fn recover(path: &Path) {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
-    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-    let name = name.to_string_lossy();
-    let staging = format!(".{name}{PARTIAL_MARKER}-");
-    let moved = format!(".{name}{OLD_MARKER}-");
-    let Ok(entries) = fs::read_dir(parent) else { return };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let (is_old, pid) = match (file.strip_prefix(&staging), file.strip_prefix(&moved)) {
-            (Some(pid), _) => (false, pid),
-            (_, Some(pid)) => (true, pid),
-            _ => continue,
-        };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        if is_old && !path.exists() {
-            let _ = fs::rename(entry.path(), path);
+    for leftover in leftovers_of_dead_writers(path) {
+        if leftover.moved_aside && !path.exists() {
+            let _ = fs::rename(&leftover.entry, path);
         } else {
-            let _ = fs::remove_dir_all(entry.path());
+            let _ = fs::remove_dir_all(&leftover.entry);
         }
     }
 }
@@ -398,21 +411,11 @@ pub(crate) fn recover(path: &Path) {
 /// Where the array or group at `path` can be read without changing anything on disk: `path`
 /// itself, or, when a writer was killed between moving the old array aside and renaming the
 /// new one in, the complete old array it left (the next write puts it back, see [`recover`]).
-pub(crate) fn readable_location(path: &Path) -> std::path::PathBuf {
+pub(crate) fn readable_location(path: &Path) -> PathBuf {
     if path.exists() {
         return path.to_owned();
     }
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return path.to_owned() };
-    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-    let moved = format!(".{}{OLD_MARKER}-", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(parent) else { return path.to_owned() };
-    entries
-        .flatten()
-        .find(|entry| {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            file.strip_prefix(&moved).and_then(|pid| pid.parse::<u32>().ok()).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
-        })
-        .map_or_else(|| path.to_owned(), |entry| entry.path())
+    leftovers_of_dead_writers(path).into_iter().find(|l| l.moved_aside).map_or_else(|| path.to_owned(), |l| l.entry)
 }
 
 /// Marks an old array moved aside while its replacement is renamed into place.
