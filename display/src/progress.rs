@@ -199,7 +199,7 @@ impl Observer for NotebookProgress {
 
 /// Makes computations in this (cell) process draw notebook progress bars.
 pub fn install() {
-    strata::session::Session::global().set_observer(Some(Arc::new(NotebookProgress::default())));
+    strata::exec::set_default_observer(Some(Arc::new(NotebookProgress::default())));
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn bundle(value: &Presentable<'_>) -> MimeBundle {
 
 impl<T: BlockElement> Render for DataArray<T> {
     fn mime_bundle(&self) -> MimeBundle {
-        bundle(&Presentable::DataArray { name: self.name(), dims: self.dims(), data: self.data().plan(), coords: self.coords(), attrs: self.attrs() })
+        bundle(&Presentable::DataArray { name: self.name(), dims: self.dims(), data: self.plan(), coords: self.coords(), attrs: self.attrs() })
     }
 }
 

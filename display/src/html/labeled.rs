@@ -198,13 +198,13 @@ mod tests {
             b
         });
         let da = DataArray::new(x, &["y", "x"]).unwrap();
-        let html = dataarray_html(da.name(), da.dims(), da.data().plan(), da.coords(), da.attrs());
+        let html = dataarray_html(da.name(), da.dims(), da.plan(), da.coords(), da.attrs());
         assert!(html.contains("100 chunks"));
         assert_eq!(CALLS.load(Ordering::SeqCst), 0);
         let _ = Arc::new(());
         // Once computed, the values are previewed.
         let small = DataArray::new(from_array(ndarray::arr1(&[1.25, 2.5]).into_dyn(), ChunkSpec::Uniform(2)), &["x"]).unwrap();
-        let html = dataarray_html(None, small.dims(), small.data().plan(), small.coords(), small.attrs());
+        let html = dataarray_html(None, small.dims(), small.plan(), small.coords(), small.attrs());
         assert!(html.contains("1.25 2.5"), "{html}");
     }
 }

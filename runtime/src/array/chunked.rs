@@ -434,27 +434,8 @@ impl<T: BlockElement> ChunkedArray<T> {
     where
         T: Reducible,
     {
-        let ndim = self.ndim();
-        if axis >= ndim {
-            return self.invalid(Error::AxisOutOfRange { op: "group reduce", axis, ndim });
-        }
-        if labels.len() != self.shape()[axis] {
-            return self.invalid(Error::WrongLength { op: "group labels", expected: self.shape()[axis], got: labels.len() });
-        }
-        if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) {
-            return self.invalid(Error::UnsupportedDType { op: "group argmin/argmax", dtype: T::DTYPE });
-        }
-        let mut chunks = self.chunks().to_vec();
-        chunks[axis] = vec![ngroups];
-        let mut shape = self.shape();
-        shape[axis] = ngroups;
-        let grid = match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
-            Ok(grid) => grid,
-            Err(e) => return self.invalid(e),
-        };
-        let groups = Some(Arc::new(crate::plan::Groups { labels, ngroups }));
-        let dtype = reduce_dtype(op, T::DTYPE);
-        ChunkedArray::typed(Node::new(Op::Reduce { input: self.node.clone(), op, axes: vec![axis], ddof, skipna, groups }, grid, dtype))
+        let groups = Arc::new(crate::plan::Groups { labels, ngroups });
+        ChunkedArray::typed(crate::plan::build::group_reduce_node(&self.node, op, axis, groups, ddof, skipna, reduce_dtype(op, T::DTYPE)))
     }
 
     pub fn min(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, false) }

@@ -158,13 +158,12 @@ impl<T: BlockElement> DataArray<T> {
         self.coords.get(dim).filter(|c| c.dims.len() == 1 && c.dims[0] == dim)
     }
 
-    /// The lazy data (the chunked array under the labels).
     /// The plan of the data as text (see [`ChunkedArray::explain`]).
     pub fn explain(&self) -> crate::plan::Explain {
         self.data().explain()
     }
 
-    /// The data as a typed lazy array (sharing its plan).
+    /// The lazy data, the chunked array under the labels (sharing its plan).
     pub fn data(&self) -> ChunkedArray<T> {
         ChunkedArray::typed(self.variable.data.clone())
     }
@@ -210,7 +209,7 @@ impl<T: BlockElement> DataArray<T> {
         for (dim, _) in sizes {
             self.axis(dim.as_ref())?;
         }
-        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.data().plan(), &self.variable.dims, sizes)?)))
+        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.plan(), &self.variable.dims, sizes)?)))
     }
 
     /// Chunk lengths along each dimension, by name (xarray's `chunksizes`).
@@ -395,7 +394,7 @@ pub(crate) fn union_dims(a: &[String], b: &[String]) -> Vec<String> {
 /// length-1 axes where it has none, ready for NumPy broadcasting.
 pub(crate) fn broadcast_to<T: BlockElement>(x: &DataArray<T>, dims: &[String]) -> ChunkedArray<T> {
     let order: Vec<usize> = dims.iter().filter_map(|d| x.variable.dims.iter().position(|e| e == d)).collect();
-    let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data().clone() } else { x.data().transpose(&order) };
+    let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data() } else { x.data().transpose(&order) };
     for (k, d) in dims.iter().enumerate() {
         if !x.variable.dims.contains(d) {
             data = data.expand_dims(k);
@@ -505,7 +504,7 @@ impl DataArray<f64> {
 
     fn compare(&self, op: BinaryOp, value: f64) -> DataArray<bool> {
         let scalar = Node::new(Op::Full { value }, crate::array::ChunkGrid::regular(&[], &[]).expect("0-d grid"), crate::array::DType::F64);
-        self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.data().plan(), &scalar)))
+        self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.plan(), &scalar)))
     }
     pub fn gt(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Gt, value)
@@ -539,7 +538,7 @@ impl DataArray<f64> {
         let data = f(&self.data());
         if data.shape() != self.shape() {
             let error = Error::ShapeMismatch { op: "map_data", left: self.shape(), right: data.shape() };
-            return self.with_data(ChunkedArray::from_node(Node::invalid(error, self.data().plan().grid.clone(), crate::array::DType::F64)));
+            return self.with_data(ChunkedArray::from_node(Node::invalid(error, self.plan().grid.clone(), crate::array::DType::F64)));
         }
         self.with_data(data)
     }
@@ -665,7 +664,7 @@ macro_rules! labeled_ops {
         impl std::ops::$trait<&DataArray<f64>> for &DataArray<f64> {
             type Output = DataArray<f64>;
             fn $method(self, rhs: &DataArray<f64>) -> DataArray<f64> {
-                self.binary(BinaryOp::$op, rhs).unwrap_or_else(|e| self.with_data(ChunkedArray::from_node(Node::invalid(e, self.data().plan().grid.clone(), crate::array::DType::F64))))
+                self.binary(BinaryOp::$op, rhs).unwrap_or_else(|e| self.with_data(ChunkedArray::from_node(Node::invalid(e, self.plan().grid.clone(), crate::array::DType::F64))))
             }
         }
         impl std::ops::$trait<DataArray<f64>> for DataArray<f64> {
@@ -723,7 +722,7 @@ pub fn concat(arrays: &[DataArray<f64>], dim: &str) -> Result<DataArray<f64>, Er
         if a.variable.dims.iter().filter(|d| *d != dim).ne(first.variable.dims.iter().filter(|d| *d != dim)) {
             return Err(Error::Mismatch { what: "concat".into(), reason: format!("dimensions {:?} and {:?} differ", first.variable.dims, a.variable.dims) });
         }
-        parts.push(if existing { a.data().clone() } else { a.data().expand_dims(0) });
+        parts.push(if existing { a.data() } else { a.data().expand_dims(0) });
     }
     let axis = if existing { first.axis(dim)? } else { 0 };
     let data = crate::array::concatenate(&parts, axis);

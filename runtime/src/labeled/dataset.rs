@@ -72,7 +72,7 @@ impl Dataset {
                 }
             }
         }
-        self.vars.insert(name.to_string(), Variable { dims: array.dims().to_vec(), data: array.data().plan().clone(), attrs: array.attrs().clone(), encoding: Attrs::new() });
+        self.vars.insert(name.to_string(), Variable { dims: array.dims().to_vec(), data: array.plan().clone(), attrs: array.attrs().clone(), encoding: Attrs::new() });
         Ok(self)
     }
 
@@ -221,7 +221,7 @@ impl Dataset {
             // Selected in its own element type, through a DataArray of it.
             let selected = crate::with_dtype!(v.dtype(), T => {
                 let da = DataArray::new(v.array::<T>(), &v.dims)?.select_positions(dim, positions);
-                (da.dims().to_vec(), da.data().plan().clone())
+                (da.dims().to_vec(), da.plan().clone())
             });
             out.vars.insert(name.clone(), Variable { dims: selected.0, data: selected.1, attrs: v.attrs.clone(), encoding: v.encoding.clone() });
         }

@@ -205,7 +205,7 @@ impl GroupBy {
         }
         let others: Vec<String> = names.into_iter().filter(|d| *d != self.dim).collect();
         let axis = self.obj.axis(&self.dim)?;
-        let data = self.obj.data().clone();
+        let data = self.obj.data();
         let result = match op {
             // Reduced over other dimensions first, as sums and counts, so NaNs weigh right.
             ReduceOp::Mean if !others.is_empty() => {
@@ -397,7 +397,7 @@ impl Rolling {
         if before > 0 {
             parts.push(pad(before));
         }
-        parts.push(self.obj.data().clone());
+        parts.push(self.obj.data());
         if w - 1 - before > 0 {
             parts.push(pad(w - 1 - before));
         }

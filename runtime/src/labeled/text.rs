@@ -151,7 +151,7 @@ pub fn dataset_text(ds: &Dataset) -> String {
 
 impl<T: BlockElement> std::fmt::Debug for DataArray<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&dataarray_text(self.name(), self.dims(), self.data().plan(), self.coords(), self.attrs()))
+        f.write_str(&dataarray_text(self.name(), self.dims(), self.plan(), self.coords(), self.attrs()))
     }
 }
 

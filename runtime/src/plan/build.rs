@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{AxisSelect, BinaryOp, Node, NodeRef, Op, ReduceOp};
+use super::{AxisSelect, BinaryOp, Groups, Node, NodeRef, Op, ReduceOp};
 use crate::array::{BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
 
@@ -147,6 +147,29 @@ pub fn reduce_node(input: &NodeRef, op: ReduceOp, axes: Vec<usize>, ddof: usize,
     match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
         Ok(grid) => Node::new(Op::Reduce { input: input.clone(), op, axes, ddof, skipna, groups: None }, grid, dtype),
         Err(e) => Node::invalid(e, input.grid.clone(), dtype),
+    }
+}
+
+/// A reduction within `groups` along `axis` (one output position per group along it), of
+/// type `dtype`.
+pub fn group_reduce_node(input: &NodeRef, op: ReduceOp, axis: usize, groups: Arc<Groups>, ddof: usize, skipna: bool, dtype: DType) -> NodeRef {
+    let (grid, ndim) = (input.grid.clone(), input.grid.ndim());
+    if axis >= ndim {
+        return Node::invalid(Error::AxisOutOfRange { op: "group reduce", axis, ndim }, grid, dtype);
+    }
+    if groups.labels.len() != input.shape()[axis] {
+        return Node::invalid(Error::WrongLength { op: "group labels", expected: input.shape()[axis], got: groups.labels.len() }, grid, dtype);
+    }
+    if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) {
+        return Node::invalid(Error::UnsupportedDType { op: "group argmin/argmax", dtype: input.dtype }, grid, dtype);
+    }
+    let mut chunks = input.grid.chunks().to_vec();
+    chunks[axis] = vec![groups.ngroups];
+    let mut shape = input.shape();
+    shape[axis] = groups.ngroups;
+    match ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), 8) {
+        Ok(out) => Node::new(Op::Reduce { input: input.clone(), op, axes: vec![axis], ddof, skipna, groups: Some(groups) }, out, dtype),
+        Err(e) => Node::invalid(e, grid, dtype),
     }
 }
 

@@ -92,13 +92,29 @@ fn content_id(op: &Op, grid: &ChunkGrid, dtype: DType) -> NodeId {
             h.write(&(Arc::as_ptr(f) as *const () as usize as u64).to_le_bytes());
         }
         Op::Invalid { error } => h.write(error.to_string().as_bytes()),
-        _ => match serde_json::to_vec(&op.map_inputs(|input| input.id.to_string())) {
-            Ok(params) => h.write(&params),
-            // Not reachable for portable operations; an unhashable one must not collide.
-            Err(e) => h.write(format!("{op:?} {e} {:p}", op).as_bytes()),
-        },
+        // The parameters as JSON, streamed into the hash; inputs by their ids.
+        _ => {
+            if let Err(e) = serde_json::to_writer(HashWriter(&mut h), &op.map_inputs(|input| input.id.0)) {
+                // Not reachable for portable operations; an unhashable one must not collide.
+                h.write(format!("{op:?} {e} {:p}", op).as_bytes());
+            }
+        }
     }
     NodeId(h.finish_128())
+}
+
+/// Feeds what is written to a hasher.
+struct HashWriter<'a>(&'a mut XxHash3_128);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Node {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::{AxisSelect, Node, NodeId, NodeRef, Op};
 use crate::array::DType;
-use super::build::{binary_node, expand_dims_node, reduce_node, select_node, take_node, transpose_node, where_node};
+use super::build::{binary_node, expand_dims_node, group_reduce_node, reduce_node, select_node, take_node, transpose_node, where_node};
 
 /// Rewrites each shared sub-plan once, so that the rewritten plan shares it too (a reduction
 /// used twice is still computed once).
@@ -209,14 +209,10 @@ fn push(node: &NodeRef, axes: &[AxisSelect], memo: &mut Memo) -> NodeRef {
             below[axis] = full(input.shape()[axis]);
             let inner = push(input, &below, memo);
             let dropped = axes[..axis].iter().filter(|a| matches!(a, AxisSelect::Index(_))).count();
-            let mut shape = inner.shape();
-            shape[axis - dropped] = groups.ngroups;
-            let mut chunks = inner.grid.chunks().to_vec();
-            chunks[axis - dropped] = vec![groups.ngroups];
-            let grouped = match crate::array::ChunkGrid::from_spec(&shape, &crate::array::ChunkSpec::Explicit(chunks), 8) {
-                Ok(grid) => Node::new(Op::Reduce { input: inner, op: *op, axes: vec![axis - dropped], ddof: *ddof, skipna: *skipna, groups: Some(groups.clone()) }, grid, node.dtype),
-                Err(_) => return select_node(node, axes.to_vec()),
-            };
+            let grouped = group_reduce_node(&inner, *op, axis - dropped, groups.clone(), *ddof, *skipna, node.dtype);
+            if matches!(grouped.op, Op::Invalid { .. }) {
+                return select_node(node, axes.to_vec());
+            }
             let mut above: Vec<AxisSelect> = grouped.shape().iter().map(|&n| full(n)).collect();
             above[axis - dropped] = axes[axis].clone();
             if is_identity(&grouped, &above) { grouped } else { select_node(&grouped, above) }
