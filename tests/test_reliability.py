@@ -583,3 +583,50 @@ def test_memory_stays_bounded_over_many_cells(
     assert c0 > 0 and c1 > 0, "the cell process was not found"
     assert k1 - k0 < KERNEL_GROWTH_PER_CELL * cells, report
     assert c1 - c0 < CELL_PROCESS_GROWTH_PER_CELL * cells, report
+
+
+# -- compile slots -------------------------------------------------------------------------------
+
+
+def _cache_root() -> Path:
+    """Where the installed kernel keeps its compile slots (as `Workspace::cache_root`)."""
+    if os.environ.get("STRATA_CACHE_DIR"):
+        return Path(os.environ["STRATA_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "strata"
+
+
+def _rlibs(target: Path) -> dict[str, float]:
+    """Compiled dependencies of a slot's target directory: relative path -> mtime."""
+    return {str(p.relative_to(target)): p.stat().st_mtime for p in target.glob("*/debug/deps/*.rlib")}
+
+
+@pytest.mark.timeout(600)
+def test_a_new_slot_starts_from_the_seed_build_and_compiles_no_dependency(tmp_path: Path) -> None:
+    """`strata install` compiles the preloaded crates once, into the seed; a kernel in a slot
+    that has never built anything (a second or tenth kernel at once, a new cache root) starts
+    from a copy of it and compiles only its own cell crate. Checked on a new cache root that
+    holds nothing but a copy of the installed seed: after a cell ran there, every compiled
+    dependency in the slot (the runtime, serde, zarrs, ...) is the seed's file, not rebuilt."""
+    import shutil
+
+    seed = _cache_root() / "sessions" / "seed"
+    assert (seed / ".seed-generation").is_file(), f"no warmed seed in {seed}: scripts/setup.sh warms it"
+    root = tmp_path / "cache"
+    # copy2 keeps modification times, which is what cargo compares.
+    shutil.copytree(seed, root / "sessions" / "seed", symlinks=True, copy_function=shutil.copy2,
+                    ignore=shutil.ignore_patterns(".lock"))
+    seed_rlibs = _rlibs(root / "sessions" / "seed" / "target")
+    assert any("libstrata-" in p for p in seed_rlibs) and any("libserde_core-" in p for p in seed_rlibs)
+
+    ks = start_kernel(env={**os.environ, "STRATA_CACHE_DIR": str(root)})
+    try:
+        run = ks.run_ok("strata::exec::map_tasks(4, |i| i * 10).map(|v| v.iter().sum::<usize>()).unwrap()",
+                        timeout=300)
+        assert text_plain(run.result) == "60", run.describe()
+    finally:
+        ks.close()
+    slot = root / "sessions" / "slot-0"
+    assert (slot / ".seeded-from").read_text() == (root / "sessions" / "seed" / ".seed-generation").read_text()
+    slot_rlibs = _rlibs(slot / "target")
+    rebuilt = sorted(p for p, mtime in seed_rlibs.items() if slot_rlibs.get(p) != mtime)
+    assert not rebuilt, f"the slot recompiled dependencies the seed had built: {rebuilt}"

@@ -163,27 +163,25 @@ impl OutputSink for StderrSink {
     }
 }
 
-/// How many compile slots `warm` prepares: two kernels at once both start fast.
-const WARM_SLOTS: usize = 2;
-
 fn warm() -> Result<(), KernelError> {
     let started = std::time::Instant::now();
     eprintln!("Compiling the preloaded crates into the cache (the first time takes a few minutes)...");
-    let root = Workspace::cache_root();
-    // Hold every slot's lock until all are warm, so each round takes a different slot.
-    let workspaces = (0..WARM_SLOTS).map(|_| Workspace::acquire(&root)).collect::<Result<Vec<_>, _>>()?;
-    for workspace in workspaces {
-        let slot = workspace.dir().display().to_string();
-        evcxr_engine::configure_process(&workspace);
-        let mut engine = EvcxrEngine::start(workspace, &evcxr_engine::crates_dir(), Arc::new(StderrSink))
-            .map_err(KernelError::Warm)?;
-        match engine.execute("strata::exec::map_tasks(4, |i| i).map(|v| v.len())", None) {
-            strata_kernel::engine::ExecuteOutcome::Ok { .. } => eprintln!("  {slot} ready"),
-            strata_kernel::engine::ExecuteOutcome::Error(e) => {
-                return Err(KernelError::Warm(format!("{slot}: {}: {}", e.ename, e.evalue)))
-            }
+    // One build, in the seed; each kernel's slot starts from a copy of it.
+    let seed = Workspace::acquire_seed(&Workspace::cache_root())?;
+    let dir = seed.dir().display().to_string();
+    evcxr_engine::configure_process(&seed);
+    let mut engine =
+        EvcxrEngine::start(seed, &evcxr_engine::crates_dir(), Arc::new(StderrSink)).map_err(KernelError::Warm)?;
+    match engine.execute("strata::exec::map_tasks(4, |i| i).map(|v| v.len())", None) {
+        strata_kernel::engine::ExecuteOutcome::Ok { .. } => {}
+        strata_kernel::engine::ExecuteOutcome::Error(e) => {
+            return Err(KernelError::Warm(format!("{dir}: {}: {}", e.ename, e.evalue)))
         }
     }
+    // Published only once nothing builds in it any more: the engine (and its lock) goes last.
+    let seed = engine.into_workspace();
+    seed.publish_seed()?;
+    eprintln!("  {dir} ready");
     eprintln!("Cache ready in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
 }

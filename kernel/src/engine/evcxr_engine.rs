@@ -89,6 +89,17 @@ pub struct EvcxrEngine {
     _workspace: Workspace,
 }
 
+/// Copies the seed's build into the slot if it is not from the seed's latest warm-up. A
+/// failure costs only time (the slot builds what it lacks), so it is logged, not fatal.
+fn refresh_from_seed(workspace: &Workspace) {
+    let started = std::time::Instant::now();
+    match workspace.refresh_from_seed() {
+        Ok(true) => log::info!("{} copied from the seed in {:?}", workspace.dir().display(), started.elapsed()),
+        Ok(false) => {}
+        Err(e) => log::warn!("could not copy the seed build: {e}"),
+    }
+}
+
 /// rustc's ways of saying that compiled dependencies in the target directory do not match
 /// each other (an interrupted or mixed-version build), which only a clean build mends.
 fn is_stale_build(message: &str) -> bool {
@@ -105,11 +116,13 @@ impl EvcxrEngine {
     /// cannot load them: "can't find crate", "found possibly newer version") is cleared and
     /// built again, once, instead of leaving the kernel unable to start.
     pub fn start(workspace: Workspace, crates_dir: &Path, sink: Arc<dyn OutputSink>) -> Result<Self, String> {
+        refresh_from_seed(&workspace);
         match Self::start_once(workspace, crates_dir, sink.clone()) {
             Ok(engine) => Ok(engine),
             Err((message, workspace)) if is_stale_build(&message) => {
                 log::warn!("stale build artifacts in {}; rebuilding: {message}", workspace.dir().display());
                 workspace.clear_build();
+                refresh_from_seed(&workspace);
                 Self::start_once(workspace, crates_dir, sink).map_err(|(message, _)| message)
             }
             Err((message, _)) => Err(message),
@@ -143,17 +156,22 @@ impl EvcxrEngine {
             );
             return Err((message, workspace));
         }
-        // evcxr's build cache (`:cache`) keeps compiled registry crates across workspaces, so
-        // a new slot (a second kernel running at once) compiles only the local crates.
-        let preload = format!(
-            ":cache 4096\n:dep strata-cells = {{ path = {cells:?} }}\nuse strata_cells::prelude::*;\n{CELL_HOOKS}"
-        );
+        // No `:cache`: see the workspace module for why evcxr's build cache is not used.
+        let preload = format!(":dep strata-cells = {{ path = {cells:?} }}\nuse strata_cells::prelude::*;\n{CELL_HOOKS}");
         if let Err(e) = ctx.execute(&preload) {
             return Err((format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue), workspace));
         }
         pump.flush();
         log::info!("Strata crates loaded; engine ready {:?} after start", started.elapsed());
         Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, _workspace: workspace })
+    }
+
+    /// Ends the engine (its cell process with it) and hands back its workspace, still locked.
+    pub fn into_workspace(self) -> Workspace {
+        let EvcxrEngine { ctx, pump, _workspace: workspace, .. } = self;
+        drop(ctx);
+        drop(pump);
+        workspace
     }
 
     /// Code that sets up a new cell process: the cell hooks, and the `:fmt` in force.
