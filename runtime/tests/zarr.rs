@@ -2,17 +2,30 @@
 //! and what happens to the disk when a write or a read goes wrong.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 use strata::prelude::*;
 use strata::zarr::{BloscCompressor, BloscShuffle};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("strata-zarr-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+/// A test's own directory, removed when the test ends, failed tests included.
+struct Scratch(tempfile::TempDir);
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    Scratch(tempfile::Builder::new().prefix(&format!("strata-zarr-test-{name}-")).tempdir().unwrap())
 }
 
 /// Values that differ at every position (a transposed or shifted read cannot pass), with NaNs.
@@ -62,7 +75,6 @@ fn every_format_and_codec_round_trips_with_edge_chunks() {
         let want = data.slice(ndarray::s![3..20;4, 9, 1..]).to_owned().into_dyn();
         assert!(same(&part, &want), "{name}: selection differs");
     }
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -81,7 +93,6 @@ fn integer_and_bool_types_keep_their_type_and_values() {
     mask.to_zarr(dir.join("mask")).unwrap();
     assert_eq!(open_array(dir.join("mask")).unwrap().dtype(), DType::Bool);
     assert_eq!(from_zarr::<bool>(dir.join("mask")).unwrap().compute().unwrap(), mask.compute().unwrap());
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -94,7 +105,6 @@ fn attributes_and_dimension_names_are_stored_for_both_versions() {
         assert_eq!(z.dimension_names().unwrap(), &[Some("lat".to_string()), Some("lon".to_string())], "{name}");
         assert_eq!(z.attributes()["units"], "K", "{name}");
     }
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -110,7 +120,6 @@ fn an_existing_array_is_kept_unless_overwrite_is_asked() {
     full(&[6], 1.0, 3).to_zarr_with(&path, &ToZarr::v3().overwrite(true)).unwrap();
     assert_eq!(from_zarr::<f64>(&path).unwrap().sum(..).scalar().unwrap(), 6.0);
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -132,7 +141,6 @@ fn a_write_that_fails_midway_leaves_the_old_array_whole_and_no_debris() {
     assert!(matches!(error, StrataError::MapBlocksShape { .. }), "{error:?}");
     assert!(same(&from_zarr::<f64>(&path).unwrap().compute().unwrap(), &old.compute().unwrap()));
     assert!(leftovers(&dir).is_empty(), "staging left behind: {:?}", leftovers(&dir));
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -153,7 +161,6 @@ fn an_old_array_left_aside_by_a_killed_writer_is_read_without_changes_and_put_ba
     assert!(matches!(refused, StrataError::AlreadyExists { .. }), "{refused:?}");
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
     assert!(same(&from_zarr::<f64>(&path).unwrap().compute().unwrap(), &sample(&[6])));
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -174,7 +181,6 @@ fn a_corrupt_chunk_is_named_in_the_error_and_other_chunks_still_read() {
     // Selections that avoid the bad chunk never read it.
     let top = x.isel(&[Sel::from(0..10), Sel::from(..)]).compute().unwrap();
     assert!(same(&top, &sample(&[20, 20]).slice(ndarray::s![0..10, ..]).to_owned().into_dyn()));
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -186,7 +192,6 @@ fn a_missing_chunk_reads_as_the_fill_value_as_zarr_specifies() {
     let values = from_zarr::<i32>(&path).unwrap().compute().unwrap();
     assert_eq!(values[[3, 3]], -1);
     assert_eq!(values[[0, 0]], 5);
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -213,7 +218,6 @@ fn paths_that_are_not_zarr_arrays_give_errors_that_say_so() {
         Err(other) => assert!(matches!(other, StrataError::NotZarr { .. }), "{other:?}"),
         Ok(_) => panic!("a complex array opened"),
     }
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -225,7 +229,6 @@ fn bad_write_options_are_refused_before_anything_is_written() {
         assert!(matches!(error, StrataError::ZarrWrite { .. }), "{error:?}");
     }
     assert!(fs::read_dir(&dir).unwrap().next().is_none(), "something was written");
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Faulty stores: each fault gives an error naming the chunk, never wrong numbers.
@@ -279,7 +282,6 @@ fn truncated_resized_and_lying_chunks_are_errors_naming_the_chunk() {
     json["chunk_grid"]["configuration"]["chunk_shape"] = serde_json::json!([8, 8]);
     fs::write(p.join("zarr.json"), json.to_string()).unwrap();
     expect_chunk_error(&p, vec![0, 0], "metadata with a chunk shape the chunks do not have");
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A small dataset: a float32 variable with a NaN, an integer one, a coordinate.
@@ -322,5 +324,4 @@ fn a_consolidated_store_opens_from_its_consolidated_metadata_alone() {
     fs::remove_file(path.join(".zmetadata")).unwrap();
     let opened = open_zarr(&path).unwrap();
     assert!(same_labeled(&opened.var("t").unwrap(), &small_dataset().var("t").unwrap()));
-    fs::remove_dir_all(&dir).unwrap();
 }
