@@ -94,6 +94,9 @@ pub fn from_json(text: &str) -> Result<NodeRef, Error> {
 fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(), String> {
     let expect = |want: Vec<usize>| if want == shape { Ok(()) } else { Err(format!("shape {shape:?}, but its inputs give {want:?}")) };
     let axis_in = |axis: usize, ndim: usize| if axis < ndim { Ok(()) } else { Err(format!("axis {axis} out of range for {ndim} dimensions")) };
+    // The element type the builders give this node, where they decide it (casts, sources and
+    // grouped reductions take the type they are asked for).
+    let typed = |want: DType| if want == dtype { Ok(()) } else { Err(format!("type {dtype}, but its inputs give {want}")) };
     match op {
         Op::Random { .. } | Op::Full { .. } => Ok(()),
         Op::Arange { .. } => if shape.len() == 1 { Ok(()) } else { Err("arange is one-dimensional".into()) },
@@ -112,11 +115,23 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
             if stored.as_deref() == Some(shape) { Ok(()) } else { Err(format!("the Zarr metadata's shape {stored:?} is not the node's {shape:?}")) }
         }
         Op::Netcdf { .. } => Ok(()),
-        Op::Unary { input, .. } | Op::Cast { input } | Op::Rechunk { input } | Op::MapBlocks { input, .. } => expect(input.shape()),
-        Op::Binary { lhs, rhs, .. } => expect(super::build::broadcast_shapes(&lhs.shape(), &rhs.shape()).ok_or("operands do not broadcast")?),
+        Op::Cast { input } | Op::MapBlocks { input, .. } => expect(input.shape()),
+        Op::Unary { op, input } => {
+            expect(input.shape())?;
+            typed(crate::exec::elementwise::unary_dtype(*op, input.dtype))
+        }
+        Op::Rechunk { input } => {
+            expect(input.shape())?;
+            typed(input.dtype)
+        }
+        Op::Binary { op, lhs, rhs } => {
+            expect(super::build::broadcast_shapes(&lhs.shape(), &rhs.shape()).ok_or("operands do not broadcast")?)?;
+            typed(super::build::binary_node(*op, lhs, rhs).dtype)
+        }
         Op::Where { cond, then, otherwise } => {
             let both = super::build::broadcast_shapes(&cond.shape(), &then.shape()).ok_or("operands do not broadcast")?;
-            expect(super::build::broadcast_shapes(&both, &otherwise.shape()).ok_or("operands do not broadcast")?)
+            expect(super::build::broadcast_shapes(&both, &otherwise.shape()).ok_or("operands do not broadcast")?)?;
+            typed(then.dtype)
         }
         Op::Transpose { input, perm } => {
             let n = input.grid.ndim();
@@ -126,7 +141,8 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
                 return Err(format!("{perm:?} is not a permutation of {n} axes"));
             }
             let in_shape = input.shape();
-            expect(perm.iter().map(|&p| in_shape[p]).collect())
+            expect(perm.iter().map(|&p| in_shape[p]).collect())?;
+            typed(input.dtype)
         }
         Op::Select { input, axes } => {
             let in_shape = input.shape();
@@ -141,7 +157,8 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
                     _ => return Err(format!("selection {sel:?} out of range for length {n}")),
                 }
             }
-            expect(out)
+            expect(out)?;
+            typed(input.dtype)
         }
         Op::Take { input, axis, indices } => {
             let mut out = input.shape();
@@ -150,7 +167,8 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
                 return Err(format!("index {bad} out of range for length {}", out[*axis]));
             }
             out[*axis] = indices.len();
-            expect(out)
+            expect(out)?;
+            typed(input.dtype)
         }
         Op::Concat { inputs, axis } => {
             let first = inputs.first().ok_or("concatenate of nothing")?.shape();
@@ -164,26 +182,39 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
                 }
                 out[*axis] += s[*axis];
             }
+            if let Some(other) = inputs.iter().find(|i| i.dtype != dtype) {
+                return Err(format!("type {dtype}, but an input is {}", other.dtype));
+            }
             expect(out)
         }
         Op::Reshape { input, keep } => {
             let in_shape = input.shape();
             let fits = *keep <= in_shape.len() && *keep <= shape.len() && in_shape[..*keep] == shape[..*keep] && in_shape.iter().product::<usize>() == shape.iter().product::<usize>();
-            if fits { Ok(()) } else { Err(format!("{in_shape:?} cannot be reshaped to {shape:?} keeping {keep} axes")) }
+            if !fits {
+                return Err(format!("{in_shape:?} cannot be reshaped to {shape:?} keeping {keep} axes"));
+            }
+            typed(input.dtype)
         }
         Op::ExpandDims { input, axis } => {
             let mut out = input.shape();
             axis_in(*axis, out.len() + 1)?;
             out.insert(*axis, 1);
-            expect(out)
+            expect(out)?;
+            typed(input.dtype)
         }
-        Op::Reduce { input, axes, groups, .. } => {
+        Op::Reduce { input, op, axes, groups, .. } => {
             let in_shape = input.shape();
             if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&a| a >= in_shape.len()) {
                 return Err(format!("axes {axes:?} are not ascending axes of {} dimensions", in_shape.len()));
             }
             match groups {
-                None => expect(in_shape.iter().enumerate().filter(|(a, _)| !axes.contains(a)).map(|(_, &n)| n).collect()),
+                None => {
+                    expect(in_shape.iter().enumerate().filter(|(a, _)| !axes.contains(a)).map(|(_, &n)| n).collect())?;
+                    // Or reading float32 for a float64 result: a cast folded into it
+                    // (`optimize::fold_casts`).
+                    let folded = input.dtype == DType::F32 && dtype == super::build::reduce_dtype(*op, DType::F64);
+                    if folded { Ok(()) } else { typed(super::build::reduce_dtype(*op, input.dtype)) }
+                }
                 Some(groups) => {
                     let [axis] = axes[..] else { return Err("a grouped reduction has one axis".into()) };
                     if groups.labels.len() != in_shape[axis] || groups.labels.iter().any(|&g| g >= groups.ngroups && g != usize::MAX) {
@@ -197,7 +228,8 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
         }
         Op::CumSum { input, axis, .. } => {
             axis_in(*axis, input.grid.ndim())?;
-            expect(input.shape())
+            expect(input.shape())?;
+            typed(input.dtype.accumulator())
         }
         Op::Invalid { .. } => Err("an invalid node".into()),
     }
@@ -266,5 +298,18 @@ mod tests {
         assert!(reason(&other).contains("hashes to"), "{}", reason(&other));
         let forward = text.replace(r#""input":0"#, r#""input":1"#);
         assert!(reason(&forward).contains("not an earlier node"));
+        // A result type the operation cannot give is named before the id is compared.
+        let mask = to_json(arange(0.0, 4.0, 1.0, 2).isnan().plan()).unwrap();
+        assert!(mask.contains(r#""dtype":"bool""#), "{mask}");
+        let retyped = mask.replace(r#""dtype":"bool""#, r#""dtype":"float64""#);
+        assert!(reason(&retyped).contains("type float64, but its inputs give bool"), "{}", reason(&retyped));
+        // An optimised plan is a plan too: a cast folded into a reduction reads back.
+        let widened = from_array(ndarray::ArrayD::from_elem(ndarray::IxDyn(&[6]), 1.5f32), 4).astype::<f64>().mean(..);
+        let folded = crate::plan::optimize::optimize(widened.plan());
+        assert!(!folded.post_order().iter().any(|n| matches!(n.op, Op::Cast { .. })), "{}", folded.explain());
+        round_trip(&folded);
+        let summed = to_json(arange(0.0, 4.0, 1.0, 2).astype::<i32>().sum(..).plan()).unwrap();
+        let narrowed = summed.replacen(r#""dtype":"int64""#, r#""dtype":"int32""#, 1);
+        assert!(reason(&narrowed).contains("type int32, but its inputs give int64"), "{}", reason(&narrowed));
     }
 }
