@@ -349,12 +349,7 @@ impl<T: BlockElement> ChunkedArray<T> {
     }
 
     fn unary<U: BlockElement>(&self, op: UnaryOp) -> ChunkedArray<U> {
-        let node = Node::new(
-            Op::Unary { op, input: self.node.clone() },
-            self.node.grid.clone(),
-            exec::elementwise::unary_dtype(op, T::DTYPE),
-        );
-        ChunkedArray::typed(node)
+        ChunkedArray::typed(crate::plan::build::unary_node(op, &self.node))
     }
 
     pub fn isnan(&self) -> ChunkedArray<bool> {

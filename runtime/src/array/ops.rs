@@ -69,12 +69,7 @@ scalar_left!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 impl<T: BlockElement> Neg for &ChunkedArray<T> {
     type Output = ChunkedArray<T>;
     fn neg(self) -> ChunkedArray<T> {
-        let node = Node::new(
-            Op::Unary { op: UnaryOp::Neg, input: self.plan().clone() },
-            self.plan().grid.clone(),
-            crate::exec::elementwise::unary_dtype(UnaryOp::Neg, T::DTYPE),
-        );
-        ChunkedArray::typed(node)
+        ChunkedArray::typed(crate::plan::build::unary_node(UnaryOp::Neg, self.plan()))
     }
 }
 

@@ -122,15 +122,6 @@ fn compare<T: PartialOrd>(op: BinaryOp, a: T, b: T) -> bool {
     }
 }
 
-/// The type a unary operation computes in and returns.
-pub fn unary_dtype(op: UnaryOp, input: DType) -> DType {
-    match op {
-        UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::Not => DType::Bool,
-        UnaryOp::Neg | UnaryOp::Abs => if input == DType::Bool { DType::I64 } else { input },
-        _ => if input.is_float() { input } else { DType::F64 },
-    }
-}
-
 macro_rules! float_unary {
     ($t:ty, $op:expr, $x:expr) => {{
         let x: $t = $x;
@@ -155,7 +146,7 @@ macro_rules! float_unary {
 }
 
 pub fn unary(op: UnaryOp, input: Block) -> Result<Block, Error> {
-    let out = unary_dtype(op, input.dtype());
+    let out = crate::plan::build::unary_dtype(op, input.dtype());
     match op {
         UnaryOp::IsNan => return Ok(Block::Bool(match &input {
             Block::F32(a) => a.mapv(f32::is_nan),

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{AxisSelect, BinaryOp, Groups, Node, NodeRef, Op, ReduceOp};
+use super::{AxisSelect, BinaryOp, Groups, Node, NodeRef, Op, ReduceOp, UnaryOp};
 use crate::array::{BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
 
@@ -230,6 +230,20 @@ pub fn promote_operands(lhs: &Node, rhs: &Node) -> DType {
     }
 }
 
+
+/// `op` applied to each element of `input`.
+pub fn unary_node(op: UnaryOp, input: &NodeRef) -> NodeRef {
+    Node::new(Op::Unary { op, input: input.clone() }, input.grid.clone(), unary_dtype(op, input.dtype))
+}
+
+/// The type a unary operation computes in and returns, as NumPy gives it.
+pub fn unary_dtype(op: UnaryOp, input: DType) -> DType {
+    match op {
+        UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::Not => DType::Bool,
+        UnaryOp::Neg | UnaryOp::Abs => if input == DType::Bool { DType::I64 } else { input },
+        _ => if input.is_float() { input } else { DType::F64 },
+    }
+}
 
 /// The element type of the result, as NumPy gives it.
 pub fn reduce_dtype(op: ReduceOp, input: DType) -> DType {

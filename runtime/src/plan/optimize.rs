@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::{AxisSelect, Node, NodeId, NodeRef, Op};
 use crate::array::DType;
-use super::build::{binary_node, expand_dims_node, group_reduce_node, reduce_node, select_node, take_node, transpose_node, where_node};
+use super::build::{binary_node, expand_dims_node, group_reduce_node, reduce_node, select_node, take_node, transpose_node, unary_node, where_node};
 
 /// Rewrites each shared sub-plan once, so that the rewritten plan shares it too (a reduction
 /// used twice is still computed once).
@@ -128,8 +128,7 @@ fn push(node: &NodeRef, axes: &[AxisSelect], memo: &mut Memo) -> NodeRef {
     }
     let out = match &node.op {
         Op::Unary { op, input } => {
-            let input = push(input, axes, memo);
-            Node::new(Op::Unary { op: *op, input: input.clone() }, input.grid.clone(), node.dtype)
+            unary_node(*op, &push(input, axes, memo))
         }
         Op::Cast { input } => {
             let input = push(input, axes, memo);

@@ -118,7 +118,7 @@ fn check(op: &Op, shape: &[usize], dtype: DType, grid: &ChunkGrid) -> Result<(),
         Op::Cast { input } | Op::MapBlocks { input, .. } => expect(input.shape()),
         Op::Unary { op, input } => {
             expect(input.shape())?;
-            typed(crate::exec::elementwise::unary_dtype(*op, input.dtype))
+            typed(super::build::unary_dtype(*op, input.dtype))
         }
         Op::Rechunk { input } => {
             expect(input.shape())?;
