@@ -102,6 +102,8 @@ unsafe fn row_sum_avx2(row: Row<'_>, skip: bool) -> (f64, f64) {
 }
 
 #[inline(always)]
+// `v == v` is the branch-free NaN test these loops vectorise with.
+#[allow(clippy::eq_op)]
 fn row_sum_portable(row: Row<'_>, skip: bool) -> (f64, f64) {
     match row {
         Row::F32(values) => {
@@ -139,6 +141,8 @@ fn row_sum_portable(row: Row<'_>, skip: bool) -> (f64, f64) {
 }
 
 /// Sums in eight f64 lanes (the loop vectorises), NaN left out when `skip`.
+// `v == v` is the branch-free NaN test these loops vectorise with.
+#[allow(clippy::eq_op)]
 #[inline(always)]
 fn sum_f64_lanes<T: Copy>(values: &[T], skip: bool, wide: impl Fn(T) -> f64) -> (f64, f64) {
     let (mut s, mut n) = ([0.0f64; 8], [0u64; 8]);
