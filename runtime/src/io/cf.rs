@@ -311,6 +311,21 @@ mod tests {
     }
 
     #[test]
+    fn a_selected_variable_put_back_into_a_dataset_is_encoded_as_it_was_stored() {
+        let raw = from_array(ndarray::arr1(&[3i16, -999, 7, 9]).into_dyn(), ChunkSpec::Uniform(2));
+        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0) };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let stored = ds.variables()["q"].encoding.clone();
+        let part = ds.var("q").unwrap().isel([("x", crate::array::Sel::from(1..3))]).unwrap();
+        assert_eq!(part.encoding(), &stored, "a selection keeps the encoding, as xarray's");
+        let q = ds.var("q").unwrap();
+        let ds = ds.with_var("copy", &q).unwrap();
+        assert_eq!(ds.variables()["copy"].encoding, stored);
+        let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "copy").unwrap();
+        assert_eq!((back.data.dtype, back.attrs.get("_FillValue")), (DType::I16, Some(&json!(-999))));
+    }
+
+    #[test]
     fn time_coordinates_round_trip_in_model_calendars() {
         for calendar in ["noleap", "360_day", "standard"] {
             let raw = from_array(ndarray::arr1(&[0.0, 30.0, 59.0]).into_dyn(), ChunkSpec::Uniform(3));

@@ -288,7 +288,11 @@ impl<T: BlockElement> DataArray<T> {
             dims.remove(axis);
         }
         let coords = self.coords.iter().map(|(n, c)| (n.clone(), c.select(dim, &indices, drop))).collect();
-        DataArray::from_parts(self.name.clone(), dims, data, coords, self.variable.attrs.clone())
+        let mut out = DataArray::from_parts(self.name.clone(), dims, data, coords, self.variable.attrs.clone());
+        // A selection is the same variable, fewer elements: it is stored as the whole was
+        // (xarray's `Variable.isel` keeps the encoding too).
+        out.variable.encoding = self.variable.encoding.clone();
+        out
     }
 
     /// The dimensions in a new order (all of them, named).

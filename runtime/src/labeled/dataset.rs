@@ -72,7 +72,9 @@ impl Dataset {
                 }
             }
         }
-        self.vars.insert(name.to_string(), Variable { dims: array.dims().to_vec(), data: array.plan().clone(), attrs: array.attrs().clone(), encoding: Attrs::new() });
+        // The array's variable as it is, encoding included (as `ds[name] = da` in xarray), so
+        // a variable taken out and put back is written as it was stored.
+        self.vars.insert(name.to_string(), array.variable.clone());
         Ok(self)
     }
 
