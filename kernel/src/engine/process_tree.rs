@@ -24,13 +24,17 @@ fn processes() -> Vec<(i32, i32)> {
 /// Kills every descendant of this process except `keep` and its own descendants; returns
 /// how many were signalled. Used to stop a build: cargo, its rustc and linker processes.
 pub fn kill_descendants_except(keep: i32) -> usize {
-    let me = std::process::id() as i32;
+    kill_descendants_of(std::process::id() as i32, keep)
+}
+
+/// Kills every descendant of `root` except `keep` and its own descendants.
+fn kill_descendants_of(root: i32, keep: i32) -> usize {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, ppid) in processes() {
         children.entry(ppid).or_default().push(pid);
     }
     let mut found = Vec::new();
-    let mut stack = children.get(&me).cloned().unwrap_or_default();
+    let mut stack = children.get(&root).cloned().unwrap_or_default();
     while let Some(pid) = stack.pop() {
         if pid == keep {
             continue;
@@ -60,37 +64,49 @@ pub fn waiting_on_stdin(pid: i32) -> bool {
 mod tests {
     use super::*;
 
-    /// The kill test kills every child of the test process: the tests must not overlap.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    /// Polls `done` for up to 30 s (at once on an idle machine, later on a loaded one).
+    fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
 
+    fn alive(pid: i32) -> bool {
+        // A zombie (state Z) has died and waits to be reaped.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()) != Some("Z"))
+    }
+
+    /// Under a shell of its own, so that the processes the other tests of this binary run at
+    /// the same time (cargo builds) are not among the descendants killed.
     #[test]
-    fn finds_and_kills_a_child_but_spares_the_kept_one() {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        let mut victim = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let mut kept = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let killed = kill_descendants_except(kept.id() as i32);
-        assert!(killed >= 1);
-        assert!(victim.wait().unwrap().code().is_none(), "the victim should have died by a signal");
-        assert!(kept.try_wait().unwrap().is_none(), "the kept child must still run");
-        let _ = kept.kill();
-        let _ = kept.wait();
+    fn finds_and_kills_a_descendant_but_spares_the_kept_one() {
+        let mut shell = std::process::Command::new("sh").args(["-c", "sleep 30 & sleep 30 & wait"]).spawn().unwrap();
+        let root = shell.id() as i32;
+        let mut sleepers = Vec::new();
+        assert!(eventually(|| {
+            sleepers = processes().into_iter().filter(|&(_, ppid)| ppid == root).map(|(pid, _)| pid).collect();
+            sleepers.len() == 2
+        }));
+        let (victim, kept) = (sleepers[0], sleepers[1]);
+        assert_eq!(kill_descendants_of(root, kept), 1);
+        assert!(eventually(|| !alive(victim)), "the victim should have died");
+        assert!(alive(kept), "the kept process must still run");
+        // SAFETY: kill(2) on the shell's child we found above.
+        unsafe { libc::kill(kept, libc::SIGKILL) };
+        assert!(shell.wait().is_ok());
     }
 
     #[test]
     fn a_process_reading_stdin_is_idle() {
-        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let mut cat = std::process::Command::new("cat").stdin(std::process::Stdio::piped()).spawn().unwrap();
         let pid = cat.id() as i32;
-        // Until cat blocks on its stdin: at once on an idle machine, later on a loaded one.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let mut idle = false;
-        while std::time::Instant::now() < deadline {
-            if waiting_on_stdin(pid) {
-                idle = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let idle = eventually(|| waiting_on_stdin(pid));
         let _ = cat.kill();
         let _ = cat.wait();
         assert!(idle, "cat waiting for input was not seen as idle");

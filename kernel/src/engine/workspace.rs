@@ -335,8 +335,9 @@ mod tests {
                 .env_remove("RUSTFLAGS")
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let stdout = String::from_utf8(out.stdout).unwrap();
+            // With JSON messages, compiler errors come on stdout.
+            assert!(out.status.success(), "{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
             let artifact = stdout
                 .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
