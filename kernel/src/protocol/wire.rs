@@ -73,7 +73,9 @@ impl WireMessage {
         if signer.is_enabled() && !replay_guard.first_sighting(&signature) {
             return Err(WireError::Replayed);
         }
-        let header: Header = serde_json::from_slice(&header)
+        // Through an object first: serde would also read a struct from a JSON array of its
+        // fields in order, which no Jupyter client sends.
+        let header: Header = serde_json::from_value(parse_object(&header, "header")?)
             .map_err(|e| WireError::BadJson { part: "header", reason: e.to_string() })?;
         let parent_header = parse_object(&parent, "parent_header")?;
         let metadata = parse_object(&metadata, "metadata")?;
@@ -201,6 +203,18 @@ mod tests {
                 proptest::collection::btree_map(key, inner, 0..6).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn a_header_sent_as_an_array_of_its_fields_is_refused() {
+        // What the fuzz campaign below once found: serde reads a struct from a JSON array.
+        let signer = Signer::new("secret");
+        let parts: Vec<Vec<u8>> = [r#"["a", "b", "c", "d", "e", "f"]"#, "{}", "{}", "{}"].iter().map(|p| p.as_bytes().to_vec()).collect();
+        let signature = signer.sign([&parts[0], &parts[1], &parts[2], &parts[3]]);
+        let mut frames = vec![Bytes::from_static(DELIMITER), Bytes::from(signature)];
+        frames.extend(parts.into_iter().map(Bytes::from));
+        let refused = WireMessage::decode(frames, &signer, &mut ReplayGuard::new(8));
+        assert!(matches!(refused, Err(WireError::NotAnObject { part: "header" })), "{refused:?}");
     }
 
     proptest! {
