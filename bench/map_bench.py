@@ -34,7 +34,7 @@ def land_polygons():
     from shapely.affinity import translate
     from shapely.geometry import Polygon, box
 
-    topo = json.loads((ROOT / "runtime/data/natural_earth/land-110m.json").read_text())
+    topo = json.loads((ROOT / "api/data/natural_earth/land-110m.json").read_text())
     (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
     arcs = []
     for arc in topo["arcs"]:

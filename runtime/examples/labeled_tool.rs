@@ -34,7 +34,7 @@ fn coord(values: &Values) -> Value {
 
 fn open(path: &str) -> Result<Dataset, StrataError> {
     if path.ends_with(".nc") {
-        strata::io::netcdf::open_dataset(path)
+        strata::io::open_dataset(path)
     } else {
         open_zarr(path)
     }
@@ -125,7 +125,7 @@ fn run(args: &[String]) -> Result<Value, StrataError> {
             Ok(json!({ "written": args[2] }))
         }
         Some("mfdataset") if args.len() == 3 => {
-            let ds = strata::io::netcdf::open_mfdataset(&args[1], "time")?;
+            let ds = strata::io::open_mfdataset(&args[1], "time")?;
             values(&ds.var(&args[2])?.mean(["lat", "lon"])?)
         }
         _ => Err(usage()),

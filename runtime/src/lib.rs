@@ -1,11 +1,12 @@
-//! Strata's runtime: chunked, lazy, parallel N-d arrays (dask.array's job), for notebooks and
-//! programs alike.
+//! Strata: chunked, lazy, parallel N-d arrays and labeled datasets (dask.array's and xarray's
+//! jobs) for programs, and the executor behind notebook cells.
 //!
-//! The contract: building an array builds a plan ([`plan`], plain data) and does no work;
-//! `compute` runs it on the rayon pool ([`exec`]) inside a memory budget, checking for
-//! cancellation (SIGINT) between tasks and reporting progress to an observer. Bad input (shapes
-//! that do not fit, axes out of range, a result larger than the budget) gives an [`Error`]
-//! naming the cause; nothing panics on it. Nothing here knows about Jupyter, HTML or plotting.
+//! Everything a user names comes from the API crate (`strata-api`), re-exported here whole,
+//! so that `use strata::prelude::*` is all a program needs. This crate adds the executor: the
+//! thread pools computations run on, SIGINT, and storage (Zarr through zarrs, NetCDF through
+//! libnetcdf, text files). Linking it registers it ([`local::LocalExecutor`]) before `main`
+//! runs; the notebook kernel loads it as a shared library into the cell process instead,
+//! where loading registers it the same way.
 //!
 //! ```
 //! use strata::prelude::*;
@@ -15,25 +16,22 @@
 //! assert!(total.is_finite());
 //! ```
 
-pub mod array;
-pub mod bag;
-pub mod delayed;
-pub mod error;
-pub mod exec;
-pub mod geo;
-pub mod io;
-pub mod labeled;
-pub mod plan;
-pub mod present;
-pub mod prelude;
-pub mod session;
-pub mod zarr;
+pub use strata_api::*;
 
-pub use error::Error;
-/// Re-exported so that notebook cells can parse JSON records (bags of JSON lines) without a
-/// `:dep` line.
-pub use serde_json;
-/// The in-memory array type `compute` returns: re-exported so that cells (and programs) can
-/// name it without depending on ndarray themselves, and so that evcxr can infer and keep
-/// variables holding computed values.
-pub use ndarray;
+pub mod local;
+mod sigint;
+mod storage;
+mod text;
+
+pub use local::LocalExecutor;
+
+/// Registers [`LocalExecutor`] when the program (or the shared library holding this crate)
+/// is loaded, so that no program has to remember to: a computation started before `main`
+/// would otherwise run without threads or storage.
+///
+/// Safety (ctor's): it runs before `main`, so it only allocates and sets a `OnceLock`; it
+/// starts no threads and touches no I/O.
+#[ctor::ctor]
+unsafe fn register_at_load() {
+    local::register();
+}

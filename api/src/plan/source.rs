@@ -1,0 +1,60 @@
+//! Stored data as a plan names it: where it is and what its metadata says, not an open
+//! handle. The executor opens the store when a task first reads it and keeps the opened handle
+//! beside the description (not serialised), so later reads in this process reuse it.
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Whatever the executor opened for a source (a zarrs array, ...), opaque to the plan.
+#[derive(Clone, Default)]
+pub struct Handle(Arc<OnceLock<Arc<dyn Any + Send + Sync>>>);
+
+impl Handle {
+    /// The opened handle of type `T`, opening it with `open` the first time (for executors).
+    pub fn get_or_open<T: Any + Send + Sync>(&self, open: impl FnOnce() -> Result<T, Error>) -> Result<Arc<T>, Error> {
+        if let Some(opened) = self.0.get().and_then(|h| h.clone().downcast::<T>().ok()) {
+            return Ok(opened);
+        }
+        let opened: Arc<dyn Any + Send + Sync> = Arc::new(open()?);
+        // Two tasks may open at once; the first to finish is kept, both are equivalent.
+        let kept = self.0.get_or_init(|| opened.clone()).clone();
+        kept.downcast::<T>().or_else(|_| opened.downcast::<T>()).map_err(|_| Error::Plan { reason: "a source handle of another type".into() })
+    }
+}
+
+/// A Zarr array (v2 or v3) in a directory.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ZarrRef {
+    /// The array's directory (an array at a store's root, or inside a group).
+    pub path: PathBuf,
+    /// The array's metadata as read when it was opened (`zarr.json`, or `.zarray` with
+    /// `.zattrs`, in zarrs' normalised form): how its chunks are laid out and decoded.
+    pub metadata: serde_json::Value,
+    /// What the executor opened for it in this process (not serialised).
+    #[serde(skip)]
+    pub handle: Handle,
+}
+
+impl ZarrRef {
+    pub fn new(path: PathBuf, metadata: serde_json::Value) -> ZarrRef {
+        ZarrRef { path, metadata, handle: Handle::default() }
+    }
+}
+
+impl std::fmt::Debug for ZarrRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "zarr {}", self.path.display())
+    }
+}
+
+/// One variable of a NetCDF-3 or NetCDF-4 file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetcdfRef {
+    pub path: PathBuf,
+    pub variable: String,
+}

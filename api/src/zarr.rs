@@ -1,0 +1,272 @@
+//! Zarr as the API sees it: what to write ([`ToZarr`], [`Compressor`]), an opened array's
+//! description ([`ZarrArray`]), and the entry points (`open_zarr`, `open_array`,
+//! `from_zarr`, `to_zarr`), which hand the storage work to the executor.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::array::{BlockElement, ChunkGrid, ChunkedArray, DType};
+use crate::error::Error;
+use crate::exec::ComputeOptions;
+use crate::executor::executor;
+use crate::labeled::Dataset;
+use crate::plan::{Node, NodeRef, Op, ZarrRef};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZarrFormat {
+    V2,
+    V3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BloscCompressor {
+    Lz4,
+    Lz4hc,
+    Zstd,
+    Zlib,
+    Blosclz,
+}
+
+impl BloscCompressor {
+    /// The codec name zarr-python and numcodecs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            BloscCompressor::Lz4 => "lz4",
+            BloscCompressor::Lz4hc => "lz4hc",
+            BloscCompressor::Zstd => "zstd",
+            BloscCompressor::Zlib => "zlib",
+            BloscCompressor::Blosclz => "blosclz",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BloscShuffle {
+    None,
+    Byte,
+    Bit,
+}
+
+/// How chunks are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compressor {
+    None,
+    Blosc { cname: BloscCompressor, clevel: u8, shuffle: BloscShuffle },
+    Zstd { level: i32 },
+    Gzip { level: u32 },
+}
+
+impl Compressor {
+    /// zarr-python's default for Zarr v2: blosc lz4, level 5, byte shuffle.
+    pub fn blosc_lz4() -> Compressor {
+        Compressor::Blosc { cname: BloscCompressor::Lz4, clevel: 5, shuffle: BloscShuffle::Byte }
+    }
+}
+
+/// Options for [`ChunkedArray::to_zarr_with`](crate::array::ChunkedArray::to_zarr_with).
+/// The defaults are zarr-python's: Zarr v3 with zstd, chunks as the array's.
+#[derive(Clone, Debug)]
+pub struct ToZarr {
+    pub format: ZarrFormat,
+    /// `None`: the format's default (v3: zstd level 0; v2: blosc lz4).
+    pub compressor: Option<Compressor>,
+    /// The stored chunk shape; `None`: the array's (largest) chunk shape.
+    pub chunks: Option<Vec<usize>>,
+    /// Shard shape (v3 only): each shard file holds several chunks.
+    pub shards: Option<Vec<usize>>,
+    pub attributes: Map<String, Value>,
+    pub dimension_names: Option<Vec<String>>,
+    /// `None`: NaN for floats, 0 for integers, false for bool.
+    pub fill_value: Option<f64>,
+    /// Zarr v2 only: record no fill value (`"fill_value": null`), as xarray writes integer
+    /// coordinates, so that readers mask nothing; missing chunks still read as 0.
+    pub no_fill_value: bool,
+    /// Replace an existing array at the path (atomically, once the new one is complete).
+    pub overwrite: bool,
+    pub compute: ComputeOptions,
+}
+
+impl Default for ToZarr {
+    fn default() -> Self {
+        ToZarr {
+            format: ZarrFormat::V3,
+            compressor: None,
+            chunks: None,
+            shards: None,
+            attributes: Map::new(),
+            dimension_names: None,
+            fill_value: None,
+            no_fill_value: false,
+            overwrite: false,
+            compute: ComputeOptions::default(),
+        }
+    }
+}
+
+impl ToZarr {
+    pub fn v2() -> ToZarr {
+        ToZarr { format: ZarrFormat::V2, ..ToZarr::default() }
+    }
+
+    pub fn v3() -> ToZarr {
+        ToZarr::default()
+    }
+
+    pub fn compressor(mut self, compressor: Compressor) -> ToZarr {
+        self.compressor = Some(compressor);
+        self
+    }
+
+    pub fn chunks(mut self, chunks: &[usize]) -> ToZarr {
+        self.chunks = Some(chunks.to_vec());
+        self
+    }
+
+    pub fn shards(mut self, shards: &[usize]) -> ToZarr {
+        self.shards = Some(shards.to_vec());
+        self
+    }
+
+    pub fn attribute(mut self, key: &str, value: impl Into<Value>) -> ToZarr {
+        self.attributes.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn dimension_names<S: AsRef<str>>(mut self, names: &[S]) -> ToZarr {
+        self.dimension_names = Some(names.iter().map(|n| n.as_ref().to_owned()).collect());
+        self
+    }
+
+    pub fn fill_value(mut self, value: f64) -> ToZarr {
+        self.fill_value = Some(value);
+        self
+    }
+
+    pub fn overwrite(mut self, overwrite: bool) -> ToZarr {
+        self.overwrite = overwrite;
+        self
+    }
+}
+
+/// A Zarr array on disk, opened: read its metadata, then turn it into a lazy
+/// [`ChunkedArray`] with [`ZarrArray::to_array`] (chunked as stored).
+#[derive(Clone, Debug)]
+pub struct ZarrArray {
+    source: ZarrRef,
+    dtype: DType,
+    grid: ChunkGrid,
+    zarr_format: u8,
+    attributes: Map<String, Value>,
+    dimension_names: Option<Vec<Option<String>>>,
+    fill_value: Value,
+}
+
+/// What an executor read from an array's metadata, to describe it as a [`ZarrArray`].
+#[derive(Clone, Debug)]
+pub struct ZarrArrayParts {
+    pub source: ZarrRef,
+    pub dtype: DType,
+    pub grid: ChunkGrid,
+    /// 2 or 3.
+    pub zarr_format: u8,
+    pub attributes: Map<String, Value>,
+    pub dimension_names: Option<Vec<Option<String>>>,
+    pub fill_value: Value,
+}
+
+impl ZarrArray {
+    /// The array an executor opened.
+    pub fn from_parts(parts: ZarrArrayParts) -> ZarrArray {
+        let ZarrArrayParts { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value } = parts;
+        ZarrArray { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.source.path
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        self.grid.shape()
+    }
+
+    /// Chunk lengths along each axis, as stored (shards, for a sharded array).
+    pub fn chunks(&self) -> &[Vec<usize>] {
+        self.grid.chunks()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        self.zarr_format
+    }
+
+    /// The user attributes (`.zattrs` in v2, `attributes` in v3).
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.attributes
+    }
+
+    /// Names of the axes, where the store records them.
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        self.dimension_names.as_deref()
+    }
+
+    /// The fill value as written in the metadata (a number, `"NaN"`, a bool, or null).
+    pub fn fill_value(&self) -> &Value {
+        &self.fill_value
+    }
+
+    /// The stored array as a lazy array of `T`, chunked as stored. Nothing is read yet.
+    pub fn to_array<T: BlockElement>(&self) -> ChunkedArray<T> {
+        ChunkedArray::typed(self.plan())
+    }
+
+    /// The stored array as a plan node in its stored element type.
+    pub fn plan(&self) -> NodeRef {
+        Node::new(Op::Zarr { source: self.source.clone() }, self.grid.clone(), self.dtype)
+    }
+}
+
+/// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
+/// group: `store.zarr/temperature`). Only reads: where a writer was killed while swapping in
+/// a new array, the complete old one it had moved aside is read (and put back by the next
+/// write).
+pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
+    executor().open_zarr_array(path.as_ref())
+}
+
+/// Opens the Zarr array at `path` as a lazy array of `T` (converted if stored otherwise).
+pub fn from_zarr<T: BlockElement>(path: impl AsRef<Path>) -> Result<ChunkedArray<T>, Error> {
+    Ok(open_array(path)?.to_array())
+}
+
+/// Opens the Zarr group at `path` as a lazy [`Dataset`]: metadata and coordinates are read,
+/// data variables are not. Stores written by xarray (v2 or v3, consolidated or not) open
+/// with their dimension names, coordinates, CF-decoded values, times and attributes.
+pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
+    executor().open_zarr(path.as_ref())
+}
+
+/// Creates a Zarr group at `path` (metadata only), so that arrays written inside it form one
+/// store zarr-python and xarray open as a whole.
+pub fn create_group(path: impl AsRef<Path>, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
+    executor().create_zarr_group(path.as_ref(), format, attributes)
+}
+
+impl Dataset {
+    /// Writes the dataset as a Zarr v3 store xarray opens (zstd, each variable in its own
+    /// chunks, consolidated metadata), all or nothing: see [`Dataset::to_zarr_with`].
+    pub fn to_zarr(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        self.to_zarr_with(path, &ToZarr::default())
+    }
+
+    /// Writes the dataset with `options` (format, compressor, overwrite, compute options;
+    /// chunk shapes are each variable's own). The store appears only when complete: a failed
+    /// or interrupted write leaves what was at `path` untouched. Returns the store, reopened.
+    pub fn to_zarr_with(&self, path: impl AsRef<Path>, options: &ToZarr) -> Result<Dataset, Error> {
+        executor().write_zarr_dataset(self, path.as_ref(), options)
+    }
+}

@@ -1,0 +1,5 @@
+//! Storage the executor reads and writes for the API: Zarr stores through zarrs ([`zarr`]),
+//! NetCDF files through libnetcdf ([`netcdf`]). Local files only.
+
+pub(crate) mod netcdf;
+pub(crate) mod zarr;

@@ -1,0 +1,144 @@
+//! Opening a Zarr array (v2 or v3, any codec zarrs decodes) as a lazy source. Opening reads
+//! only the metadata; chunks are read by the tasks that need them, and only the part of a
+//! chunk a selection keeps (zarrs decodes sharded chunks partially).
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarrs::array::{Array, ArrayMetadata};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::plugin::{ExtensionName, ZarrVersion};
+use zarrs::storage::ReadableStorageTraits;
+
+use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
+use crate::error::Error;
+use crate::plan::ZarrRef;
+use crate::zarr::{ZarrArray, ZarrArrayParts};
+
+/// What a task reads chunks through: the zarrs array of a [`ZarrRef`], opened once per
+/// process from the reference's metadata (no metadata read from disk) and kept in its handle.
+struct OpenedZarr {
+    array: Array<dyn ReadableStorageTraits>,
+    /// Chunks per axis, for turning a chunk's row-major number into its indices.
+    grid_shape: Vec<usize>,
+    /// The full (unbounded) chunk shape; edge chunks are stored padded to it.
+    chunk_shape: Vec<usize>,
+}
+
+impl OpenedZarr {
+    fn new(array: Array<dyn ReadableStorageTraits>) -> Result<OpenedZarr, String> {
+        let ndim = array.shape().len();
+        let grid_shape = array.chunk_grid_shape().iter().map(|&n| n as usize).collect();
+        let chunk_shape = array.chunk_shape(&vec![0; ndim]).map_err(|e| e.to_string())?.iter().map(|n| n.get() as usize).collect();
+        Ok(OpenedZarr { array, grid_shape, chunk_shape })
+    }
+
+    /// The array `source` describes, from its metadata.
+    fn from_ref(source: &ZarrRef) -> Result<OpenedZarr, Error> {
+        let array = array_from_metadata(&source.path, source.metadata.clone())?;
+        OpenedZarr::new(array).map_err(|cause| Error::NotZarr { path: source.path.display().to_string(), cause })
+    }
+}
+
+/// The zarrs array in directory `location` whose metadata is `metadata` (a `zarr.json`
+/// document, or a `.zarray` one with its `.zattrs` under `"attributes"`): nothing is read from
+/// disk until a chunk is.
+fn array_from_metadata(location: &Path, metadata: Value) -> Result<Array<dyn ReadableStorageTraits>, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: location.display().to_string(), cause };
+    let store = FilesystemStore::new(location).map_err(|e| not_zarr(e.to_string()))?;
+    let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
+    let metadata: ArrayMetadata = serde_json::from_value(metadata).map_err(|e| not_zarr(format!("metadata: {e}")))?;
+    Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))
+}
+
+/// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
+/// group: `store.zarr/temperature`). Only reads: where a writer was killed while swapping in
+/// a new array, the complete old one it had moved aside is read (and put back by the next
+/// write).
+pub(crate) fn open_array(path: &Path) -> Result<ZarrArray, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
+    let location = super::write::readable_location(path);
+    if !location.is_dir() {
+        return Err(not_zarr("no such directory".into()));
+    }
+    let store = FilesystemStore::new(&location).map_err(|e| not_zarr(e.to_string()))?;
+    let store: Arc<dyn ReadableStorageTraits> = Arc::new(store);
+    let array = Array::open(store, "/").map_err(|e| not_zarr(e.to_string()))?;
+    describe(path, location, array)
+}
+
+/// The array in directory `location` as a group's consolidated metadata describes it (see
+/// [`array_from_metadata`]).
+pub(crate) fn open_array_described(location: &Path, metadata: Value) -> Result<ZarrArray, Error> {
+    describe(location, location.to_owned(), array_from_metadata(location, metadata)?)
+}
+
+/// A [`ZarrArray`] for an opened zarrs array (`path` as the user named it, `location` where
+/// it is read from).
+fn describe(path: &Path, location: std::path::PathBuf, array: Array<dyn ReadableStorageTraits>) -> Result<ZarrArray, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: path.display().to_string(), cause };
+    let name = array.data_type().name(ZarrVersion::V3).map(|n| n.into_owned()).unwrap_or_default();
+    // zarrs names v2 types by their v3 names too.
+    let dtype = DType::from_name(&name)
+        .ok_or_else(|| Error::UnsupportedZarrType { path: path.display().to_string(), dtype: array.data_type().to_string() })?;
+    let metadata = serde_json::to_value(array.metadata()).map_err(|e| not_zarr(e.to_string()))?;
+    let zarr_format = metadata.get("zarr_format").and_then(Value::as_u64).unwrap_or(3) as u8;
+    let attributes = array.attributes().clone();
+    let dimension_names = dimension_names(&metadata, &attributes);
+    let fill_value = metadata.get("fill_value").cloned().unwrap_or(Value::Null);
+
+    let shape: Vec<usize> = array.shape().iter().map(|&n| n as usize).collect();
+    let grid_shape: Vec<usize> = array.chunk_grid_shape().iter().map(|&n| n as usize).collect();
+    let ndim = shape.len();
+    let mut chunks = Vec::with_capacity(ndim);
+    for axis in 0..ndim {
+        let mut lengths = Vec::with_capacity(grid_shape[axis]);
+        for i in 0..grid_shape[axis] {
+            let mut index = vec![0u64; ndim];
+            index[axis] = i as u64;
+            let subset = array.chunk_subset_bounded(&index).map_err(|e| not_zarr(e.to_string()))?;
+            lengths.push(subset.shape()[axis] as usize);
+        }
+        chunks.push(lengths);
+    }
+    let grid = ChunkGrid::from_spec(&shape, &ChunkSpec::Explicit(chunks), dtype.size_of())?;
+    let source = ZarrRef::new(location, metadata);
+    // The array is open already: tasks read through it rather than open it again.
+    let opened = OpenedZarr::new(array).map_err(not_zarr)?;
+    source.handle.get_or_open(|| Ok(opened))?;
+    Ok(ZarrArray::from_parts(ZarrArrayParts { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }))
+}
+
+/// v3 keeps dimension names in the metadata; v2 arrays written by xarray keep them in the
+/// `_ARRAY_DIMENSIONS` attribute.
+fn dimension_names(metadata: &Value, attributes: &Map<String, Value>) -> Option<Vec<Option<String>>> {
+    let list = metadata.get("dimension_names").filter(|v| v.is_array()).or_else(|| attributes.get("_ARRAY_DIMENSIONS"))?;
+    Some(list.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+}
+
+/// Reads `part` (array coordinates) of the chunk numbered `index` (row-major), whose
+/// bounded region is `chunk`, of the array `source` describes, as `dtype` (its stored type).
+pub(crate) fn read_chunk(source: &ZarrRef, dtype: DType, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error> {
+    let opened = source.handle.get_or_open(|| OpenedZarr::from_ref(source))?;
+    let indices = super::unravel(index, &opened.grid_shape);
+    // A plan read from a file says how the array is chunked; reading another chunk than the
+    // one it means would give wrong values, not an error.
+    let stored = opened.array.chunk_subset_bounded(&indices).map_err(|e| Error::NotZarr { path: source.path.display().to_string(), cause: e.to_string() })?;
+    if !stored.start().iter().zip(stored.shape()).map(|(&s, &n)| s as usize..(s + n) as usize).eq(chunk.iter().cloned()) {
+        return Err(Error::Plan { reason: format!("{}: the plan's chunk {index} is {chunk:?}, which is not one of the store's chunks", source.path.display()) });
+    }
+    let local: Vec<Range<u64>> = chunk.iter().zip(part).map(|(c, p)| (p.start - c.start) as u64..(p.end - c.start) as u64).collect();
+    let whole = local.iter().zip(&opened.chunk_shape).all(|(r, &n)| r.start == 0 && r.end as usize == n);
+    let failed = |e: zarrs::array::ArrayError| Error::ChunkRead { path: source.path.display().to_string(), chunk: indices.clone(), cause: e.to_string() };
+    crate::with_dtype!(dtype, T => {
+        let values = if whole {
+            opened.array.retrieve_chunk::<ndarray::ArrayD<T>>(&indices)
+        } else {
+            opened.array.retrieve_chunk_subset::<ndarray::ArrayD<T>>(&indices, &local)
+        }
+        .map_err(failed)?;
+        Ok(<T as BlockElement>::wrap(values))
+    })
+}
