@@ -7,7 +7,11 @@ For each kernel it measures, as a Jupyter client sees them:
   * first cell using the Strata crates: a fresh kernel whose first cell touches the runtime
     and display crates. Strata has them preloaded; evcxr_jupyter loads the same crates with
     `:dep strata = { path = ... }` and `:dep strata-display = { path = ... }`; ipykernel: n/a;
-  * `1 + 1` round trip p50 / p95 over --cells cells (after the first).
+  * the first `let` of a fresh kernel (evcxr asks rust-analyzer for the variable's type, and
+    rust-analyzer analyses the crate graph cells compile against the first time);
+  * `1 + 1` round trip p50 / p95 over --cells cells (after the first);
+  * a typical notebook cell, p50 of 5 after a first: open the tutorial SST, select a box,
+    reduce it to a number (Strata, and evcxr_jupyter with the same crates).
 Ratios are other / Strata (above 1 means Strata is faster).
 
 This is a benchmark, not a test: it prints figures and exits 0 unless it cannot run at all.
@@ -44,6 +48,11 @@ CRATES_CELL = (
     'let _html = Html("<b>bench</b>");\n'
     "1 + 1"
 )
+FIRST_LET = "let bench_first = 1 + 1;"
+TYPICAL = (
+    'strata::io::tutorial::open_dataset("sst")?.var("sst")?'
+    '.sel([("lat", -5.0..=5.0), ("lon", 190.0..=240.0)])?.mean(["time", "lat", "lon"])?.item()?'
+)
 EVCXR_DEPS = (
     f':dep strata = {{ path = "{REPO / "runtime"}" }}\n'
     f':dep strata-display = {{ path = "{REPO / "display"}" }}\n'
@@ -58,8 +67,10 @@ class Figures:
     start_s: float | None = None
     first_cell_s: float | None = None
     crates_first_cell_s: float | None = None
+    first_let_s: float | None = None
     p50_s: float | None = None
     p95_s: float | None = None
+    typical_p50_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -134,7 +145,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(label: str, kernel_name: str, cells: int, timeout: float,
-            first_code: str = TRIVIAL, crates_code: str | None = None) -> Figures:
+            first_code: str = TRIVIAL, crates_code: str | None = None,
+            first_let: str | None = None, typical: str | None = None) -> Figures:
     fig = Figures(label)
     print(f"--- {label} ({kernel_name})", flush=True)
     try:
@@ -144,6 +156,10 @@ def measure(label: str, kernel_name: str, cells: int, timeout: float,
             fig.first_cell_s, status = k.cell(first_code)
             if status != "ok":
                 fig.notes.append(f"first cell: {status}")
+            if first_let is not None:
+                fig.first_let_s, status = k.cell(first_let)
+                if status != "ok":
+                    fig.notes.append(f"first let: {status}")
             times = []
             for _ in range(cells):
                 elapsed, status = k.cell(TRIVIAL)
@@ -162,6 +178,17 @@ def measure(label: str, kernel_name: str, cells: int, timeout: float,
                 fig.crates_first_cell_s, status = k.cell(crates_code)
                 if status != "ok":
                     fig.notes.append(f"crates cell: {status}")
+                if typical is not None:
+                    k.cell(typical)  # the tutorial file generated, the page cache warm
+                    times = []
+                    for _ in range(5):
+                        elapsed, status = k.cell(typical)
+                        if status != "ok":
+                            fig.notes.append(f"typical cell: {status}")
+                            break
+                        times.append(elapsed)
+                    if times:
+                        fig.typical_p50_s = statistics.median(times)
             finally:
                 k.close()
     except Exception as exc:  # a benchmark reports what it could measure
@@ -212,8 +239,10 @@ def print_table(results: list[Figures]) -> None:
         ("start -> kernel_info reply", "start_s"),
         ("first cell after start", "first_cell_s"),
         ("first cell using strata crates", "crates_first_cell_s"),
+        ("first let in a fresh kernel", "first_let_s"),
         (f"{TRIVIAL} round trip p50", "p50_s"),
         (f"{TRIVIAL} round trip p95", "p95_s"),
+        ("open, select, reduce cell p50", "typical_p50_s"),
     ]
     strata = results[0]
     width = [34] + [max(26, len(r.label) + 2) for r in results]
@@ -248,20 +277,21 @@ def main() -> int:
         )
 
     results = [measure("Strata", args.kernel_name, args.cells, args.timeout,
-                       crates_code=CRATES_CELL)]
+                       crates_code=CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL)]
 
     with tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
         evcxr = None if args.skip_evcxr else find_evcxr(args.evcxr)
         if evcxr:
             name = evcxr_kernelspec(evcxr, Path(tmp))
             results.append(measure("evcxr_jupyter", name, args.cells, args.timeout,
-                                   crates_code=EVCXR_DEPS + CRATES_CELL))
+                                   crates_code=EVCXR_DEPS + CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL))
         elif not args.skip_evcxr:
             print("--- evcxr_jupyter: skipped, no evcxr_jupyter binary on PATH or in "
                   "~/.cargo/bin (install it with: cargo install evcxr_jupyter)", flush=True)
 
         if not args.skip_python:
-            results.append(measure("ipykernel", "python3", args.cells, args.timeout))
+            results.append(measure("ipykernel", "python3", args.cells, args.timeout,
+                                   first_let="bench_first = 1 + 1"))
 
     print_table(results)
     if args.json:

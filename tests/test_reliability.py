@@ -601,13 +601,19 @@ def _rlibs(target: Path) -> dict[str, float]:
     return {str(p.relative_to(target)): p.stat().st_mtime for p in target.glob("*/debug/deps/*.rlib")}
 
 
+def _locked_packages(lockfile: Path) -> set[str]:
+    """The package names a Cargo.lock resolves."""
+    return set(re.findall(r'^name = "([^"]+)"', lockfile.read_text(), flags=re.M))
+
+
 @pytest.mark.timeout(600)
 def test_a_new_slot_starts_from_the_seed_build_and_compiles_no_dependency(tmp_path: Path) -> None:
-    """`strata install` compiles the preloaded crates once, into the seed; a kernel in a slot
-    that has never built anything (a second or tenth kernel at once, a new cache root) starts
-    from a copy of it and compiles only its own cell crate. Checked on a new cache root that
-    holds nothing but a copy of the installed seed: after a cell ran there, every compiled
-    dependency in the slot (the runtime, serde, zarrs, ...) is the seed's file, not rebuilt."""
+    """`strata install` compiles the preloaded crates once, into the seed: the thin crates
+    cells compile against, and the executor library beside them; a kernel in a slot that has
+    never built anything (a second or tenth kernel at once, a new cache root) starts from a
+    copy of both and compiles only its own cell crate. Checked on a new cache root that holds
+    nothing but a copy of the installed seed: after a cell ran there (on the executor's
+    threads), every compiled dependency in the slot is the seed's file, not rebuilt."""
     import shutil
 
     seed = _cache_root() / "sessions" / "seed"
@@ -616,27 +622,57 @@ def test_a_new_slot_starts_from_the_seed_build_and_compiles_no_dependency(tmp_pa
     # copy2 keeps modification times, which is what cargo compares.
     shutil.copytree(seed, root / "sessions" / "seed", symlinks=True, copy_function=shutil.copy2,
                     ignore=shutil.ignore_patterns(".lock"))
-    seed_rlibs = _rlibs(root / "sessions" / "seed" / "target")
-    assert any("libstrata-" in p for p in seed_rlibs) and any("libserde_core-" in p for p in seed_rlibs)
+    targets = ("target", "executor/target")
+    seed_rlibs = {t: _rlibs(root / "sessions" / "seed" / t) for t in targets}
+    assert any("libstrata_api-" in p for p in seed_rlibs["target"]), sorted(seed_rlibs["target"])
+    assert any("libstrata-" in p for p in seed_rlibs["executor/target"]), sorted(seed_rlibs["executor/target"])
 
     try:
         ks = start_kernel(env={**os.environ, "STRATA_CACHE_DIR": str(root)})
         try:
-            run = ks.run_ok("strata::exec::map_tasks(4, |i| i * 10).map(|v| v.iter().sum::<usize>()).unwrap()",
+            run = ks.run_ok("(strata::executor::registered(), strata::exec::map_tasks(4, |i| i * 10).map(|v| v.iter().sum::<usize>()).unwrap())",
                             timeout=300)
-            assert text_plain(run.result) == "60", run.describe()
+            assert text_plain(run.result) == '(Some("strata"), 60)', run.describe()
         finally:
             ks.close()
         slot = root / "sessions" / "slot-0"
         assert (slot / ".seeded-from").read_text() == (root / "sessions" / "seed" / ".seed-generation").read_text()
-        slot_rlibs = _rlibs(slot / "target")
-        rebuilt = sorted(p for p, mtime in seed_rlibs.items() if slot_rlibs.get(p) != mtime)
         # This checkout's own crates are rebuilt when edited since the seed was warmed (a
         # developer between two setups); anything else rebuilt is the slot's fault.
-        newest_source = max(f.stat().st_mtime for d in ("runtime", "display", "markers", "cells")
+        newest_source = max(f.stat().st_mtime for d in ("api", "runtime", "display", "render", "markers", "cells", "executor")
                             for f in (ROOT / d).rglob("*") if f.is_file())
-        rebuilt = [p for p in rebuilt if not (Path(p).name.startswith("libstrata") and newest_source > seed_rlibs[p])]
-        assert not rebuilt, f"the slot recompiled dependencies the seed had built: {rebuilt}"
+        for t in targets:
+            slot_rlibs = _rlibs(slot / t)
+            rebuilt = sorted(p for p, mtime in seed_rlibs[t].items() if slot_rlibs.get(p) != mtime)
+            rebuilt = [p for p in rebuilt if not (Path(p).name.startswith("libstrata") and newest_source > seed_rlibs[t][p])]
+            assert not rebuilt, f"the slot recompiled dependencies the seed had built in {t}: {rebuilt}"
     finally:
-        # Two copies of the build (about 1.4 GB): not left for pytest's kept temporary dirs.
+        # Two copies of the build (about 1.6 GB): not left for pytest's kept temporary dirs.
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_cells_compile_against_the_thin_crates_and_the_executor_is_loaded_beside_them(kernel: KernelSession) -> None:
+    """What cells compile against holds no executor crate (no thread pool, codec, libnetcdf
+    or plotting library: each would be compiled against on every cell), while the executor
+    library the cell process loaded serves them: computations run on its threads, storage
+    works, and a figure is drawn."""
+    # The kernel points evcxr (and so its cell process) at its slot.
+    slot = Path(json.loads(text_plain(kernel.run_ok('std::env::var("EVCXR_TMPDIR").unwrap()').result)))
+    cells = _locked_packages(slot / "Cargo.lock")
+    heavy = {"rayon", "zarrs", "netcdf", "plotters", "png", "signal-hook", "glob", "flate2", "strata", "strata-render"}
+    assert not cells & heavy, f"the cells' crate graph holds executor crates: {sorted(cells & heavy)}"
+    assert {"strata-cells", "strata-api", "strata-display"} <= cells, sorted(cells)
+    executor = _locked_packages(slot / "executor" / "Cargo.lock")
+    assert heavy <= executor, f"the executor library lacks {sorted(heavy - executor)}"
+
+    run = kernel.run_ok("strata::executor::registered()")
+    assert text_plain(run.result) == 'Some("strata")', run.describe()
+    # On the executor's pool of two threads, not on the calling thread.
+    run = kernel.run_ok("strata::exec::map_tasks_with(6, &ComputeOptions::default().threads(2), "
+                        "|_| std::thread::current().name().unwrap_or(\"\").to_string()).unwrap()")
+    names = re.findall(r'"([^"]*)"', text_plain(run.result))
+    assert len(names) == 6 and all(n.startswith("strata-2-") for n in names), run.describe()
+    # A figure, drawn by the renderer the library registered.
+    run = kernel.run_ok("DataArray::new(from_array(ndarray::Array1::linspace(0.0, 1.0, 10).into_dyn(), ChunkSpec::Uniform(5)), &[\"x\"])"
+                        ".unwrap().plot().map(|f| (f.width(), f.png().starts_with(b\"\\x89PNG\")))")
+    assert text_plain(run.result) == "Ok((720, true))", run.describe()

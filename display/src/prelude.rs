@@ -4,7 +4,7 @@
 //! `map_tasks` both work).
 
 pub use crate::output::{clear_output, display, show_result, DisplayHandle, Html, Markdown, Render, Text};
-pub use crate::plot::{Colormap, Extend, Figure, Norm, Plot, Projection};
+pub use crate::plot::{Extend, Figure, Norm, Plot, Projection};
 pub use crate::result::DebugResult;
 pub use crate::input::{input, input_password};
 pub use strata;

@@ -3,7 +3,8 @@
 //! saved files and the errors of things that cannot be plotted.
 
 use ndarray::{Array1, Array2};
-use strata_display::plot::{Colormap, Extend, Norm, Plot, PlotError, Projection, Rgb};
+use strata_display::plot::{Extend, Norm, Plot, PlotError, Projection, Rgb};
+use strata_render::Colormap;
 use strata::prelude::*;
 
 /// A global 1-degree field whose value is `f(lat, lon)`, longitudes 0.5 ..= 359.5.

@@ -172,7 +172,9 @@ fn warm() -> Result<(), KernelError> {
     evcxr_engine::configure_process(&seed);
     let mut engine =
         EvcxrEngine::start(seed, &evcxr_engine::crates_dir(), Arc::new(StderrSink)).map_err(KernelError::Warm)?;
-    match engine.execute("strata::exec::map_tasks(4, |i| i).map(|v| v.len())", None) {
+    // The executor must be the loaded library, not the one-thread fallback.
+    let check = "assert_eq!(strata::executor::registered(), Some(\"strata\")); strata::exec::map_tasks(4, |i| i).map(|v| v.len())";
+    match engine.execute(check, None) {
         strata_kernel::engine::ExecuteOutcome::Ok { .. } => {}
         strata_kernel::engine::ExecuteOutcome::Error(e) => {
             return Err(KernelError::Warm(format!("{dir}: {}: {}", e.ename, e.evalue)))

@@ -7,7 +7,7 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::Value;
 
-use super::colormap::Rgb;
+use super::color::Rgb;
 use super::map::Frame;
 use super::projection::Projection;
 use super::PlotError;
@@ -31,15 +31,27 @@ impl std::fmt::Debug for Figure {
     }
 }
 
-impl Figure {
-    pub(crate) fn new(width: u32, height: u32, rgb: Vec<u8>, svg: Option<String>, title: String) -> Result<Figure, PlotError> {
-        let png = encode_png(width, height, &rgb)?;
-        Ok(Figure { width, height, rgb, png, svg, title, map: None })
-    }
+/// What a renderer drew: the pixels, their PNG encoding, an SVG where the figure is vector
+/// art, and for a map where it was drawn.
+pub struct FigureParts {
+    pub width: u32,
+    pub height: u32,
+    /// Row-major RGB bytes, `3 * width * height` of them.
+    pub rgb: Vec<u8>,
+    pub png: Vec<u8>,
+    pub svg: Option<String>,
+    pub title: String,
+    pub map: Option<(Projection, Frame)>,
+}
 
-    pub(crate) fn with_map(mut self, projection: Projection, frame: Frame) -> Figure {
-        self.map = Some((projection, frame));
-        self
+impl Figure {
+    /// The figure a renderer drew.
+    pub fn from_parts(parts: FigureParts) -> Result<Figure, PlotError> {
+        let FigureParts { width, height, rgb, png, svg, title, map } = parts;
+        if rgb.len() != 3 * width as usize * height as usize {
+            return Err(PlotError::Draw(format!("{} bytes of pixels for a {width}x{height} figure", rgb.len())));
+        }
+        Ok(Figure { width, height, rgb, png, svg, title, map })
     }
 
     /// For a map, the pixel (x right, y down) where (lon, lat) is drawn; None off the map.
@@ -123,16 +135,4 @@ impl Render for Figure {
         bundle.insert("text/plain".into(), Value::String(format!("{self:?}")));
         bundle
     }
-}
-
-fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, PlotError> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    let mut writer = encoder.write_header().map_err(|e| PlotError::Draw(format!("PNG header: {e}")))?;
-    writer.write_image_data(rgb).map_err(|e| PlotError::Draw(format!("PNG data: {e}")))?;
-    writer.finish().map_err(|e| PlotError::Draw(format!("PNG end: {e}")))?;
-    Ok(out)
 }

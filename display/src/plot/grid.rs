@@ -11,21 +11,21 @@ use super::PlotError;
 
 /// One axis of the grid: ascending labels, and whether it wraps round 360 degrees.
 #[derive(Debug, Clone)]
-pub(super) struct Axis {
+pub struct Axis {
     pub values: Vec<f64>,
     pub cyclic: bool,
 }
 
 /// Where a label falls: between two grid points `i0` and `i1`, at fraction `t` from `i0`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Bracket {
+pub struct Bracket {
     pub i0: usize,
     pub i1: usize,
     pub t: f64,
 }
 
 impl Bracket {
-    pub(super) fn nearest(&self) -> usize {
+    pub fn nearest(&self) -> usize {
         if self.t < 0.5 {
             self.i0
         } else {
@@ -50,14 +50,14 @@ impl Axis {
     }
 
     /// The first and last cell edges.
-    pub(super) fn edges(&self) -> (f64, f64) {
+    pub fn edges(&self) -> (f64, f64) {
         let first = self.values.first().copied().unwrap_or(0.0);
         let last = self.values.last().copied().unwrap_or(0.0);
         (first - self.half_step_first(), last + self.half_step_last())
     }
 
     /// The grid points around `q`; None outside the grid's cells.
-    pub(super) fn locate(&self, q: f64) -> Option<Bracket> {
+    pub fn locate(&self, q: f64) -> Option<Bracket> {
         let v = &self.values;
         let (first, last) = (*v.first()?, *v.last()?);
         let q = if self.cyclic { first + (q - first).rem_euclid(360.0) } else { q };
@@ -80,7 +80,7 @@ impl Axis {
     }
 
     /// The label at a fractional grid index (for contour lines computed in index space).
-    pub(super) fn at_index(&self, x: f64) -> f64 {
+    pub fn at_index(&self, x: f64) -> f64 {
         let n = self.values.len();
         if n == 1 {
             return self.values[0];
@@ -100,7 +100,7 @@ impl Axis {
 
 /// The field: `values[[i, j]]` at latitude `lat.values[i]`, longitude `lon.values[j]`.
 #[derive(Debug, Clone)]
-pub(super) struct Grid {
+pub struct Grid {
     pub lat: Axis,
     pub lon: Axis,
     pub values: Array2<f64>,
@@ -122,7 +122,7 @@ impl Grid {
     /// for `projection`; with none, PlateCarree centred on a regional grid (so its cells stay
     /// together) or on the Greenwich meridian for a global one. The layout is decided from
     /// the coordinates alone, so the data is read once.
-    pub(super) fn from_dataarray(da: &DataArray<f64>, projection: Option<Projection>) -> Result<(Grid, Projection), PlotError> {
+    pub fn from_dataarray(da: &DataArray<f64>, projection: Option<Projection>) -> Result<(Grid, Projection), PlotError> {
         let what = || format!("'{}' ({})", da.name().unwrap_or("unnamed"), da.dims().join(", "));
         if da.dims().len() != 2 {
             return Err(PlotError::NotPlottable { what: what(), why: "a map needs exactly two dimensions, latitude and longitude; select or reduce the others first".into() });
@@ -177,18 +177,18 @@ impl Grid {
     }
 
     /// Finite minimum and maximum (NaN, NaN when there is no finite value).
-    pub(super) fn range(&self) -> (f64, f64) {
+    pub fn range(&self) -> (f64, f64) {
         self.values.iter().filter(|v| v.is_finite()).fold((f64::NAN, f64::NAN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 
     /// The value of the cell containing (relative lon, lat), as pcolormesh colors it.
-    pub(super) fn nearest(&self, lat: Bracket, lon: Bracket) -> f64 {
+    pub fn nearest(&self, lat: Bracket, lon: Bracket) -> f64 {
         self.values[[lat.nearest(), lon.nearest()]]
     }
 
     /// The bilinear value at (relative lon, lat); where a neighbour is missing, the nearest
     /// value (which may be missing too).
-    pub(super) fn bilinear(&self, lat: Bracket, lon: Bracket) -> f64 {
+    pub fn bilinear(&self, lat: Bracket, lon: Bracket) -> f64 {
         let v = &self.values;
         let (a, b, c, d) = (v[[lat.i0, lon.i0]], v[[lat.i0, lon.i1]], v[[lat.i1, lon.i0]], v[[lat.i1, lon.i1]]);
         if a.is_finite() && b.is_finite() && c.is_finite() && d.is_finite() {

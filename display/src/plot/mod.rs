@@ -1,5 +1,5 @@
-//! Plots of labeled data, drawn with plotters and shown inline as PNG (and SVG for line
-//! plots), the way xarray's `.plot()` and cartopy maps are:
+//! Plots of labeled data, shown inline as PNG (and SVG for line plots), the way xarray's
+//! `.plot()` and cartopy maps are:
 //!
 //! - `.plot()` on a 1-D DataArray: a line plot, labelled from the array's name, long_name and
 //!   units, with dates on a time axis;
@@ -8,26 +8,30 @@
 //!   norms (a diverging norm centred on a chosen value), projections (PlateCarree, Robinson),
 //!   land and coastlines from Natural Earth, contour labels and a colorbar with units.
 //!
-//! Maps are rasterised pixel by pixel through the projection's inverse (one latitude per
-//! pixel row), so filled bands are exact for the bilinear field and a global grid has no seam
-//! at its date line; lines, text and the colorbar are drawn by plotters over that raster.
+//! A plot computes its data here, in the cell, into a figure specification ([`spec`]); the
+//! registered [`Renderer`] (strata-render, with plotters) draws it. Maps are rasterised pixel
+//! by pixel through the projection's inverse, so filled bands are exact for the bilinear
+//! field and a global grid has no seam at its date line.
 
-pub mod colormap;
-mod draw;
+mod color;
 mod figure;
-mod grid;
+pub mod grid;
 mod line;
 mod map;
 pub mod norm;
 pub mod projection;
-mod ticks;
+mod renderer;
+pub mod spec;
 
-pub use colormap::{Colormap, Rgb};
-pub use figure::Figure;
+pub use color::Rgb;
+pub use figure::{Figure, FigureParts};
+pub use grid::Grid;
 pub use line::LinePlot;
-pub use map::{Extend, MapPlot};
+pub use map::{Extend, Fill, Frame, MapPlot};
 pub use norm::Norm;
 pub use projection::Projection;
+pub use renderer::{register_renderer, renderer, Renderer};
+pub use spec::{FigureSpec, LineSpec, MapSpec, Series};
 
 use std::path::PathBuf;
 
@@ -88,6 +92,8 @@ pub enum PlotError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("cannot save {path}: the file name must end in .png or .svg")]
     Format { path: PathBuf },
+    #[error("no figure renderer is loaded in this process (a notebook loads it with the executor; a program links strata-render)")]
+    NoRenderer,
 }
 
 /// Plotting methods on DataArrays (in every notebook cell's prelude).

@@ -28,7 +28,7 @@ impl Norm {
     }
 
     /// This norm with limits it leaves open (NaN) filled from the data's range.
-    pub(crate) fn resolved(self, data_min: f64, data_max: f64) -> Result<Norm, PlotError> {
+    pub fn resolved(self, data_min: f64, data_max: f64) -> Result<Norm, PlotError> {
         let pick = |set: f64, data: f64| if set.is_nan() { data } else { set };
         let norm = match self {
             Norm::Linear { vmin, vmax } => Norm::Linear { vmin: pick(vmin, data_min), vmax: pick(vmax, data_max) },

@@ -2,8 +2,9 @@
 //!
 //! evcxr compiles each cell into a shared object and runs it in a child process (this same
 //! binary, re-entered through [`child_process_hook`]), so user code that crashes cannot take
-//! the kernel with it. At start the engine declares the Strata runtime and display crates as
-//! dependencies and brings their preludes into scope, so cells use them with no `:dep` line.
+//! the kernel with it. At start the engine declares the Strata API and display crates as a
+//! dependency and brings their preludes into scope, so cells use them with no `:dep` line,
+//! then builds the executor library against them and has the cell process load it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use strata_markers::RESULT_FORMAT_ENV;
 use super::cell_errors::{describe_crash, describe_error, failure_error, restart_error};
 use super::cell_interrupt::{ChildInterrupter, InterruptState};
 use super::cell_output::OutputPump;
+use super::executor_library;
 use super::workspace::Workspace;
 use super::{
     CellError, Completions, Engine, ExecuteOutcome, InputSource, Inspection, Interrupter,
@@ -27,6 +29,15 @@ use super::{
 /// Run in each new cell process: panics reach the kernel as messages, and output without a
 /// line end is flushed (strata-display's `marker::install_cell_hooks`).
 const CELL_HOOKS: &str = "strata_cells::marker::install_cell_hooks();";
+
+/// Loads the executor library into a new cell process (see [`executor_library`]); a
+/// failure is printed in the cell, where the user sees it, and cells still run (on one
+/// thread, without storage).
+fn load_executor_code(library: &Path) -> String {
+    format!(
+        "if let Err(e) = strata_cells::load_executor({library:?}) {{ eprintln!(\"strata: {{e}}; computations run on one thread and storage is unavailable in this session\"); }}"
+    )
+}
 
 /// Must run first in `main`: when this binary was started by evcxr as the process that runs
 /// compiled cells (or as its rustc wrapper), this takes over and never returns.
@@ -39,7 +50,7 @@ pub fn child_process_hook() {
     evcxr::runtime_hook();
 }
 
-/// Where the runtime and display crates' sources are: `$STRATA_CRATES_DIR`, else the
+/// Where Strata's crates' sources are: `$STRATA_CRATES_DIR`, else the
 /// workspace this binary was built from.
 pub fn crates_dir() -> PathBuf {
     std::env::var_os("STRATA_CRATES_DIR")
@@ -85,6 +96,8 @@ pub struct EvcxrEngine {
     result_format: Option<String>,
     pump: OutputPump,
     interrupt: Arc<InterruptState>,
+    /// The executor library each cell process loads.
+    executor_library: PathBuf,
     /// Held for the engine's life: the lock that keeps other kernels out of this slot.
     _workspace: Workspace,
 }
@@ -145,11 +158,12 @@ impl EvcxrEngine {
             build_killed_generation: AtomicU64::new(u64::MAX),
             awaiting_input: AtomicBool::new(false),
         });
-        // strata-cells is the display crate (whose prelude re-exports the runtime) as one
-        // dylib, so one dependency (one cargo resolution and one rust-analyzer reload) brings
-        // in both, and every cell shares one runtime.
+        // strata-cells is the display crate (whose prelude re-exports the API) as one dylib,
+        // so one thin dependency (one cargo resolution and one rust-analyzer reload) brings
+        // in both, and every cell shares one API state; the executor library is built and
+        // loaded beside it, outside the cells' crate graph.
         let cells = crates_dir.join("cells");
-        if !cells.join("Cargo.toml").exists() || !crates_dir.join("runtime/Cargo.toml").exists() {
+        if !cells.join("Cargo.toml").exists() || !crates_dir.join("executor/Cargo.toml").exists() {
             let message = format!(
                 "the Strata crates are not in {} (set STRATA_CRATES_DIR to the source checkout)",
                 crates_dir.display()
@@ -161,9 +175,22 @@ impl EvcxrEngine {
         if let Err(e) = ctx.execute(&preload) {
             return Err((format!("could not load the Strata crates: {}", describe_error(&e, &preload).evalue), workspace));
         }
+        log::info!("Strata crates loaded {:?} after start", started.elapsed());
+        let Some(triple) = executor_library::host_triple() else {
+            return Err(("cannot tell the host's target triple (`rustc -vV` failed)".to_owned(), workspace));
+        };
+        let executor_library = match executor_library::build(workspace.dir(), crates_dir, &triple) {
+            Ok(path) => path,
+            Err(e) => return Err((format!("could not build Strata's executor library: {e}"), workspace)),
+        };
+        log::info!("executor library {} ready {:?} after start", executor_library.display(), started.elapsed());
+        let load = load_executor_code(&executor_library);
+        if let Err(e) = ctx.execute(&load) {
+            return Err((format!("could not load Strata's executor: {}", describe_error(&e, &load).evalue), workspace));
+        }
         pump.flush();
-        log::info!("Strata crates loaded; engine ready {:?} after start", started.elapsed());
-        Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, _workspace: workspace })
+        log::info!("engine ready {:?} after start", started.elapsed());
+        Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, executor_library, _workspace: workspace })
     }
 
     /// Ends the engine (its cell process with it) and hands back its workspace, still locked.
@@ -174,9 +201,10 @@ impl EvcxrEngine {
         workspace
     }
 
-    /// Code that sets up a new cell process: the cell hooks, and the `:fmt` in force.
+    /// Code that sets up a new cell process: the cell hooks, the executor, and the `:fmt` in
+    /// force.
     fn process_setup(&self) -> String {
-        let mut code = CELL_HOOKS.to_owned();
+        let mut code = format!("{CELL_HOOKS}\n{}", load_executor_code(&self.executor_library));
         if let Some(format) = &self.result_format {
             // evcxr compiles cells as edition 2024, where set_var is unsafe; the cell process is
             // single-threaded at this point but for our own idle flusher, which reads no env.
@@ -208,6 +236,11 @@ impl EvcxrEngine {
         };
         ExecuteOutcome::Ok { data: MimeBundle::new(), page: Some(text) }
     }
+}
+
+/// `:clear` and `:restart` make evcxr start a new cell process.
+fn restarts_process(code: &str) -> bool {
+    code.lines().any(|l| matches!(l.trim(), ":clear" | ":restart"))
 }
 
 /// `?name`, `name?` and `:doc name` ask for the pager, as in IPython.
@@ -250,6 +283,13 @@ impl Engine for EvcxrEngine {
             Ok(_) if signals.failed.is_some() => ExecuteOutcome::Error(failure_error(&signals, interrupted)),
             Ok(mut outputs) => {
                 self.track_result_format(code);
+                if restarts_process(code) {
+                    // evcxr started a new cell process, which needs the hooks and the executor.
+                    let setup = self.process_setup();
+                    if let Err(e) = self.ctx.execute(&setup) {
+                        log::warn!("could not set up the new cell process: {e}");
+                    }
+                }
                 // A cell ending in a unit expression (a loop, a call) has nothing to show,
                 // as a Python cell ending in None has not.
                 if outputs.content_by_mime_type.len() == 1 && outputs.get("text/plain") == Some("()") {
@@ -298,9 +338,9 @@ impl Engine for EvcxrEngine {
         }
     }
 
-    /// rust-analyzer resolves the whole crate graph (the runtime's dependencies included) the
-    /// first time it is asked anything, about five seconds, and it is asked at the first `let`
-    /// (to infer the variable's type). One completion pays for that while the user reads.
+    /// rust-analyzer resolves the whole crate graph cells compile against the first time it
+    /// is asked anything (seconds), and it is asked at the first `let` (to infer the
+    /// variable's type). One completion pays for that while the user reads.
     fn warm_up(&mut self) {
         let started = std::time::Instant::now();
         let probe = "let _ = zer";

@@ -10,6 +10,7 @@ mod cell_interrupt;
 mod cell_output;
 pub mod child_streams;
 pub mod evcxr_engine;
+pub mod executor_library;
 pub mod host;
 pub mod is_complete;
 pub mod process_tree;

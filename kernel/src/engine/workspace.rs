@@ -155,12 +155,12 @@ impl Workspace {
         if fs::read_to_string(&seeded_from).ok().as_deref() == Some(generation.as_str()) {
             return Ok(false);
         }
-        let staging = self.dir.join("target.seeding");
-        remove_dir_if_present(&staging)?;
-        copy_tree(&seed.join("target"), &staging)?;
-        let target = self.dir.join("target");
-        remove_dir_if_present(&target)?;
-        fs::rename(&staging, &target).map_err(|e| io_err(&target, e))?;
+        // The cells' build, and the executor library's beside it (its own target directory:
+        // see engine::executor_library).
+        let executor = Path::new(super::executor_library::EXECUTOR_DIR);
+        for target in [PathBuf::from("target"), executor.join("target")] {
+            replace_with_copy(&seed.join(&target), &self.dir.join(&target))?;
+        }
         // The same lock file resolves the same versions, so every copied crate is used.
         let lockfile = seed.join("Cargo.lock");
         if lockfile.exists() {
@@ -172,7 +172,8 @@ impl Workspace {
 
     /// Removes the slot's compiled artifacts (the next build starts from the seed, or clean).
     pub fn clear_build(&self) {
-        for path in [self.dir.join("target"), self.dir.join(SEEDED_FROM)] {
+        let executor_target = self.dir.join(super::executor_library::EXECUTOR_DIR).join("target");
+        for path in [self.dir.join("target"), executor_target, self.dir.join(SEEDED_FROM)] {
             let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             if let Err(e) = removed {
                 if e.kind() != std::io::ErrorKind::NotFound {
@@ -181,6 +182,24 @@ impl Workspace {
             }
         }
     }
+}
+
+/// Replaces the directory `to` with a copy of `from` (file times kept), built beside it and
+/// renamed into place; nothing when `from` does not exist.
+fn replace_with_copy(from: &Path, to: &Path) -> Result<(), KernelError> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    let mut staging = to.as_os_str().to_owned();
+    staging.push(".seeding");
+    let staging = PathBuf::from(staging);
+    remove_dir_if_present(&staging)?;
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    }
+    copy_tree(from, &staging)?;
+    remove_dir_if_present(to)?;
+    fs::rename(&staging, to).map_err(|e| io_err(to, e))
 }
 
 fn remove_dir_if_present(path: &Path) -> Result<(), KernelError> {

@@ -7,15 +7,15 @@ use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingAreaErrorKind, DrawingBackend, PathElement};
 use plotters::style::{FontStyle, RGBColor, ShapeStyle};
 
-use super::colormap::Rgb;
+use strata_display::plot::Rgb;
 
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// The family every figure's text uses.
-pub(super) const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Registers the font with plotters' text renderer (once per process).
-pub(super) fn ensure_font() {
+pub(crate) fn ensure_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
@@ -25,13 +25,13 @@ pub(super) fn ensure_font() {
     });
 }
 
-pub(super) fn color(c: Rgb) -> RGBColor {
+pub(crate) fn color(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
 /// Draws a polyline one segment at a time, each from its left (or upper) end: plotters'
 /// bitmap backend draws a 1-pixel horizontal segment running right to left as a dot.
-pub(super) fn polyline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[(i32, i32)], style: ShapeStyle) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+pub(crate) fn polyline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[(i32, i32)], style: ShapeStyle) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for w in points.windows(2) {
         let (a, b) = if (w[1].0, w[1].1) < (w[0].0, w[0].1) { (w[1], w[0]) } else { (w[0], w[1]) };
         root.draw(&PathElement::new(vec![a, b], style))?;
@@ -41,7 +41,7 @@ pub(super) fn polyline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points
 
 /// A pixel-space box: x0..x1, y0..y1.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Bounds {
+pub(crate) struct Bounds {
     pub x0: f64,
     pub y0: f64,
     pub x1: f64,
@@ -50,7 +50,7 @@ pub(super) struct Bounds {
 
 impl Bounds {
     /// The part of segment a-b inside the box (Liang-Barsky), if any.
-    pub(super) fn clip(&self, a: (f64, f64), b: (f64, f64)) -> Option<((f64, f64), (f64, f64))> {
+    pub(crate) fn clip(&self, a: (f64, f64), b: (f64, f64)) -> Option<((f64, f64), (f64, f64))> {
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let (mut t0, mut t1) = (0.0f64, 1.0f64);
         for (p, q) in [(-dx, a.0 - self.x0), (dx, self.x1 - a.0), (-dy, a.1 - self.y0), (dy, self.y1 - a.1)] {
@@ -74,7 +74,7 @@ impl Bounds {
     }
 
     /// A polyline cut into the runs that lie inside the box.
-    pub(super) fn clip_path(&self, points: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
+    pub(crate) fn clip_path(&self, points: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
         let mut runs: Vec<Vec<(i32, i32)>> = Vec::new();
         let mut current: Vec<(i32, i32)> = Vec::new();
         let px = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);

@@ -2,7 +2,7 @@
 //! as matplotlib's MaxNLocator chooses them, for axes, colorbars and default contour levels.
 
 /// About `target` nice values covering `lo..=hi`, each within the range.
-pub(super) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) {
         return Vec::new();
     }
@@ -17,7 +17,7 @@ pub(super) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 
 /// Levels covering `lo..=hi` at a nice step, the outer ones at or beyond the data (for
 /// default contour levels).
-pub(super) fn nice_levels(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+pub(crate) fn nice_levels(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) {
         return Vec::new();
     }
@@ -32,7 +32,7 @@ pub(super) fn nice_levels(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 
 /// About `target` ticks over `lo..=hi` degrees, at steps a map reader expects (1, 2, 5, 10,
 /// 15, 20, 30, 45, 60, 90 degrees, or decimals of a degree for small regions).
-pub(super) fn degree_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+pub(crate) fn degree_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return Vec::new();
     }
@@ -71,7 +71,7 @@ fn clean(v: f64) -> f64 {
 }
 
 /// A number as a short label: no trailing zeros, at most 4 decimals, exponent when huge.
-pub(super) fn label(v: f64) -> String {
+pub(crate) fn label(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
