@@ -130,6 +130,17 @@ class Kernel:
             return elapsed, f"{content['status']} ({detail[:200]})"
         return elapsed, "ok"
 
+    def repeat(self, code: str, times: int, what: str, notes: list[str]) -> list[float]:
+        """Seconds of each of `times` runs of `code`, stopping (with a note) at a failure."""
+        seconds = []
+        for _ in range(times):
+            elapsed, status = self.cell(code)
+            if status != "ok":
+                notes.append(f"{what}: {status}")
+                break
+            seconds.append(elapsed)
+        return seconds
+
     def close(self) -> None:
         try:
             self.kc.stop_channels()
@@ -160,13 +171,7 @@ def measure(label: str, kernel_name: str, cells: int, timeout: float,
                 fig.first_let_s, status = k.cell(first_let)
                 if status != "ok":
                     fig.notes.append(f"first let: {status}")
-            times = []
-            for _ in range(cells):
-                elapsed, status = k.cell(TRIVIAL)
-                if status != "ok":
-                    fig.notes.append(f"trivial cell: {status}")
-                    break
-                times.append(elapsed)
+            times = k.repeat(TRIVIAL, cells, "trivial cell", fig.notes)
             if times:
                 fig.p50_s = statistics.median(times)
                 fig.p95_s = percentile(times, 0.95)
@@ -180,13 +185,7 @@ def measure(label: str, kernel_name: str, cells: int, timeout: float,
                     fig.notes.append(f"crates cell: {status}")
                 if typical is not None:
                     k.cell(typical)  # the tutorial file generated, the page cache warm
-                    times = []
-                    for _ in range(5):
-                        elapsed, status = k.cell(typical)
-                        if status != "ok":
-                            fig.notes.append(f"typical cell: {status}")
-                            break
-                        times.append(elapsed)
+                    times = k.repeat(typical, 5, "typical cell", fig.notes)
                     if times:
                         fig.typical_p50_s = statistics.median(times)
             finally:

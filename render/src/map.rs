@@ -224,7 +224,7 @@ fn draw_contours<DB: DrawingBackend>(spec: &MapSpec, root: &DrawingArea<DB, plot
     let nx = if grid.lon.cyclic { nlon + 1 } else { nlon };
     let flat: Vec<f64> = (0..nlat).flat_map(|i| (0..nx).map(move |j| (i, j % nlon))).map(|(i, j)| grid.values[[i, j]]).collect();
     let lines = contour::ContourBuilder::new(nx, nlat, true).lines(&flat, levels).map_err(|e| PlotError::Draw(format!("contour lines: {e:?}")))?;
-    let bounds = bounds_of(&frame);
+    let bounds = bounds_of(frame);
     let mut placed: Vec<(f64, f64)> = Vec::new();
     for l in &lines {
         for ls in l.geometry().0.iter() {
