@@ -42,9 +42,13 @@ else
     touch "$stamp"
 fi
 
-say "building the kernel and the runtime's tools (cargo build --release -p strata-kernel -p strata --bins)"
-# strata-tutorial (which `strata tutorial` runs) and strata-eval live in the runtime package.
-cargo build --release -p strata-kernel -p strata --bins
+say "building the kernel and the runtime's tools (cargo build --release --workspace --bins)"
+# The kernel, and strata-tutorial (which `strata tutorial` runs) and strata-eval from the runtime
+# package. Built with the whole workspace's features, as `cargo test --release --workspace`
+# resolves them: with only these packages selected, cargo turns on fewer features of shared
+# crates (strata-cells asks for some, see its Cargo.toml), and the test command would then
+# compile serde, ndarray, zarrs and rust-analyzer's crates a second time (minutes in CI).
+cargo build --release --workspace --bins
 
 say "installing the kernelspec 'strata' into $VENV (and warming the compile cache)"
 "$STRATA" install --prefix "$VENV"
