@@ -676,3 +676,17 @@ def test_cells_compile_against_the_thin_crates_and_the_executor_is_loaded_beside
     run = kernel.run_ok("DataArray::new(from_array(ndarray::Array1::linspace(0.0, 1.0, 10).into_dyn(), ChunkSpec::Uniform(5)), &[\"x\"])"
                         ".unwrap().plot().map(|f| (f.width(), f.png().starts_with(b\"\\x89PNG\")))")
     assert text_plain(run.result) == "Ok((720, true))", run.describe()
+
+
+def test_a_kernel_started_without_cargo_on_its_path_builds_and_loads_the_executor(fresh_kernel: Callable[..., KernelSession]) -> None:
+    """A JupyterLab started from a desktop launcher or a service may lack ~/.cargo/bin on its
+    PATH. evcxr then compiles cells with the toolchain it was built with; the kernel's own
+    calls (building the executor library, finding libstd for the cell process) must find the
+    same toolchain, or every cell would run without its executor."""
+    dirs = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    hidden = [p for p in dirs if (Path(p) / "cargo").exists() or (Path(p) / "rustc").exists()]
+    if any((Path(p) / "cc").exists() for p in hidden):
+        pytest.skip(f"cargo is installed beside the C linker ({hidden}): it cannot be left off PATH alone")
+    ks = fresh_kernel(env={**os.environ, "PATH": os.pathsep.join(p for p in dirs if p not in hidden)})
+    run = ks.run_ok("(strata::executor::registered(), strata::exec::map_tasks(3, |i| i + 1).unwrap())", timeout=300)
+    assert text_plain(run.result) == '(Some("strata"), [1, 2, 3])', run.describe()

@@ -1,5 +1,5 @@
-//! The Strata Jupyter kernel: Rust cells, evaluated by evcxr, with the Strata runtime and
-//! display crates preloaded.
+//! The Strata Jupyter kernel: Rust cells, evaluated by evcxr, with the Strata API and display
+//! crates preloaded and the executor library loaded beside them.
 //!
 //! The contract, in layers: [`protocol`] is the Jupyter wire protocol as plain data;
 //! [`server`] binds the channels and runs the request loops (busy/idle, counters, history,
@@ -15,5 +15,6 @@ pub mod outbox;
 pub mod outputs;
 pub mod protocol;
 pub mod server;
+pub mod toolchain;
 
 pub use error::KernelError;

@@ -651,7 +651,7 @@ fn byte_to_char(s: &str, byte: usize) -> usize {
 
 /// The version of the rustc that compiles cells, for language_info.
 fn rustc_version() -> String {
-    std::process::Command::new("rustc")
+    std::process::Command::new(crate::toolchain::tool("rustc"))
         .arg("--version")
         .output()
         .ok()

@@ -71,7 +71,7 @@ pub fn configure_process(workspace: &Workspace) {
     // preludes) must not change how this kernel builds cells. An `evcxr.toml` in the
     // notebook's own directory is still honoured, as evcxr users expect.
     std::env::set_var("EVCXR_CONFIG_DIR", workspace.dir().join("evcxr-config"));
-    let libdir = std::process::Command::new("rustc")
+    let libdir = std::process::Command::new(crate::toolchain::tool("rustc"))
         .args(["--print", "target-libdir"])
         .output()
         .ok()

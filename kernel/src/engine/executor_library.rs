@@ -82,7 +82,7 @@ pub fn manifest(cells_manifest: &str, cells_manifest_path: &Path, crates_dir: &P
 
 /// The host's target triple, as evcxr passes it to cargo (`rustc -vV`'s `host:`).
 pub fn host_triple() -> Option<String> {
-    let out = Command::new("rustc").arg("-vV").output().ok()?;
+    let out = Command::new(crate::toolchain::tool("rustc")).arg("-vV").output().ok()?;
     String::from_utf8(out.stdout).ok()?.lines().find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
 }
 
@@ -117,9 +117,10 @@ pub fn build(slot: &Path, crates_dir: &Path, triple: &str) -> Result<PathBuf, Ex
     let cells_lock = fs::read_to_string(&lock).map_err(io(&lock))?;
     write_if_changed(&executor_lock, &cells_lock)?;
 
-    let mut child = Command::new("cargo")
+    let mut child = Command::new(crate::toolchain::tool("cargo"))
         .args(["build", "--message-format=json-render-diagnostics", "--target", triple])
         .current_dir(&dir)
+        .env("RUSTC", crate::toolchain::tool("rustc"))
         .env("CARGO_TARGET_DIR", "target")
         .env("CARGO_BUILD_BUILD_DIR", "target")
         .env("RUSTFLAGS", "-Cprefer-dynamic")
