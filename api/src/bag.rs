@@ -274,7 +274,7 @@ impl Bag<String> {
     /// directory (all its files), or a glob such as `data/accounts.*.json.gz`. Files ending
     /// in `.gz` are decompressed. Line endings are removed.
     pub fn read_text(pattern: impl AsRef<str>) -> Result<Bag<String>, Error> {
-        let files = Arc::new(executor().text_files(pattern.as_ref())?);
+        let files = Arc::new(executor().list_files(pattern.as_ref())?);
         let recipe_files = files.clone();
         Ok(Bag { npartitions: files.len(), recipe: Arc::new(move |i| executor().read_lines(&recipe_files[i])) })
     }

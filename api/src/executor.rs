@@ -85,15 +85,13 @@ pub trait Executor: Send + Sync {
     /// Opens a NetCDF-3 or NetCDF-4 file as a dataset, CF-decoded as xarray does.
     fn open_netcdf(&self, path: &Path) -> Result<Dataset, Error>;
 
-    /// The NetCDF files a glob pattern names, in path order.
-    fn netcdf_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error>;
-
     /// Writes a dataset as a NetCDF-4 file (computing its variables), CF-encoded as its
     /// variables' encodings say, all or nothing.
     fn write_netcdf(&self, dataset: &Dataset, path: &Path) -> Result<(), Error>;
 
-    /// The text files a pattern names (a file, a directory's files, or a glob), in path order.
-    fn text_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error>;
+    /// The files a pattern names (a file, a directory's files, or a glob), in path order; an
+    /// error when it names none. For bags of text files and many-file datasets alike.
+    fn list_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error>;
 
     /// The lines of a text file, decompressed when it ends in `.gz`.
     fn read_lines(&self, path: &Path) -> Result<Vec<String>, Error>;
@@ -202,15 +200,11 @@ impl Executor for Inline {
         unavailable(&format!("opening {}", path.display()))
     }
 
-    fn netcdf_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
-        unavailable(&format!("listing {pattern}"))
-    }
-
     fn write_netcdf(&self, _: &Dataset, path: &Path) -> Result<(), Error> {
         unavailable(&format!("writing {}", path.display()))
     }
 
-    fn text_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
+    fn list_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
         unavailable(&format!("listing {pattern}"))
     }
 

@@ -162,23 +162,18 @@ pub struct ZarrArray {
     fill_value: Value,
 }
 
-/// What an executor read from an array's metadata, to describe it as a [`ZarrArray`].
-#[derive(Clone, Debug)]
-pub struct ZarrArrayParts {
-    pub source: ZarrRef,
-    pub dtype: DType,
-    pub grid: ChunkGrid,
-    /// 2 or 3.
-    pub zarr_format: u8,
-    pub attributes: Map<String, Value>,
-    pub dimension_names: Option<Vec<Option<String>>>,
-    pub fill_value: Value,
-}
-
 impl ZarrArray {
-    /// The array an executor opened.
-    pub fn from_parts(parts: ZarrArrayParts) -> ZarrArray {
-        let ZarrArrayParts { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value } = parts;
+    /// The array an executor opened: its source, stored type and chunk grid, and what its
+    /// metadata says (format 2 or 3, attributes, dimension names, fill value).
+    pub fn new(
+        source: ZarrRef,
+        dtype: DType,
+        grid: ChunkGrid,
+        zarr_format: u8,
+        attributes: Map<String, Value>,
+        dimension_names: Option<Vec<Option<String>>>,
+        fill_value: Value,
+    ) -> ZarrArray {
         ZarrArray { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }
     }
 

@@ -15,9 +15,8 @@ use std::path::Path;
 /// The entry point the executor library exports (see the `strata-executor` crate).
 const ENTRY: &str = "strata_executor_init";
 
-#[cfg(target_os = "linux")]
-const RTLD_NOW: c_int = 2;
-#[cfg(target_os = "macos")]
+/// Resolve every symbol at load, so a library built against another strata-cells fails here,
+/// with the missing symbol's name (the value on glibc and macOS alike).
 const RTLD_NOW: c_int = 2;
 
 extern "C" {

@@ -14,7 +14,7 @@ mod ticks;
 
 pub use colormap::Colormap;
 
-use strata_display::plot::{register_renderer, Figure, FigureParts, FigureSpec, Frame, PlotError, Projection, Renderer};
+use strata_display::plot::{register_renderer, Figure, FigureSpec, Frame, PlotError, Projection, Renderer};
 
 /// Draws maps and line plots.
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,7 +46,7 @@ unsafe fn register_at_load() {
 /// A drawn figure from its pixels: encodes them as PNG.
 pub(crate) fn figure(width: u32, height: u32, rgb: Vec<u8>, svg: Option<String>, title: String, map: Option<(Projection, Frame)>) -> Result<Figure, PlotError> {
     let png = encode_png(width, height, &rgb)?;
-    Figure::from_parts(FigureParts { width, height, rgb, png, svg, title, map })
+    Figure::new(width, height, rgb, png, svg, title, map)
 }
 
 fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, PlotError> {

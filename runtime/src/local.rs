@@ -95,15 +95,11 @@ impl Executor for LocalExecutor {
         netcdf::open(path)
     }
 
-    fn netcdf_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
-        netcdf::files(pattern)
-    }
-
     fn write_netcdf(&self, dataset: &Dataset, path: &Path) -> Result<(), Error> {
         netcdf::write(dataset, path)
     }
 
-    fn text_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
+    fn list_files(&self, pattern: &str) -> Result<Vec<PathBuf>, Error> {
         crate::text::files(pattern)
     }
 

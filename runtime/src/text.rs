@@ -1,5 +1,5 @@
-//! Text files for bags (`Bag::read_text`): which files a pattern names, and their lines,
-//! gzip-compressed ones decompressed.
+//! Files by pattern (for bags and many-file datasets), and text files' lines for bags
+//! (`Bag::read_text`), gzip-compressed ones decompressed.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -26,7 +26,8 @@ pub fn open_dataset(path: impl AsRef<Path>) -> Result<Dataset, Error> {
 /// along `dim` in file-name order, as xarray's `open_mfdataset(combine="nested")` does for
 /// products that come one file per day. Other coordinates must agree between files.
 pub fn open_mfdataset(pattern: &str, dim: &str) -> Result<Dataset, Error> {
-    let files = executor().netcdf_files(pattern)?;
+    let pattern = if Path::new(pattern).is_dir() { format!("{}/*.nc", pattern.trim_end_matches('/')) } else { pattern.to_owned() };
+    let files = executor().list_files(&pattern)?;
     let parts: Vec<Dataset> = files.iter().map(open_dataset).collect::<Result<_, _>>()?;
     concat_datasets(&parts, dim)
 }

@@ -31,23 +31,11 @@ impl std::fmt::Debug for Figure {
     }
 }
 
-/// What a renderer drew: the pixels, their PNG encoding, an SVG where the figure is vector
-/// art, and for a map where it was drawn.
-pub struct FigureParts {
-    pub width: u32,
-    pub height: u32,
-    /// Row-major RGB bytes, `3 * width * height` of them.
-    pub rgb: Vec<u8>,
-    pub png: Vec<u8>,
-    pub svg: Option<String>,
-    pub title: String,
-    pub map: Option<(Projection, Frame)>,
-}
-
 impl Figure {
-    /// The figure a renderer drew.
-    pub fn from_parts(parts: FigureParts) -> Result<Figure, PlotError> {
-        let FigureParts { width, height, rgb, png, svg, title, map } = parts;
+    /// The figure a renderer drew: its pixels (row-major RGB, `3 * width * height` bytes),
+    /// their PNG encoding, an SVG where the figure is vector art, its title, and for a map the
+    /// projection and frame it was drawn in.
+    pub fn new(width: u32, height: u32, rgb: Vec<u8>, png: Vec<u8>, svg: Option<String>, title: String, map: Option<(Projection, Frame)>) -> Result<Figure, PlotError> {
         if rgb.len() != 3 * width as usize * height as usize {
             return Err(PlotError::Draw(format!("{} bytes of pixels for a {width}x{height} figure", rgb.len())));
         }

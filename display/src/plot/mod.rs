@@ -24,7 +24,7 @@ mod renderer;
 pub mod spec;
 
 pub use color::Rgb;
-pub use figure::{Figure, FigureParts};
+pub use figure::Figure;
 pub use grid::Grid;
 pub use line::LinePlot;
 pub use map::{Extend, Fill, Frame, MapPlot};

@@ -3,7 +3,7 @@
 //! tasks that need them, in the file's own chunks where it has them (NetCDF-4).
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 use netcdf::types::{FloatType, IntType, NcVariableType};
@@ -192,18 +192,6 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
         }
     }
     cf::decode(stored, global)
-}
-
-/// The NetCDF files `pattern` names (a glob, or a directory's `*.nc`), in path order.
-pub(crate) fn files(pattern: &str) -> Result<Vec<PathBuf>, Error> {
-    let pattern = if Path::new(pattern).is_dir() { format!("{}/*.nc", pattern.trim_end_matches('/')) } else { pattern.to_string() };
-    let bad = |cause: String| Error::NetCdf { path: pattern.clone(), cause };
-    let mut files: Vec<PathBuf> = glob::glob(&pattern).map_err(|e| bad(e.to_string()))?.flatten().collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(bad("no files match".into()));
-    }
-    Ok(files)
 }
 
 /// Writes `dataset` as a NetCDF-4 file (computing its variables), CF-encoded. The file

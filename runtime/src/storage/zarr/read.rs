@@ -15,7 +15,7 @@ use zarrs::storage::ReadableStorageTraits;
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
 use crate::plan::ZarrRef;
-use crate::zarr::{ZarrArray, ZarrArrayParts};
+use crate::zarr::ZarrArray;
 
 /// What a task reads chunks through: the zarrs array of a [`ZarrRef`], opened once per
 /// process from the reference's metadata (no metadata read from disk) and kept in its handle.
@@ -108,7 +108,7 @@ fn describe(path: &Path, location: std::path::PathBuf, array: Array<dyn Readable
     // The array is open already: tasks read through it rather than open it again.
     let opened = OpenedZarr::new(array).map_err(not_zarr)?;
     source.handle.get_or_open(|| Ok(opened))?;
-    Ok(ZarrArray::from_parts(ZarrArrayParts { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }))
+    Ok(ZarrArray::new(source, dtype, grid, zarr_format, attributes, dimension_names, fill_value))
 }
 
 /// v3 keeps dimension names in the metadata; v2 arrays written by xarray keep them in the
