@@ -35,6 +35,11 @@ impl<T: BlockElement> Clone for DataArray<T> {
 impl<T: BlockElement> DataArray<T> {
     /// The array of `data` (its plan made of type `T`) with these dimension names,
     /// coordinates and attributes, and no encoding.
+    /// A variable as it is held (any stored element type), its values delivered as `T`.
+    pub(crate) fn stored(variable: Variable) -> DataArray<T> {
+        DataArray { name: None, variable, coords: IndexMap::new(), _type: PhantomData }
+    }
+
     pub(crate) fn from_parts(name: Option<String>, dims: Vec<String>, data: ChunkedArray<T>, coords: IndexMap<String, Coordinate>, attrs: Attrs) -> DataArray<T> {
         let variable = Variable { dims, data: data.plan().clone(), attrs, encoding: Attrs::new() };
         DataArray { name, variable, coords, _type: PhantomData }
@@ -130,7 +135,7 @@ impl<T: BlockElement> DataArray<T> {
     }
 
     pub fn shape(&self) -> Vec<usize> {
-        self.data().shape()
+        self.variable.shape()
     }
 
     /// Each dimension with its length, in order.
@@ -179,8 +184,11 @@ impl<T: BlockElement> DataArray<T> {
         &self.variable.encoding
     }
 
+    /// The element type of the data as it is held (xarray's `dtype`): a float32 variable read
+    /// from a file says float32 here, and selections and transposes keep it; `T` is the type
+    /// its values are delivered as (`values`, `item`, arithmetic).
     pub fn dtype(&self) -> crate::array::DType {
-        self.data().dtype()
+        self.variable.dtype()
     }
 
     pub fn axis(&self, dim: &str) -> Result<usize, Error> {
@@ -209,7 +217,11 @@ impl<T: BlockElement> DataArray<T> {
         for (dim, _) in sizes {
             self.axis(dim.as_ref())?;
         }
-        Ok(self.with_data(ChunkedArray::from_node(rechunk_node(self.plan(), &self.variable.dims, sizes)?)))
+        // Re-cut in the stored element type; as before, a re-cut array has no encoding.
+        let mut out = self.clone();
+        out.variable.data = rechunk_node(self.plan(), &self.variable.dims, sizes)?;
+        out.variable.encoding = Attrs::new();
+        Ok(out)
     }
 
     /// Chunk lengths along each dimension, by name (xarray's `chunksizes`).
@@ -271,24 +283,26 @@ impl<T: BlockElement> DataArray<T> {
             Positions::One(i) => (vec![*i], true),
             Positions::Many(v) => (v.clone(), false),
         };
-        let data = if drop {
-            let mut sel = vec![Sel::All; self.variable.dims.len()];
+        let mut sel = vec![Sel::All; self.variable.dims.len()];
+        let run = is_run(&indices);
+        if drop {
             sel[axis] = Sel::Index(indices[0]);
-            self.data().isel(&sel)
-        } else if is_run(&indices) {
-            let mut sel = vec![Sel::All; self.variable.dims.len()];
+        } else if run {
             let start = indices.first().copied().unwrap_or(0);
             sel[axis] = Sel::from(start..start + indices.len());
-            self.data().isel(&sel)
-        } else {
-            self.data().take(axis, &indices)
-        };
+        }
+        // Selected in the stored element type (a float32 variable stays float32, as in xarray).
+        let data = crate::with_dtype!(self.variable.dtype(), S => {
+            let stored = ChunkedArray::<S>::typed(self.variable.data.clone());
+            if drop || run { stored.isel(&sel).plan().clone() } else { stored.take(axis, &indices).plan().clone() }
+        });
         let mut dims = self.variable.dims.clone();
         if drop {
             dims.remove(axis);
         }
         let coords = self.coords.iter().map(|(n, c)| (n.clone(), c.select(dim, &indices, drop))).collect();
-        let mut out = DataArray::from_parts(self.name.clone(), dims, data, coords, self.variable.attrs.clone());
+        let variable = Variable { dims, data, attrs: self.variable.attrs.clone(), encoding: Attrs::new() };
+        let mut out = DataArray { name: self.name.clone(), variable, coords, _type: PhantomData };
         // A selection is the same variable, fewer elements: it is stored as the whole was
         // (xarray's `Variable.isel` keeps the encoding too).
         out.variable.encoding = self.variable.encoding.clone();
@@ -301,7 +315,10 @@ impl<T: BlockElement> DataArray<T> {
             return Err(Error::Mismatch { what: "transpose".into(), reason: format!("{order:?} does not name each of {:?} once", self.variable.dims) });
         }
         let perm: Vec<usize> = order.iter().map(|d| self.axis(d)).collect::<Result<_, _>>()?;
-        let mut out = self.with_data(self.data().transpose(&perm));
+        // Transposed in the stored element type.
+        let mut out = self.clone();
+        out.variable.data = crate::plan::build::transpose_node(&self.variable.data, &perm);
+        out.variable.encoding = Attrs::new();
         out.variable.dims = order.iter().map(|d| d.to_string()).collect();
         Ok(out)
     }
@@ -784,6 +801,28 @@ mod tests {
         assert!(bad.values().is_ok());
         let unlabeled = &da(vec![1.0, 2.0, 3.0], &["z"], &[3]) + &da(vec![1.0, 2.0], &["z"], &[2]);
         assert!(matches!(unlabeled.values(), Err(Error::Mismatch { .. })));
+    }
+
+    #[test]
+    fn a_float32_variable_keeps_its_dtype_through_selection_and_transpose() {
+        let values: Vec<f32> = (0..12).map(|v| v as f32 + 0.25).collect();
+        let stored = DataArray::new(from_array(ArrayD::from_shape_vec(ndarray::IxDyn(&[3, 4]), values).unwrap(), ChunkSpec::Uniform(2)), &["lat", "lon"])
+            .unwrap()
+            .with_index("lat", vec![-1.0, 0.0, 1.0])
+            .unwrap();
+        let ds = crate::labeled::Dataset::new().with_var("sst", &stored).unwrap();
+        // As xarray: `ds.sst.dtype` is float32; the values come as the f64 asked for.
+        let sst = ds.var("sst").unwrap();
+        assert_eq!(sst.dtype(), crate::array::DType::F32);
+        let row = sst.sel([("lat", 0.0)]).unwrap();
+        assert_eq!(row.dtype(), crate::array::DType::F32);
+        assert_eq!(row.values().unwrap().into_raw_vec_and_offset().0, vec![4.25, 5.25, 6.25, 7.25]);
+        let picked = sst.isel([("lon", Sel::from(1..3))]).unwrap().transpose(&["lon", "lat"]).unwrap();
+        assert_eq!(picked.dtype(), crate::array::DType::F32);
+        assert_eq!(picked.shape(), vec![2, 3]);
+        assert_eq!(picked.values().unwrap().into_raw_vec_and_offset().0, vec![1.25, 5.25, 9.25, 2.25, 6.25, 10.25]);
+        // A reduction accumulates in f64 and gives f64.
+        assert_eq!(row.mean("lon").unwrap().dtype(), crate::array::DType::F64);
     }
 
     #[test]

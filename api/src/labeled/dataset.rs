@@ -145,8 +145,9 @@ impl Dataset {
     /// A data variable with elements of type `T`.
     pub fn var_as<T: BlockElement>(&self, name: &str) -> Result<DataArray<T>, Error> {
         let v = self.vars.get(name).ok_or_else(|| self.unknown(name))?;
-        let mut out = DataArray::new(v.array::<T>(), &v.dims)?.with_name(name).with_attrs(v.attrs.clone());
-        out.variable.encoding = v.encoding.clone();
+        // The variable itself, in its stored type (xarray's `ds[name].dtype`); its values are
+        // delivered as `T`, converted lazily where they are used.
+        let mut out = DataArray::<T>::stored(v.clone()).with_name(name);
         for (cname, c) in &self.coords {
             if c.dims.iter().all(|d| v.dims.contains(d)) {
                 out.coords.insert(cname.clone(), c.clone());
@@ -220,12 +221,9 @@ impl Dataset {
                 out.vars.insert(name.clone(), v.clone());
                 continue;
             }
-            // Selected in its own element type, through a DataArray of it.
-            let selected = crate::with_dtype!(v.dtype(), T => {
-                let da = DataArray::new(v.array::<T>(), &v.dims)?.select_positions(dim, positions);
-                (da.dims().to_vec(), da.plan().clone())
-            });
-            out.vars.insert(name.clone(), Variable { dims: selected.0, data: selected.1, attrs: v.attrs.clone(), encoding: v.encoding.clone() });
+            // Selected as a DataArray does it, in the variable's own element type.
+            let selected = DataArray::<f64>::stored(v.clone()).select_positions(dim, positions);
+            out.vars.insert(name.clone(), selected.variable);
         }
         for (name, c) in &self.coords {
             out.coords.insert(name.clone(), c.select(dim, &indices, drop));
