@@ -58,6 +58,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
         }
     }
 
+    /// The number of partitions: the tasks a terminal call runs.
     pub fn npartitions(&self) -> usize {
         self.npartitions
     }
@@ -67,6 +68,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
         Bag { npartitions: self.npartitions, recipe: Arc::new(move |i| step(recipe(i)?)) }
     }
 
+    /// A bag of `f` of each item (dask's `map`).
     pub fn map<U, F>(&self, f: F) -> Bag<U>
     where
         F: Fn(T) -> U + Send + Sync + 'static,
@@ -74,6 +76,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
         self.derive(move |part| Ok(part.into_iter().map(&f).collect()))
     }
 
+    /// A bag of the items for which `keep` is true (dask's `filter`).
     pub fn filter<F>(&self, keep: F) -> Bag<T>
     where
         F: Fn(&T) -> bool + Send + Sync + 'static,
@@ -107,6 +110,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
         Ok(self.run(|part| part)?.into_iter().flatten().collect())
     }
 
+    /// How many items there are.
     pub fn count(&self) -> Result<usize, Error> {
         Ok(self.run(|part| part.len())?.into_iter().sum())
     }
@@ -240,6 +244,7 @@ impl<T: Send + Sync + 'static> Bag<T> {
 }
 
 impl<T: Send + Sync + Copy + std::iter::Sum + 'static> Bag<T> {
+    /// The sum of all items (partition sums, then their sum).
     pub fn sum(&self) -> Result<T, Error> {
         Ok(self.run(|part| part.into_iter().sum::<T>())?.into_iter().sum())
     }

@@ -261,13 +261,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A task graph as data: each task once, dependencies before the tasks that use them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskGraph {
+    /// The tasks, dependencies first.
     pub tasks: Vec<TaskInfo>,
 }
 
+/// One task of a [`TaskGraph`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskInfo {
+    /// The task's id, unique in the process.
     pub id: u64,
+    /// Its name (`delayed`, `map`, a function's name, or one given with `named`).
     pub name: String,
+    /// The ids of the tasks it waits for.
     pub deps: Vec<u64>,
     /// Already computed (a later `compute` will not run it again).
     pub done: bool,

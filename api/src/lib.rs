@@ -13,6 +13,8 @@
 //! library by the notebook kernel. Without one, plans still compute, on the calling thread
 //! (dask's synchronous scheduler), and storage gives [`Error::NoExecutor`].
 
+#![warn(missing_docs)]
+
 pub mod array;
 pub mod bag;
 pub mod delayed;

@@ -12,14 +12,30 @@ use crate::plan::NodeRef;
 
 /// What a presenter is given: the parts of a value a representation shows.
 pub enum Presentable<'a> {
-    DataArray { name: Option<&'a str>, dims: &'a [String], data: &'a NodeRef, coords: &'a indexmap::IndexMap<String, Coordinate>, attrs: &'a Attrs },
+    /// A [`DataArray`], by its parts.
+    DataArray {
+        /// Its name, if any.
+        name: Option<&'a str>,
+        /// Its dimension names.
+        dims: &'a [String],
+        /// The plan of its data (not computed).
+        data: &'a NodeRef,
+        /// Its coordinates.
+        coords: &'a indexmap::IndexMap<String, Coordinate>,
+        /// Its attributes.
+        attrs: &'a Attrs,
+    },
+    /// A [`Dataset`].
     Dataset(&'a Dataset),
+    /// A [`ChunkedArray`], by its plan.
     Array(&'a NodeRef),
+    /// A delayed task graph, to be drawn.
     TaskGraph(&'a crate::delayed::TaskGraph),
 }
 
 /// Shows values (installed once per process by the front end).
 pub trait Presenter: Send + Sync {
+    /// Shows `value` (in a notebook: sends its representation as display data).
     fn present(&self, value: &Presentable<'_>);
 }
 

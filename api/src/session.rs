@@ -45,6 +45,7 @@ impl CancelToken {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Whether [`CancelToken::cancel`] was called on this token or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
@@ -167,6 +168,7 @@ impl Session {
         f()
     }
 
+    /// Whether `other` is this session (a clone of it), not one with equal settings.
     pub fn same(&self, other: &Session) -> bool {
         Arc::ptr_eq(&self.state, &other.state)
     }
@@ -215,6 +217,7 @@ impl Session {
         read(&self.state.budget).unwrap_or_else(|| physical_memory().map_or(4 << 30, |m| m / 2))
     }
 
+    /// Sets the bytes this session's computations may hold at once.
     pub fn set_memory_budget(&self, bytes: u64) {
         *write(&self.state.budget) = Some(bytes);
     }
@@ -253,6 +256,7 @@ impl Session {
         })
     }
 
+    /// Sets how long this session's computations run before a progress bar appears.
     pub fn set_progress_after(&self, delay: Duration) {
         *write(&self.state.progress_after) = Some(delay);
     }
@@ -264,6 +268,7 @@ impl Session {
         read(&self.state.presenter).clone()
     }
 
+    /// Installs the presenter this session's values are shown through; `None` removes it.
     pub fn set_presenter(&self, presenter: Option<Arc<dyn Presenter>>) {
         *write(&self.state.presenter) = presenter;
     }

@@ -13,18 +13,27 @@ use crate::executor::executor;
 use crate::labeled::Dataset;
 use crate::plan::{Node, NodeRef, Op, ZarrRef};
 
+/// Which version of the Zarr format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZarrFormat {
+    /// Zarr v2 (`.zarray`, `.zattrs`; dimension names in `_ARRAY_DIMENSIONS`).
     V2,
+    /// Zarr v3 (`zarr.json`), the default.
     V3,
 }
 
+/// The codec blosc runs inside (numcodecs' `cname`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BloscCompressor {
+    /// LZ4: fast.
     Lz4,
+    /// LZ4 high compression.
     Lz4hc,
+    /// Zstandard.
     Zstd,
+    /// zlib (deflate).
     Zlib,
+    /// Blosc's own LZ-based codec.
     Blosclz,
 }
 
@@ -41,20 +50,41 @@ impl BloscCompressor {
     }
 }
 
+/// The shuffle filter blosc applies before compressing (numcodecs' `shuffle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BloscShuffle {
+    /// No shuffle.
     None,
+    /// Bytes of each element grouped by position (numcodecs' `SHUFFLE`).
     Byte,
+    /// Bits grouped by position (`BITSHUFFLE`).
     Bit,
 }
 
 /// How chunks are compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compressor {
+    /// Chunks stored uncompressed.
     None,
-    Blosc { cname: BloscCompressor, clevel: u8, shuffle: BloscShuffle },
-    Zstd { level: i32 },
-    Gzip { level: u32 },
+    /// Blosc, as numcodecs' `Blosc`.
+    Blosc {
+        /// The codec blosc uses.
+        cname: BloscCompressor,
+        /// The compression level, 0 to 9.
+        clevel: u8,
+        /// The shuffle filter.
+        shuffle: BloscShuffle,
+    },
+    /// Zstandard.
+    Zstd {
+        /// The compression level (0: zstd's default).
+        level: i32,
+    },
+    /// Gzip.
+    Gzip {
+        /// The compression level, 0 to 9.
+        level: u32,
+    },
 }
 
 impl Compressor {
@@ -68,6 +98,7 @@ impl Compressor {
 /// The defaults are zarr-python's: Zarr v3 with zstd, chunks as the array's.
 #[derive(Clone, Debug)]
 pub struct ToZarr {
+    /// Zarr v2 or v3 (default v3).
     pub format: ZarrFormat,
     /// `None`: the format's default (v3: zstd level 0; v2: blosc lz4).
     pub compressor: Option<Compressor>,
@@ -75,7 +106,9 @@ pub struct ToZarr {
     pub chunks: Option<Vec<usize>>,
     /// Shard shape (v3 only): each shard file holds several chunks.
     pub shards: Option<Vec<usize>>,
+    /// User attributes to store with the array.
     pub attributes: Map<String, Value>,
+    /// Names of the axes to record (v3 `dimension_names`, v2 `_ARRAY_DIMENSIONS`).
     pub dimension_names: Option<Vec<String>>,
     /// `None`: NaN for floats, 0 for integers, false for bool.
     pub fill_value: Option<f64>,
@@ -84,6 +117,7 @@ pub struct ToZarr {
     pub no_fill_value: bool,
     /// Replace an existing array at the path (atomically, once the new one is complete).
     pub overwrite: bool,
+    /// How the array is computed while it is written (threads, budget, observer).
     pub compute: ComputeOptions,
 }
 
@@ -105,44 +139,53 @@ impl Default for ToZarr {
 }
 
 impl ToZarr {
+    /// The defaults, but Zarr v2 (blosc lz4 unless a compressor is set).
     pub fn v2() -> ToZarr {
         ToZarr { format: ZarrFormat::V2, ..ToZarr::default() }
     }
 
+    /// The defaults: Zarr v3 with zstd.
     pub fn v3() -> ToZarr {
         ToZarr::default()
     }
 
+    /// Compresses chunks with `compressor`.
     pub fn compressor(mut self, compressor: Compressor) -> ToZarr {
         self.compressor = Some(compressor);
         self
     }
 
+    /// Stores chunks of this shape.
     pub fn chunks(mut self, chunks: &[usize]) -> ToZarr {
         self.chunks = Some(chunks.to_vec());
         self
     }
 
+    /// Groups chunks into shards of this shape (v3 only).
     pub fn shards(mut self, shards: &[usize]) -> ToZarr {
         self.shards = Some(shards.to_vec());
         self
     }
 
+    /// Adds the user attribute `key` (replacing one of the same name).
     pub fn attribute(mut self, key: &str, value: impl Into<Value>) -> ToZarr {
         self.attributes.insert(key.to_owned(), value.into());
         self
     }
 
+    /// Records these names for the axes.
     pub fn dimension_names<S: AsRef<str>>(mut self, names: &[S]) -> ToZarr {
         self.dimension_names = Some(names.iter().map(|n| n.as_ref().to_owned()).collect());
         self
     }
 
+    /// Records `value` (converted to the element type) as the fill value.
     pub fn fill_value(mut self, value: f64) -> ToZarr {
         self.fill_value = Some(value);
         self
     }
 
+    /// Whether to replace an array already at the path (else that is an error).
     pub fn overwrite(mut self, overwrite: bool) -> ToZarr {
         self.overwrite = overwrite;
         self
@@ -177,10 +220,12 @@ impl ZarrArray {
         ZarrArray { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }
     }
 
+    /// The array's directory.
     pub fn path(&self) -> &Path {
         &self.source.path
     }
 
+    /// The stored array's shape.
     pub fn shape(&self) -> Vec<usize> {
         self.grid.shape()
     }
@@ -190,6 +235,7 @@ impl ZarrArray {
         self.grid.chunks()
     }
 
+    /// The stored element type.
     pub fn dtype(&self) -> DType {
         self.dtype
     }

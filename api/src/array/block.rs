@@ -11,16 +11,27 @@ use crate::error::Error;
 /// An n-dimensional array of one of the supported element types.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
+    /// Booleans.
     Bool(ArrayD<bool>),
+    /// 8-bit signed integers.
     I8(ArrayD<i8>),
+    /// 16-bit signed integers.
     I16(ArrayD<i16>),
+    /// 32-bit signed integers.
     I32(ArrayD<i32>),
+    /// 64-bit signed integers.
     I64(ArrayD<i64>),
+    /// 8-bit unsigned integers.
     U8(ArrayD<u8>),
+    /// 16-bit unsigned integers.
     U16(ArrayD<u16>),
+    /// 32-bit unsigned integers.
     U32(ArrayD<u32>),
+    /// 64-bit unsigned integers.
     U64(ArrayD<u64>),
+    /// 32-bit floats.
     F32(ArrayD<f32>),
+    /// 64-bit floats.
     F64(ArrayD<f64>),
 }
 
@@ -75,7 +86,10 @@ pub fn slice_info(region: &[Range<usize>]) -> Vec<SliceInfoElem> {
 
 /// Moves typed arrays into and out of blocks.
 pub trait BlockElement: Element {
+    /// The array as a block of this type's variant.
     fn wrap(array: ArrayD<Self>) -> Block;
+    /// The array inside `block` if it holds this type, else `None` (no conversion; see
+    /// [`Block::into_typed`] for that).
     fn unwrap(block: Block) -> Option<ArrayD<Self>>;
 }
 
@@ -94,22 +108,27 @@ block_element!(bool => Bool, i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 =>
                u32 => U32, u64 => U64, f32 => F32, f64 => F64);
 
 impl Block {
+    /// The element type.
     pub fn dtype(&self) -> DType {
         with_block!(self, _a, T => <T as Element>::DTYPE)
     }
 
+    /// The length of each axis.
     pub fn shape(&self) -> &[usize] {
         with_block!(self, a, _T => a.shape())
     }
 
+    /// The number of elements.
     pub fn len(&self) -> usize {
         self.shape().iter().product()
     }
 
+    /// Whether the block has no elements (some axis has length 0).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The bytes its elements take.
     pub fn nbytes(&self) -> usize {
         self.len() * self.dtype().size_of()
     }
@@ -128,6 +147,7 @@ impl Block {
         with_block!(self, a, _S => with_dtype!(dtype, T => T::wrap(a.mapv(|v| <T as Element>::from_f64(v.to_f64())))))
     }
 
+    /// The values converted to f64, as a new array.
     pub fn to_f64(&self) -> ArrayD<f64> {
         self.as_f64().into_owned()
     }
@@ -195,18 +215,24 @@ impl Block {
         with_block!(self, a, T => T::wrap(a.select(ndarray::Axis(axis), indices)))
     }
 
+    /// The block with its axes reordered (axis `k` is this block's `perm[k]`), copied into
+    /// row-major order.
     pub fn permuted(&self, perm: &[usize]) -> Block {
         with_block!(self, a, T => T::wrap(a.clone().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()))
     }
 
+    /// The block without `axis`, keeping its first position along it (for length-1 axes).
     pub fn remove_axis(&self, axis: usize) -> Block {
         with_block!(self, a, T => T::wrap(a.index_axis(ndarray::Axis(axis), 0).to_owned()))
     }
 
+    /// The block with a new length-1 axis at `axis`.
     pub fn insert_axis(&self, axis: usize) -> Block {
         with_block!(self, a, T => T::wrap(a.clone().insert_axis(ndarray::Axis(axis))))
     }
 
+    /// The same elements in row-major order, in `shape`; an error when the element counts
+    /// differ.
     pub fn reshape(&self, shape: &[usize]) -> Result<Block, Error> {
         with_block!(self, a, T => {
             let standard = a.as_standard_layout().into_owned();

@@ -28,6 +28,9 @@ macro_rules! reducible {
 reducible!(bool => i64, f64; i8 => i64, f64; i16 => i64, f64; i32 => i64, f64; i64 => i64, f64;
            u8 => u64, f64; u16 => u64, f64; u32 => u64, f64; u64 => u64, f64; f32 => f32, f32; f64 => f64, f64);
 
+/// A lazy N-d array of `T` cut into chunks (dask's `Array`): a handle on a plan. Building on
+/// it (arithmetic, selections, reductions) only builds a bigger plan; `compute` runs it.
+/// Cloning is cheap: clones share the plan.
 pub struct ChunkedArray<T> {
     node: NodeRef,
     _type: PhantomData<fn() -> T>,
@@ -55,6 +58,8 @@ impl<T: BlockElement> std::fmt::Debug for ChunkedArray<T> {
 
 /// Which axes a reduction runs over: `..` (all), one axis, or a list.
 pub trait Axes {
+    /// The axes, sorted and without repeats, for an array of `ndim` dimensions; an error
+    /// naming the first axis out of range.
     fn resolve(&self, ndim: usize) -> Result<Vec<usize>, Error>;
 }
 
@@ -104,9 +109,19 @@ impl Axes for Vec<usize> {
 /// `Sel::Index(3)` (drops the axis).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sel {
+    /// The whole axis (`:`).
     All,
+    /// One position; the axis is dropped (`a[3]`).
     Index(usize),
-    Range { start: Option<usize>, end: Option<usize>, step: usize },
+    /// A slice `start:end:step` (`a[2:10:2]`).
+    Range {
+        /// The first position (`None`: 0).
+        start: Option<usize>,
+        /// The end, excluded (`None`: the axis's length).
+        end: Option<usize>,
+        /// The distance between positions kept; 0 is an error.
+        step: usize,
+    },
 }
 
 impl Sel {
@@ -201,22 +216,27 @@ impl<T: BlockElement> ChunkedArray<T> {
         &self.node
     }
 
+    /// The length of each axis.
     pub fn shape(&self) -> Vec<usize> {
         self.node.shape()
     }
 
+    /// The number of axes.
     pub fn ndim(&self) -> usize {
         self.node.grid.ndim()
     }
 
+    /// The number of elements.
     pub fn size(&self) -> usize {
         self.shape().iter().product()
     }
 
+    /// The element type the plan computes (normally `T`'s).
     pub fn dtype(&self) -> DType {
         self.node.dtype
     }
 
+    /// The bytes the computed array takes.
     pub fn nbytes(&self) -> u64 {
         self.node.nbytes()
     }
@@ -231,6 +251,7 @@ impl<T: BlockElement> ChunkedArray<T> {
         self.node.grid.chunk_shape()
     }
 
+    /// The number of chunks (dask's `npartitions`).
     pub fn npartitions(&self) -> usize {
         self.node.grid.nchunks()
     }
@@ -240,6 +261,7 @@ impl<T: BlockElement> ChunkedArray<T> {
         self.compute_with(&ComputeOptions::default())
     }
 
+    /// [`ChunkedArray::compute`] with `options` (threads, budget, observer).
     pub fn compute_with(&self, options: &ComputeOptions) -> Result<ArrayD<T>, Error> {
         Ok(exec::compute(&self.node, options)?.into_typed::<T>())
     }
@@ -278,6 +300,8 @@ impl<T: BlockElement> ChunkedArray<T> {
         crate::executor::executor().write_zarr_array(&self.node, path.as_ref(), options)
     }
 
+    /// The same values cut into other chunks (dask's `rechunk`); an invalid spec is an
+    /// error at `compute`.
     pub fn rechunk(&self, chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
         match ChunkGrid::from_spec(&self.shape(), &chunks.into(), T::DTYPE.size_of()) {
             Ok(grid) => self.derive(Op::Rechunk { input: self.node.clone() }, grid),
@@ -296,6 +320,7 @@ impl<T: BlockElement> ChunkedArray<T> {
         ChunkedArray::from_node(crate::plan::build::transpose_node(&self.node, perm))
     }
 
+    /// Axes `a` and `b` exchanged (NumPy's `swapaxes`).
     pub fn swapaxes(&self, a: usize, b: usize) -> ChunkedArray<T> {
         let n = self.ndim();
         if a >= n || b >= n {
@@ -344,6 +369,8 @@ impl<T: BlockElement> ChunkedArray<T> {
         self.take(axis, &indices)
     }
 
+    /// The values converted to `U` (NumPy's `astype`: floats to integers truncate and
+    /// saturate, NaN becomes 0).
     pub fn astype<U: BlockElement>(&self) -> ChunkedArray<U> {
         self.derive(Op::Cast { input: self.node.clone() }, self.node.grid.clone())
     }
@@ -352,14 +379,17 @@ impl<T: BlockElement> ChunkedArray<T> {
         ChunkedArray::typed(crate::plan::build::unary_node(op, &self.node))
     }
 
+    /// Whether each element is NaN (never for integers).
     pub fn isnan(&self) -> ChunkedArray<bool> {
         self.unary(UnaryOp::IsNan)
     }
 
+    /// Whether each element is neither NaN nor infinite (always for integers).
     pub fn isfinite(&self) -> ChunkedArray<bool> {
         self.unary(UnaryOp::IsFinite)
     }
 
+    /// Whether each element is not NaN (xarray's `notnull`).
     pub fn notnull(&self) -> ChunkedArray<bool> {
         self.isnan().not()
     }
@@ -372,16 +402,28 @@ impl<T: BlockElement> ChunkedArray<T> {
         ChunkedArray::from_node(self.binary_with(op, other))
     }
 
+    /// `self > other`, element-wise with broadcasting.
     pub fn gt(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Gt, &other.node) }
+    /// `self >= other`, element-wise with broadcasting.
     pub fn ge(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Ge, &other.node) }
+    /// `self < other`, element-wise with broadcasting.
     pub fn lt(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Lt, &other.node) }
+    /// `self <= other`, element-wise with broadcasting.
     pub fn le(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Le, &other.node) }
+    /// `self == other`, element-wise with broadcasting (named so as not to clash with
+    /// `PartialEq::eq`).
     pub fn eq_(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Eq, &other.node) }
+    /// `self != other`, element-wise with broadcasting.
     pub fn ne_(&self, other: &ChunkedArray<T>) -> ChunkedArray<bool> { self.compare(BinaryOp::Ne, &other.node) }
+    /// `self > v` for each element.
     pub fn gt_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Gt, &scalar_node(v)) }
+    /// `self >= v` for each element.
     pub fn ge_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Ge, &scalar_node(v)) }
+    /// `self < v` for each element.
     pub fn lt_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Lt, &scalar_node(v)) }
+    /// `self <= v` for each element.
     pub fn le_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Le, &scalar_node(v)) }
+    /// `self == v` for each element.
     pub fn eq_scalar(&self, v: T) -> ChunkedArray<bool> { self.compare(BinaryOp::Eq, &scalar_node(v)) }
 
     /// Element-wise minimum (NaN wins, as NumPy's `minimum`).
@@ -389,10 +431,12 @@ impl<T: BlockElement> ChunkedArray<T> {
         self.arith(BinaryOp::Min, &other.node)
     }
 
+    /// Element-wise maximum (NaN wins, as NumPy's `maximum`).
     pub fn maximum(&self, other: &ChunkedArray<T>) -> ChunkedArray<T> {
         self.arith(BinaryOp::Max, &other.node)
     }
 
+    /// Each element to the power `exponent` (for integers, a negative exponent gives 0).
     pub fn powf(&self, exponent: T) -> ChunkedArray<T> {
         self.arith(BinaryOp::Pow, &scalar_node(exponent))
     }
@@ -433,15 +477,27 @@ impl<T: BlockElement> ChunkedArray<T> {
         ChunkedArray::typed(crate::plan::build::group_reduce_node(&self.node, op, axis, groups, ddof, skipna, reduce_dtype(op, T::DTYPE)))
     }
 
+    /// The smallest element over `axes` (NaN if any is NaN, as NumPy's `min`).
     pub fn min(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, false) }
+    /// The largest element over `axes` (NaN if any is NaN, as NumPy's `max`).
     pub fn max(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Max, axes, 0, false) }
+    /// The smallest element over `axes`, NaN left out (NaN where all are).
     pub fn nanmin(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Min, axes, 0, true) }
+    /// The largest element over `axes`, NaN left out (NaN where all are).
     pub fn nanmax(&self, axes: impl Axes) -> ChunkedArray<T> { self.reduce(ReduceOp::Max, axes, 0, true) }
+    /// The position of the smallest element along `axis` (the first on ties; a NaN's if
+    /// there is one, as NumPy).
     pub fn argmin(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMin, axis, 0, false) }
+    /// The position of the largest element along `axis` (the first on ties; a NaN's if
+    /// there is one, as NumPy).
     pub fn argmax(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMax, axis, 0, false) }
+    /// [`ChunkedArray::argmin`] with NaN left out.
     pub fn nanargmin(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMin, axis, 0, true) }
+    /// [`ChunkedArray::argmax`] with NaN left out.
     pub fn nanargmax(&self, axis: usize) -> ChunkedArray<i64> { self.reduce(ReduceOp::ArgMax, axis, 0, true) }
+    /// Whether any element over `axes` is non-zero (true).
     pub fn any(&self, axes: impl Axes) -> ChunkedArray<bool> { self.reduce(ReduceOp::Any, axes, 0, false) }
+    /// Whether every element over `axes` is non-zero (true).
     pub fn all(&self, axes: impl Axes) -> ChunkedArray<bool> { self.reduce(ReduceOp::All, axes, 0, false) }
     /// Elements that are not NaN.
     pub fn count(&self, axes: impl Axes) -> ChunkedArray<i64> { self.reduce(ReduceOp::Count, axes, 0, false) }
@@ -466,20 +522,31 @@ impl<T: Reducible> ChunkedArray<T> {
         ChunkedArray::typed(Node::new(Op::CumSum { input: self.node.clone(), axis, skipna }, self.node.grid.clone(), dtype))
     }
 
+    /// The sum over `axes`, in the widest type of `T`'s kind (NumPy's `sum`).
     pub fn sum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, false) }
+    /// The sum over `axes` with NaN counted as zero (`nansum`).
     pub fn nansum(&self, axes: impl Axes) -> ChunkedArray<T::Sum> { self.reduce(ReduceOp::Sum, axes, 0, true) }
+    /// The mean over `axes`, as a float (NumPy's `mean`).
     pub fn mean(&self, axes: impl Axes) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Mean, axes, 0, false) }
+    /// The mean over `axes` of the elements that are not NaN (`nanmean`).
     pub fn nanmean(&self, axes: impl Axes) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Mean, axes, 0, true) }
+    /// The variance over `axes`, divided by `n - ddof` (NumPy's `var`).
     pub fn var(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Var, axes, ddof, false) }
+    /// The variance over `axes` of the elements that are not NaN (`nanvar`).
     pub fn nanvar(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Var, axes, ddof, true) }
+    /// The standard deviation over `axes`, with divisor `n - ddof` (NumPy's `std`).
     pub fn std(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Std, axes, ddof, false) }
+    /// The standard deviation over `axes` of the elements that are not NaN (`nanstd`).
     pub fn nanstd(&self, axes: impl Axes, ddof: usize) -> ChunkedArray<T::Float> { self.reduce(ReduceOp::Std, axes, ddof, true) }
 }
 
 macro_rules! float_math {
     ($($name:ident => $op:ident),*) => {
         impl<T: Reducible> ChunkedArray<T> {
-            $( pub fn $name(&self) -> ChunkedArray<T::Float> { self.unary(UnaryOp::$op) } )*
+            $(
+                #[doc = concat!("`", stringify!($name), "` of each element, in `T::Float` (float64 for integers, as NumPy).")]
+                pub fn $name(&self) -> ChunkedArray<T::Float> { self.unary(UnaryOp::$op) }
+            )*
         }
     };
 }
@@ -487,20 +554,24 @@ float_math!(sqrt => Sqrt, exp => Exp, ln => Ln, log10 => Log10, sin => Sin, cos 
             tanh => Tanh, floor => Floor, ceil => Ceil, round => Round);
 
 impl<T: BlockElement> ChunkedArray<T> {
+    /// The absolute value of each element.
     pub fn abs(&self) -> ChunkedArray<T> {
         self.unary(UnaryOp::Abs)
     }
 }
 
 impl ChunkedArray<bool> {
+    /// Logical not of each element.
     pub fn not(&self) -> ChunkedArray<bool> {
         self.unary(UnaryOp::Not)
     }
 
+    /// Logical and, element-wise with broadcasting (NumPy's `&` on bools).
     pub fn and(&self, other: &ChunkedArray<bool>) -> ChunkedArray<bool> {
         self.compare(BinaryOp::And, &other.node)
     }
 
+    /// Logical or, element-wise with broadcasting (NumPy's `|` on bools).
     pub fn or(&self, other: &ChunkedArray<bool>) -> ChunkedArray<bool> {
         self.compare(BinaryOp::Or, &other.node)
     }

@@ -27,10 +27,12 @@ pub fn full<T: BlockElement>(shape: &[usize], value: T, chunks: impl Into<ChunkS
     source(Op::Full { value: value.to_f64() }, shape, chunks)
 }
 
+/// An array of zeros (NumPy's `zeros`).
 pub fn zeros<T: BlockElement>(shape: &[usize], chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
     full(shape, T::from_f64(0.0), chunks)
 }
 
+/// An array of ones (NumPy's `ones`).
 pub fn ones<T: BlockElement>(shape: &[usize], chunks: impl Into<ChunkSpec>) -> ChunkedArray<T> {
     full(shape, T::from_f64(1.0), chunks)
 }
@@ -62,6 +64,7 @@ pub struct RandomState {
 }
 
 impl RandomState {
+    /// A state seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         RandomState { seed, draws: Arc::new(AtomicU64::new(0)) }
     }
@@ -77,10 +80,12 @@ impl RandomState {
         self.uniform(0.0, 1.0, shape, chunks)
     }
 
+    /// Uniform in `[low, high)`.
     pub fn uniform(&self, low: f64, high: f64, shape: &[usize], chunks: impl Into<ChunkSpec>) -> ChunkedArray<f64> {
         source(Op::Random { seed: self.next_seed(), dist: Distribution::Uniform { low, high } }, shape, chunks)
     }
 
+    /// Normally distributed with this mean and standard deviation.
     pub fn normal(&self, mean: f64, std: f64, shape: &[usize], chunks: impl Into<ChunkSpec>) -> ChunkedArray<f64> {
         source(Op::Random { seed: self.next_seed(), dist: Distribution::Normal { mean, std } }, shape, chunks)
     }

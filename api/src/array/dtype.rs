@@ -6,20 +6,32 @@ use std::fmt;
 /// The element types an array can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
+    /// `bool` (NumPy's `bool`).
     Bool,
+    /// `i8` (`int8`).
     I8,
+    /// `i16` (`int16`).
     I16,
+    /// `i32` (`int32`).
     I32,
+    /// `i64` (`int64`).
     I64,
+    /// `u8` (`uint8`).
     U8,
+    /// `u16` (`uint16`).
     U16,
+    /// `u32` (`uint32`).
     U32,
+    /// `u64` (`uint64`).
     U64,
+    /// `f32` (`float32`).
     F32,
+    /// `f64` (`float64`).
     F64,
 }
 
 impl DType {
+    /// Bytes per element (NumPy's `itemsize`).
     pub fn size_of(self) -> usize {
         match self {
             DType::Bool | DType::I8 | DType::U8 => 1,
@@ -29,14 +41,17 @@ impl DType {
         }
     }
 
+    /// Whether this is `F32` or `F64`.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
 
+    /// Whether this is one of the signed integer types.
     pub fn is_signed_int(self) -> bool {
         matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
     }
 
+    /// Whether this is one of the unsigned integer types.
     pub fn is_unsigned_int(self) -> bool {
         matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
     }
@@ -92,6 +107,7 @@ impl DType {
 }
 
 impl DType {
+    /// Every element type, bool first, then signed, unsigned and float by width.
     pub const ALL: [DType; 11] =
         [DType::Bool, DType::I8, DType::I16, DType::I32, DType::I64, DType::U8, DType::U16, DType::U32, DType::U64, DType::F32, DType::F64];
 
@@ -140,9 +156,12 @@ impl<'de> serde::Deserialize<'de> for DType {
 
 /// A Rust type an array can hold.
 pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'static {
+    /// The tag of this type.
     const DTYPE: DType;
     /// Lossy conversion through f64 (as NumPy's astype): used for casts and reductions.
     fn to_f64(self) -> f64;
+    /// Conversion from f64 with Rust's `as` (floats to integers truncate and saturate, NaN
+    /// becomes 0; bool is `value != 0`).
     fn from_f64(value: f64) -> Self;
 }
 

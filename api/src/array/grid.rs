@@ -5,6 +5,8 @@ use std::ops::Range;
 
 use crate::error::Error;
 
+/// An array's chunking (dask's `chunks`): the length of every chunk along every axis, which
+/// also gives the array's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChunkGrid {
     /// `chunks[axis]` lists the lengths of that axis's chunks; they sum to the axis length.
@@ -78,6 +80,8 @@ impl ChunkGrid {
         Ok(ChunkGrid { chunks })
     }
 
+    /// The grid `spec` asks for over `shape`; `item_size` (bytes per element) sizes
+    /// [`ChunkSpec::Bytes`] chunks. An error when the spec does not fit the shape.
     pub fn from_spec(shape: &[usize], spec: &ChunkSpec, item_size: usize) -> Result<ChunkGrid, Error> {
         match spec {
             ChunkSpec::Uniform(c) => Self::regular(shape, &vec![*c; shape.len()]),
@@ -110,14 +114,17 @@ impl ChunkGrid {
         }
     }
 
+    /// The number of axes.
     pub fn ndim(&self) -> usize {
         self.chunks.len()
     }
 
+    /// The array's shape: each axis's chunk lengths summed.
     pub fn shape(&self) -> Vec<usize> {
         self.chunks.iter().map(|c| c.iter().sum()).collect()
     }
 
+    /// The chunk lengths, one list per axis (dask's `chunks`).
     pub fn chunks(&self) -> &[Vec<usize>] {
         &self.chunks
     }
@@ -132,6 +139,7 @@ impl ChunkGrid {
         self.chunks.iter().map(Vec::len).collect()
     }
 
+    /// The total number of chunks (dask's `npartitions`).
     pub fn nchunks(&self) -> usize {
         self.chunks.iter().map(Vec::len).product()
     }

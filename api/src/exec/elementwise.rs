@@ -145,6 +145,8 @@ macro_rules! float_unary {
     }};
 }
 
+/// `op` on each element of `input`, in the type [`crate::plan::build::unary_dtype`] gives;
+/// an error for math on bool.
 pub fn unary(op: UnaryOp, input: Block) -> Result<Block, Error> {
     let out = crate::plan::build::unary_dtype(op, input.dtype());
     match op {

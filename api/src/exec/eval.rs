@@ -19,6 +19,7 @@ use crate::plan::{AxisSelect, Distribution, Node, NodeId, Op};
 /// Results materialised before the main pass (reductions), by node id.
 pub type Materialized = HashMap<NodeId, Arc<Block>>;
 
+/// A box of an array: one range of positions per axis.
 pub type Region = Vec<Range<usize>>;
 
 /// The values of `node` inside `region`.

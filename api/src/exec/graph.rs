@@ -24,9 +24,19 @@ use crate::plan::{Groups, NodeId, NodeRef, Op};
 #[derive(Debug, Clone)]
 pub enum StageKind {
     /// Fold it into a reduction's partial result.
-    Reduce { spec: ReduceSpec, groups: Option<Arc<Groups>> },
+    Reduce {
+        /// The reduction.
+        spec: ReduceSpec,
+        /// For a group-by reduction, the group of each position along the reduced axis.
+        groups: Option<Arc<Groups>>,
+    },
     /// Total it along `axis`: the first pass of a cumulative sum.
-    ScanTotals { axis: usize, skipna: bool },
+    ScanTotals {
+        /// The axis summed along.
+        axis: usize,
+        /// Whether NaN counts as 0.
+        skipna: bool,
+    },
     /// Hand it on: a chunk of the result.
     Output,
 }
@@ -34,6 +44,7 @@ pub enum StageKind {
 /// One stage: a task per chunk of `grid`, each evaluating `expr` over its chunk.
 #[derive(Debug, Clone)]
 pub struct Stage {
+    /// What its tasks do with their chunks.
     pub kind: StageKind,
     /// The node the stage computes (a reduction, a cumulative sum, or the output).
     pub node: NodeRef,
@@ -48,8 +59,11 @@ pub struct Stage {
 /// A task's name, as dask would key it: the stage's operation and node, and the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskKey {
+    /// The stage's operation name ([`Stage::op_name`]).
     pub op: &'static str,
+    /// The id of the node the stage computes.
     pub node: NodeId,
+    /// The chunk's row-major number in the stage's grid.
     pub index: usize,
 }
 
@@ -64,6 +78,7 @@ impl std::fmt::Display for TaskKey {
 /// fixed order, the result does not vary from run to run.
 #[derive(Debug, Clone)]
 pub enum Partial {
+    /// A reduction's accumulated state over the chunks folded so far.
     Reduce(Accumulator),
     /// Each chunk's totals along the scanned axis, with the chunk's region.
     Totals(Vec<(Region, ArrayD<f64>)>),
@@ -170,6 +185,7 @@ impl Stage {
 /// A plan as tasks: the stages in the order they run, the output's last.
 #[derive(Debug, Clone)]
 pub struct TaskGraph {
+    /// The stages in the order they run; the output stage is last.
     pub stages: Vec<Stage>,
 }
 
@@ -205,6 +221,7 @@ impl TaskGraph {
         TaskGraph { stages }
     }
 
+    /// The number of tasks over all stages (one per chunk of each stage's grid).
     pub fn ntasks(&self) -> usize {
         self.stages.iter().map(|s| s.grid.nchunks()).sum()
     }

@@ -11,11 +11,16 @@ use crate::plan::ReduceOp;
 /// What a reduction does, as the scheduler needs it.
 #[derive(Debug, Clone)]
 pub struct ReduceSpec {
+    /// The reduction.
     pub op: ReduceOp,
     /// Reduced axes of the input, ascending.
     pub axes: Vec<usize>,
+    /// Delta degrees of freedom for variance and standard deviation.
     pub ddof: usize,
+    /// Whether NaN elements are left out.
     pub skipna: bool,
+    /// The input's shape (for a group-by reduction, with the group axis inserted after the
+    /// reduced one).
     pub in_shape: Vec<usize>,
     /// float32 input whose result is float64 (a widening cast folded into the reduction,
     /// see `plan::optimize::fold_casts`): sums are accumulated in f64 from the first addition,
@@ -28,6 +33,7 @@ impl ReduceSpec {
         (0..self.in_shape.len()).filter(|a| !self.axes.contains(a)).collect()
     }
 
+    /// The result's shape: the input's without the reduced axes.
     pub fn out_shape(&self) -> Vec<usize> {
         self.kept().iter().map(|&a| self.in_shape[a]).collect()
     }
@@ -187,6 +193,7 @@ impl Accumulator {
         spec.out_shape().iter().map(|&n| n as u64).product::<u64>() * 24
     }
 
+    /// An accumulator with nothing folded in, for `spec`'s output shape.
     pub fn new(spec: &ReduceSpec) -> Self {
         let n: usize = spec.out_shape().iter().product();
         let a0 = match spec.op {

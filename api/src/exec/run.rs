@@ -61,6 +61,8 @@ impl Run {
         }
     }
 
+    /// Whether the computation was cancelled: its session interrupted, the caller's token
+    /// cancelled, or (in the default session) SIGINT received.
     pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
             || self.caller.as_ref().is_some_and(CancelToken::is_cancelled)
@@ -91,6 +93,7 @@ impl Run {
         Error::Interrupted { completed: self.done(), total: self.total }
     }
 
+    /// How many tasks are done so far.
     pub fn done(&self) -> usize {
         self.done.load(Ordering::Relaxed)
     }

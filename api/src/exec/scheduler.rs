@@ -22,17 +22,48 @@ use crate::session::{CancelToken, Session};
 pub enum Progress {
     /// A computation of `tasks` tasks began; a progress bar for it should appear once it has
     /// run for `show_bar_after` (its session's [`Session::progress_after`]).
-    Started { tasks: usize, show_bar_after: Duration },
+    Started {
+        /// How many tasks the computation has.
+        tasks: usize,
+        /// How long to wait before showing a bar.
+        show_bar_after: Duration,
+    },
     /// After each task: how many are done, the bytes it produced, the operation it ran
     /// (`reduce`, `cumsum`, or the output's), and how long it took, so that an observer can
     /// total time per operation.
-    Task { done: usize, total: usize, bytes: u64, op: &'static str, elapsed: Duration },
-    Finished { tasks: usize, elapsed: Duration },
-    Failed { done: usize, total: usize, error: Error },
+    Task {
+        /// Tasks done so far, this one included.
+        done: usize,
+        /// Tasks in the computation.
+        total: usize,
+        /// Bytes of the chunk the task evaluated (0 for tasks that are not chunks).
+        bytes: u64,
+        /// The operation the task ran.
+        op: &'static str,
+        /// How long the task took.
+        elapsed: Duration,
+    },
+    /// The computation finished successfully.
+    Finished {
+        /// How many tasks it ran.
+        tasks: usize,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// The computation stopped with an error (an interrupt included).
+    Failed {
+        /// Tasks done before it stopped.
+        done: usize,
+        /// Tasks in the computation.
+        total: usize,
+        /// Why it stopped.
+        error: Error,
+    },
 }
 
 /// Receives progress events; called from worker threads.
 pub trait Observer: Send + Sync {
+    /// Handles one event; called from any thread, so it should be quick.
     fn event(&self, progress: &Progress);
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::{Observer, Progress};
 use crate::error::human_bytes;
 
+/// An [`Observer`] drawing a text progress bar on stderr (see the module documentation).
 #[derive(Default)]
 pub struct TerminalProgress {
     /// (started, last drawn, bytes so far, delay before the first draw)

@@ -19,9 +19,13 @@ use crate::plan::{build, BinaryOp, NodeRef};
 /// A variable as a file stores it.
 #[derive(Clone, Debug)]
 pub struct StoredVariable {
+    /// The variable's name in the file.
     pub name: String,
+    /// Its dimension names, one per axis.
     pub dims: Vec<String>,
+    /// Its raw stored values, as a plan (nothing read yet).
     pub data: NodeRef,
+    /// Its attributes as stored, CF encoding attributes included.
     pub attrs: Attrs,
     /// The format's own fill value (Zarr v2 metadata, NetCDF's default), if it has one.
     pub fill_value: Option<f64>,

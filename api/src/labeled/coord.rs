@@ -10,10 +10,13 @@ use crate::error::Error;
 /// A coordinate's values, of one of the kinds labels come in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
+    /// Numbers (NaN allowed).
     F64(ArrayD<f64>),
+    /// Integers.
     I64(ArrayD<i64>),
     /// Instants as whole seconds since 1970-01-01 in `calendar`; `i64::MIN` is "not a time".
     Time(ArrayD<i64>, Calendar),
+    /// Text labels (xarray's object or string coordinates).
     Str(ArrayD<String>),
 }
 
@@ -21,6 +24,7 @@ pub enum Values {
 pub const NAT: i64 = i64::MIN;
 
 impl Values {
+    /// The length of each axis.
     pub fn shape(&self) -> &[usize] {
         match self {
             Values::F64(a) => a.shape(),
@@ -30,10 +34,12 @@ impl Values {
         }
     }
 
+    /// The number of values.
     pub fn len(&self) -> usize {
         self.shape().iter().product()
     }
 
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -48,21 +54,25 @@ impl Values {
         }
     }
 
+    /// 1-D numbers.
     pub fn from_f64(values: Vec<f64>) -> Values {
         let n = values.len();
         Values::F64(ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
     }
 
+    /// 1-D integers.
     pub fn from_i64(values: Vec<i64>) -> Values {
         let n = values.len();
         Values::I64(ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
     }
 
+    /// 1-D times: whole seconds since 1970-01-01 in `calendar` ([`NAT`] for missing).
     pub fn from_times(seconds: Vec<i64>, calendar: Calendar) -> Values {
         let n = seconds.len();
         Values::Time(ArrayD::from_shape_vec(IxDyn(&[n]), seconds).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))), calendar)
     }
 
+    /// 1-D text labels.
     pub fn from_strings(values: Vec<String>) -> Values {
         let n = values.len();
         Values::Str(ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::from_elem(IxDyn(&[0]), String::new())))
@@ -98,6 +108,7 @@ impl Values {
         }
     }
 
+    /// The values with their axes reordered (axis `k` is this one's `perm[k]`).
     pub fn permuted(&self, perm: &[usize]) -> Values {
         match self {
             Values::F64(a) => Values::F64(a.clone().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()),
@@ -146,16 +157,22 @@ impl Values {
 /// one-dimensional coordinate named as its dimension.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Coordinate {
+    /// The dimensions the values run along, one per axis of `values`.
     pub dims: Vec<String>,
+    /// The labels.
     pub values: Values,
+    /// Attributes (`units`, `long_name`, ...).
     pub attrs: Attrs,
 }
 
 impl Coordinate {
+    /// A coordinate of `values` along `dims`, without attributes. Not checked here: the
+    /// array or dataset it is added to checks the dimensions and lengths.
     pub fn new(dims: &[&str], values: Values) -> Coordinate {
         Coordinate { dims: dims.iter().map(|d| d.to_string()).collect(), values, attrs: Attrs::new() }
     }
 
+    /// The coordinate with `attrs` as its attributes.
     pub fn with_attrs(mut self, attrs: Attrs) -> Coordinate {
         self.attrs = attrs;
         self
@@ -177,11 +194,15 @@ impl Coordinate {
 /// Which way a 1-D index runs, if it runs one way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Monotonic {
+    /// Each value at least the one before (also: fewer than two values).
     Increasing,
+    /// Each value at most the one before.
     Decreasing,
+    /// Neither (or a NaN among the values).
     No,
 }
 
+/// Which way `keys` run (ties allowed), as label slicing and interpolation need to know.
 pub fn monotonic(keys: &[f64]) -> Monotonic {
     if keys.windows(2).all(|w| w[0] <= w[1]) {
         Monotonic::Increasing

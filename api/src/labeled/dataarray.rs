@@ -33,13 +33,13 @@ impl<T: BlockElement> Clone for DataArray<T> {
 }
 
 impl<T: BlockElement> DataArray<T> {
-    /// The array of `data` (its plan made of type `T`) with these dimension names,
-    /// coordinates and attributes, and no encoding.
     /// A variable as it is held (any stored element type), its values delivered as `T`.
     pub(crate) fn stored(variable: Variable) -> DataArray<T> {
         DataArray { name: None, variable, coords: IndexMap::new(), _type: PhantomData }
     }
 
+    /// The array of `data` (its plan made of type `T`) with these dimension names,
+    /// coordinates and attributes, and no encoding.
     pub(crate) fn from_parts(name: Option<String>, dims: Vec<String>, data: ChunkedArray<T>, coords: IndexMap<String, Coordinate>, attrs: Attrs) -> DataArray<T> {
         let variable = Variable { dims, data: data.plan().clone(), attrs, encoding: Attrs::new() };
         DataArray { name, variable, coords, _type: PhantomData }
@@ -48,6 +48,8 @@ impl<T: BlockElement> DataArray<T> {
 
 /// Which dimensions an operation works over: a name, several, or `..` for all of them.
 pub trait Dims {
+    /// The dimension names meant, given all of the array's (`all`). Names are not checked
+    /// here; the operation reports unknown ones.
     fn names(&self, all: &[String]) -> Vec<String>;
 }
 impl Dims for &str {
@@ -111,29 +113,35 @@ impl<T: BlockElement> DataArray<T> {
         self.with_coord(dim, Coordinate::new(&[dim], Values::from_f64(values)))
     }
 
+    /// The array with this name.
     pub fn with_name(mut self, name: &str) -> DataArray<T> {
         self.name = Some(name.to_string());
         self
     }
 
+    /// The array with `attrs` replacing its attributes.
     pub fn with_attrs(mut self, attrs: Attrs) -> DataArray<T> {
         self.variable.attrs = attrs;
         self
     }
 
+    /// The array with the attribute `key` set to `value`.
     pub fn with_attr(mut self, key: &str, value: impl Into<serde_json::Value>) -> DataArray<T> {
         self.variable.attrs.insert(key.to_string(), value.into());
         self
     }
 
+    /// The array's name, if it has one (xarray's `name`).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
+    /// The dimension names, in axis order (xarray's `dims`).
     pub fn dims(&self) -> &[String] {
         &self.variable.dims
     }
 
+    /// The length of each dimension, in axis order.
     pub fn shape(&self) -> Vec<usize> {
         self.variable.shape()
     }
@@ -143,14 +151,17 @@ impl<T: BlockElement> DataArray<T> {
         self.variable.dims.iter().cloned().zip(self.shape()).collect()
     }
 
+    /// The attributes (xarray's `attrs`).
     pub fn attrs(&self) -> &Attrs {
         &self.variable.attrs
     }
 
+    /// The coordinates by name, in the order they were added (xarray's `coords`).
     pub fn coords(&self) -> &IndexMap<String, Coordinate> {
         &self.coords
     }
 
+    /// The coordinate `name`; an error listing the coordinates when there is none.
     pub fn coord(&self, name: &str) -> Result<&Coordinate, Error> {
         self.coords.get(name).ok_or_else(|| Error::UnknownVariable {
             name: name.to_string(),
@@ -191,6 +202,7 @@ impl<T: BlockElement> DataArray<T> {
         self.variable.dtype()
     }
 
+    /// The axis number of the dimension `dim` (xarray's `get_axis_num`).
     pub fn axis(&self, dim: &str) -> Result<usize, Error> {
         self.variable.dims.iter().position(|d| d == dim).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: self.variable.dims.clone() })
     }
@@ -234,6 +246,7 @@ impl<T: BlockElement> DataArray<T> {
         DataArray::from_parts(self.name.clone(), self.variable.dims.clone(), data, self.coords.clone(), self.variable.attrs.clone())
     }
 
+    /// The data converted to `U`, labels kept (xarray's `astype`).
     pub fn astype<U: BlockElement>(&self) -> DataArray<U> {
         self.with_data(self.data().astype::<U>())
     }
@@ -490,6 +503,7 @@ impl DataArray<f64> {
     pub fn mean(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nanmean(axes))
     }
+    /// Sum over `dims`, skipping NaN.
     pub fn sum(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nansum(axes))
     }
@@ -497,12 +511,15 @@ impl DataArray<f64> {
     pub fn std(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nanstd(axes, 0))
     }
+    /// Variance (ddof 0, as xarray) skipping NaN.
     pub fn var(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nanvar(axes, 0))
     }
+    /// Minimum over `dims`, skipping NaN.
     pub fn min(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nanmin(axes))
     }
+    /// Maximum over `dims`, skipping NaN.
     pub fn max(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce_with(dims, |d, axes| d.nanmax(axes))
     }
@@ -527,15 +544,19 @@ impl DataArray<f64> {
         let scalar = Node::new(Op::Full { value }, crate::array::ChunkGrid::regular(&[], &[]).expect("0-d grid"), crate::array::DType::F64);
         self.with_data(ChunkedArray::from_node(crate::plan::build::binary_node(op, self.plan(), &scalar)))
     }
+    /// Whether each value is greater than `value` (NaN: false).
     pub fn gt(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Gt, value)
     }
+    /// Whether each value is at least `value` (NaN: false).
     pub fn ge(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Ge, value)
     }
+    /// Whether each value is less than `value` (NaN: false).
     pub fn lt(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Lt, value)
     }
+    /// Whether each value is at most `value` (NaN: false).
     pub fn le(&self, value: f64) -> DataArray<bool> {
         self.compare(BinaryOp::Le, value)
     }
@@ -568,26 +589,33 @@ impl DataArray<f64> {
     pub fn radians(&self) -> DataArray<f64> {
         self * (std::f64::consts::PI / 180.0)
     }
+    /// Cosine of each value (radians).
     pub fn cos(&self) -> DataArray<f64> {
         self.map_data(|x| x.cos())
     }
+    /// Sine of each value (radians).
     pub fn sin(&self) -> DataArray<f64> {
         self.map_data(|x| x.sin())
     }
 
+    /// Whether each value is NaN, i.e. missing (xarray's `isnull`).
     pub fn isnull(&self) -> DataArray<bool> {
         self.with_data(self.data().isnan())
     }
+    /// Whether each value is present, not NaN (xarray's `notnull`).
     pub fn notnull(&self) -> DataArray<bool> {
         self.with_data(self.data().notnull())
     }
 
+    /// Absolute value of each value.
     pub fn abs(&self) -> DataArray<f64> {
         self.with_data(self.data().abs())
     }
+    /// Square root of each value.
     pub fn sqrt(&self) -> DataArray<f64> {
         self.with_data(self.data().sqrt())
     }
+    /// Each value to the power `exponent`.
     pub fn powf(&self, exponent: f64) -> DataArray<f64> {
         self.with_data(self.data().powf(exponent))
     }
@@ -659,12 +687,16 @@ pub struct Weighted {
 }
 
 impl Weighted {
+    /// The sum of value times weight over `dims`, NaN products skipped (xarray's
+    /// `weighted(w).sum`).
     pub fn sum(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         let (x, w) = align(&self.values, &self.weights)?;
         let product = x.binary(BinaryOp::Mul, &w)?;
         product.sum(dims)
     }
 
+    /// The weighted mean over `dims`: the sum of value times weight, divided by the sum of
+    /// the weights where the value is not NaN (xarray's `weighted(w).mean`).
     pub fn mean(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         let (x, w) = align(&self.values, &self.weights)?;
         let names = dims.names(&union_dims(&x.variable.dims, &w.variable.dims));

@@ -16,17 +16,23 @@ use crate::plan::NodeRef;
 /// (or is to be) encoded on disk (`_FillValue`, `scale_factor`, `dtype`, time `units`, ...).
 #[derive(Clone, Debug)]
 pub struct Variable {
+    /// The dimension names, one per axis of the data.
     pub dims: Vec<String>,
+    /// The data's plan, in the element type it is held in.
     pub data: NodeRef,
+    /// Attributes (`units`, `long_name`, ...).
     pub attrs: Attrs,
+    /// How it is stored on disk (xarray's `encoding`).
     pub encoding: Attrs,
 }
 
 impl Variable {
+    /// The length of each dimension.
     pub fn shape(&self) -> Vec<usize> {
         self.data.shape()
     }
 
+    /// The element type the data is held in.
     pub fn dtype(&self) -> DType {
         self.data.dtype
     }
@@ -46,6 +52,7 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// An empty dataset.
     pub fn new() -> Dataset {
         Dataset::default()
     }
@@ -91,19 +98,23 @@ impl Dataset {
         Ok(self)
     }
 
+    /// The dataset with `attrs` as its (global) attributes.
     pub fn with_attrs(mut self, attrs: Attrs) -> Dataset {
         self.attrs = attrs;
         self
     }
 
+    /// The dataset's global attributes.
     pub fn attrs(&self) -> &Attrs {
         &self.attrs
     }
 
+    /// The coordinates by name, in order.
     pub fn coords(&self) -> &IndexMap<String, Coordinate> {
         &self.coords
     }
 
+    /// The data variables by name, in order, as they are held.
     pub fn variables(&self) -> &IndexMap<String, Variable> {
         &self.vars
     }

@@ -258,24 +258,35 @@ impl GroupBy {
         Ok((out, axis_after))
     }
 
+    /// The mean of each group, skipping NaN, over `dims`, which must include the grouped
+    /// dimension: in the result it is replaced by a dimension of the groups (named for the
+    /// key: "month" for `"time.month"`), as xarray's `groupby(...).mean`.
     pub fn mean(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Mean, dims)
     }
+    /// The sum of each group, skipping NaN, over `dims` (see [`GroupBy::mean`]).
     pub fn sum(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Sum, dims)
     }
+    /// The standard deviation of each group (ddof 0), skipping NaN; `dims` must be the
+    /// grouped dimension alone.
     pub fn std(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Std, dims)
     }
+    /// The variance of each group (ddof 0), skipping NaN; `dims` must be the grouped
+    /// dimension alone.
     pub fn var(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Var, dims)
     }
+    /// The minimum of each group, skipping NaN, over `dims` (see [`GroupBy::mean`]).
     pub fn min(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Min, dims)
     }
+    /// The maximum of each group, skipping NaN, over `dims` (see [`GroupBy::mean`]).
     pub fn max(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Max, dims)
     }
+    /// How many values of each group are not NaN, over `dims` (see [`GroupBy::mean`]).
     pub fn count(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
         self.reduce(ReduceOp::Count, dims)
     }
@@ -319,12 +330,15 @@ impl GroupBy {
     pub fn sub(&self, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         self.arith(BinaryOp::Sub, other)
     }
+    /// Group-wise `x + other[group of x]`.
     pub fn add(&self, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         self.arith(BinaryOp::Add, other)
     }
+    /// Group-wise `x * other[group of x]`.
     pub fn mul(&self, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         self.arith(BinaryOp::Mul, other)
     }
+    /// Group-wise `x / other[group of x]`: standardising by a climatology, say.
     pub fn div(&self, other: &DataArray<f64>) -> Result<DataArray<f64>, Error> {
         self.arith(BinaryOp::Div, other)
     }
@@ -423,15 +437,19 @@ impl Rolling {
         Ok(out)
     }
 
+    /// The mean of each window, skipping NaN (NaN where the window has too few values).
     pub fn mean(&self) -> Result<DataArray<f64>, Error> {
         self.reduce(|s, a| s.nanmean(a))
     }
+    /// The sum of each window, skipping NaN (NaN where the window has too few values).
     pub fn sum(&self) -> Result<DataArray<f64>, Error> {
         self.reduce(|s, a| s.nansum(a))
     }
+    /// The minimum of each window, skipping NaN (NaN where the window has too few values).
     pub fn min(&self) -> Result<DataArray<f64>, Error> {
         self.reduce(|s, a| s.nanmin(a))
     }
+    /// The maximum of each window, skipping NaN (NaN where the window has too few values).
     pub fn max(&self) -> Result<DataArray<f64>, Error> {
         self.reduce(|s, a| s.nanmax(a))
     }
@@ -460,6 +478,8 @@ pub struct Coarsen {
 }
 
 impl Coarsen {
+    /// What to do with a dimension whose length is not a multiple of its window (default
+    /// [`Boundary::Exact`]).
     pub fn boundary(mut self, boundary: Boundary) -> Coarsen {
         self.boundary = boundary;
         self
@@ -492,19 +512,23 @@ impl Coarsen {
         out
     }
 
+    /// The mean of each block, skipping NaN.
     pub fn mean(&self) -> Result<DataArray<f64>, Error> {
         let (sum, labels) = self.apply(&self.obj.data(), ReduceOp::Sum)?;
         let (count, _) = self.apply(&self.obj.data().notnull().astype::<f64>(), ReduceOp::Sum)?;
         Ok(self.finish(&sum / &count, labels))
     }
+    /// The sum of each block, skipping NaN.
     pub fn sum(&self) -> Result<DataArray<f64>, Error> {
         let (d, l) = self.apply(&self.obj.data(), ReduceOp::Sum)?;
         Ok(self.finish(d, l))
     }
+    /// The minimum of each block, skipping NaN.
     pub fn min(&self) -> Result<DataArray<f64>, Error> {
         let (d, l) = self.apply(&self.obj.data(), ReduceOp::Min)?;
         Ok(self.finish(d, l))
     }
+    /// The maximum of each block, skipping NaN.
     pub fn max(&self) -> Result<DataArray<f64>, Error> {
         let (d, l) = self.apply(&self.obj.data(), ReduceOp::Max)?;
         Ok(self.finish(d, l))

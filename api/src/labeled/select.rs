@@ -12,7 +12,10 @@ use crate::error::Error;
 /// A label: a number, or text (a date for time indexes, a name for string ones).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Key {
+    /// A number (for numeric indexes).
     Num(f64),
+    /// Text: a date (possibly partial, a period) for time indexes, a label for string ones,
+    /// or a number written as text.
     Text(String),
 }
 
@@ -57,9 +60,18 @@ impl std::fmt::Display for Key {
 /// labels, or [`nearest`] / [`nearest_within`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selector {
+    /// One label: the dimension is dropped; a date period keeps every label in it.
     At(Key),
+    /// The labels between two ends, both included (`None`: open on that side).
     Slice(Option<Key>, Option<Key>),
-    Nearest { key: Key, tolerance: Option<f64> },
+    /// The label nearest to `key`.
+    Nearest {
+        /// The label looked for.
+        key: Key,
+        /// How far the nearest label may be (index units; seconds for time), or any.
+        tolerance: Option<f64>,
+    },
+    /// Several labels, each matched exactly, in the order given.
     List(Vec<Key>),
 }
 

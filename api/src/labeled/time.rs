@@ -12,8 +12,10 @@ use crate::error::Error;
 /// what it means for every date after 1582-10-15 (xarray does the same with numpy datetimes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Calendar {
+    /// `standard` or `gregorian` (the default), taken as proleptic Gregorian.
     #[default]
     Standard,
+    /// `proleptic_gregorian`: Gregorian leap years at every date.
     ProlepticGregorian,
     /// Every year 365 days (`noleap`, `365_day`).
     NoLeap,
@@ -24,6 +26,7 @@ pub enum Calendar {
 }
 
 impl Calendar {
+    /// The calendar a CF `calendar` attribute names (case and surrounding space ignored).
     pub fn parse(name: &str) -> Result<Calendar, Error> {
         match name.trim().to_ascii_lowercase().as_str() {
             "standard" | "gregorian" => Ok(Calendar::Standard),
@@ -35,6 +38,7 @@ impl Calendar {
         }
     }
 
+    /// The CF name, as written to a `calendar` attribute.
     pub fn name(self) -> &'static str {
         match self {
             Calendar::Standard => "standard",
@@ -53,6 +57,7 @@ impl Calendar {
         }
     }
 
+    /// How many days `month` (1 to 12) of `year` has in this calendar.
     pub fn days_in_month(self, year: i64, month: u32) -> u32 {
         if self == Calendar::Day360 {
             return 30;
@@ -128,26 +133,39 @@ impl Calendar {
 /// A civil date and time in some calendar (what a time label is made of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DateTime {
+    /// The year (astronomical numbering: 0 is 1 BC, negative before).
     pub year: i64,
+    /// The month, 1 to 12.
     pub month: u32,
+    /// The day of the month, from 1.
     pub day: u32,
+    /// The hour, 0 to 23.
     pub hour: u32,
+    /// The minute, 0 to 59.
     pub minute: u32,
+    /// The second, 0 to 59.
     pub second: u32,
 }
 
 /// How much of a date string was given: "1997" is a year, "1997-12" a month, and so on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resolution {
+    /// "1997".
     Year,
+    /// "1997-12".
     Month,
+    /// "1997-12-01".
     Day,
+    /// "1997-12-01T06".
     Hour,
+    /// "1997-12-01T06:30".
     Minute,
+    /// "1997-12-01T06:30:00".
     Second,
 }
 
 impl DateTime {
+    /// Midnight at the start of this date.
     pub fn new(year: i64, month: u32, day: u32) -> DateTime {
         DateTime { year, month, day, hour: 0, minute: 0, second: 0 }
     }
@@ -171,6 +189,7 @@ impl DateTime {
         (t.abs() <= MAX_INSTANT).then_some(t)
     }
 
+    /// The date and time of an instant (seconds since 1970-01-01 in `calendar`).
     pub fn from_seconds(seconds: i64, calendar: Calendar) -> DateTime {
         let (year, month, day) = calendar.civil_from_days(seconds.div_euclid(86_400));
         let s = seconds.rem_euclid(86_400) as u32;
@@ -272,12 +291,16 @@ pub struct TimeUnits {
     /// Nanoseconds per unit: whole numbers for every unit CF and xarray write, from days
     /// down to "nanoseconds since" (instants themselves are whole seconds).
     pub step_ns: i64,
+    /// The reference date after "since".
     pub epoch: DateTime,
 }
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
 impl TimeUnits {
+    /// Parses a CF `units` attribute, `"<unit> since <date>"` (days, hours, minutes,
+    /// seconds, milliseconds, microseconds, nanoseconds or weeks, with their short
+    /// spellings; case ignored).
     pub fn parse(units: &str) -> Result<TimeUnits, Error> {
         let bad = |reason: &str| Error::TimeUnits { units: units.to_string(), reason: reason.to_string() };
         let lower = units.trim().to_ascii_lowercase();
@@ -313,6 +336,7 @@ impl TimeUnits {
         self.step_ns as f64 / NANOS_PER_SECOND as f64
     }
 
+    /// The units as a CF `units` attribute: `"days since 1982-01-01 00:00:00"`.
     pub fn name(&self) -> String {
         let unit = match (self.step_ns, self.step_ns / NANOS_PER_SECOND) {
             (1, _) => "nanoseconds",
@@ -365,6 +389,8 @@ impl TimeUnits {
         TimeUnits { step_ns: step * NANOS_PER_SECOND, epoch }
     }
 
+    /// The number stored for `instant` (seconds in `calendar`) in these units: the inverse
+    /// of [`TimeUnits::decode`].
     pub fn encode(&self, instant: i64, calendar: Calendar) -> f64 {
         (instant - self.epoch.to_seconds(calendar)) as f64 / self.step_seconds()
     }

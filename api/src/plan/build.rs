@@ -186,6 +186,9 @@ pub fn where_node(cond: &NodeRef, then: &NodeRef, otherwise: &NodeRef) -> NodeRe
     }
 }
 
+/// `op` on `lhs` and `rhs` broadcast together (NumPy's rules), in the promoted type of the
+/// operands (a scalar takes the array's); bool for comparisons and logic, int64 for
+/// arithmetic on bools.
 pub fn binary_node(op: BinaryOp, lhs: &NodeRef, rhs: &NodeRef) -> NodeRef {
     let operand = promote_operands(lhs, rhs);
     let dtype = if op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) {

@@ -25,6 +25,7 @@ impl std::fmt::Debug for Embedded {
 }
 
 impl Embedded {
+    /// `blocks`, hashed once here (dtype, shape and bytes of each).
     pub fn new(blocks: Vec<Block>) -> Embedded {
         let mut hasher = XxHash3_128::new();
         for block in &blocks {
@@ -48,10 +49,12 @@ impl Embedded {
         self.token
     }
 
+    /// The blocks, in the order given.
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
     }
 
+    /// The bytes the blocks' elements take, all blocks together.
     pub fn nbytes(&self) -> usize {
         self.blocks.iter().map(Block::nbytes).sum()
     }

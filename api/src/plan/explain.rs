@@ -24,6 +24,7 @@ impl Explain {
         Explain { text }
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         &self.text
     }

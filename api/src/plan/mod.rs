@@ -35,6 +35,7 @@ pub use explain::Explain;
 pub use op::{AxisSelect, BinaryOp, BlockFn, Distribution, Groups, Op, ReduceOp, UnaryOp};
 pub use source::{NetcdfRef, ZarrRef};
 
+/// A shared node: how plans refer to their inputs, so a sub-plan used twice is one node.
 pub type NodeRef = Arc<Node>;
 
 /// A node's identity: the hash of its content (see the module documentation).
@@ -60,12 +61,17 @@ impl NodeId {
     }
 }
 
+/// One step of a plan: an operation over its input nodes, with the shape, chunks and element
+/// type of what it computes (a dask graph layer, as data).
 #[derive(Debug)]
 pub struct Node {
     /// What the node computes, hashed: evaluation caches materialised results by it.
     pub id: NodeId,
+    /// The operation and its parameters, inputs included.
     pub op: Op,
+    /// The result's shape and how it is cut into chunks (the unit of work).
     pub grid: ChunkGrid,
+    /// The result's element type.
     pub dtype: DType,
 }
 
@@ -118,19 +124,24 @@ impl std::io::Write for HashWriter<'_> {
 }
 
 impl Node {
+    /// A node computing `op`, its id hashed from its content. Nothing is checked: the
+    /// [`build`] functions work out `grid` and `dtype` for each operation.
     pub fn new(op: Op, grid: ChunkGrid, dtype: DType) -> NodeRef {
         let id = content_id(&op, &grid, dtype);
         Arc::new(Node { id, op, grid, dtype })
     }
 
+    /// A node that could not be built: computing any plan using it returns `error`.
     pub fn invalid(error: Error, grid: ChunkGrid, dtype: DType) -> NodeRef {
         Node::new(Op::Invalid { error }, grid, dtype)
     }
 
+    /// The result's shape.
     pub fn shape(&self) -> Vec<usize> {
         self.grid.shape()
     }
 
+    /// The size of the whole result in bytes (elements times the element size).
     pub fn nbytes(&self) -> u64 {
         self.shape().iter().map(|&n| n as u64).product::<u64>() * self.dtype.size_of() as u64
     }

@@ -41,6 +41,7 @@ pub struct ZarrRef {
 }
 
 impl ZarrRef {
+    /// The array at `path` with the metadata read from it, not yet opened in this process.
     pub fn new(path: PathBuf, metadata: serde_json::Value) -> ZarrRef {
         ZarrRef { path, metadata, handle: Handle::default() }
     }
@@ -55,6 +56,8 @@ impl std::fmt::Debug for ZarrRef {
 /// One variable of a NetCDF-3 or NetCDF-4 file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetcdfRef {
+    /// The file.
     pub path: PathBuf,
+    /// The variable's name in the file.
     pub variable: String,
 }
