@@ -392,6 +392,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_cells_input_request_lines_are_evcxrs() {
+        // Cells print these themselves (strata-display does not link evcxr_input); evcxr
+        // reads them on the cell's stdout to call the input callback above.
+        assert_eq!(strata_markers::INPUT_REQUEST, evcxr_input::GET_CMD);
+        assert_eq!(strata_markers::INPUT_REQUEST_PASSWORD, evcxr_input::GET_CMD_PASSWORD);
+    }
+
+    #[test]
     fn recognises_documentation_requests() {
         assert_eq!(documentation_request("?Vec"), Some("Vec"));
         assert_eq!(documentation_request("std::vec::Vec?"), Some("std::vec::Vec"));
