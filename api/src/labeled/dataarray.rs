@@ -171,7 +171,7 @@ impl<T: BlockElement> DataArray<T> {
 
     /// The index coordinate of `dim`, if it has one.
     pub fn index(&self, dim: &str) -> Option<&Coordinate> {
-        self.coords.get(dim).filter(|c| c.dims.len() == 1 && c.dims[0] == dim)
+        index_of(&self.coords, dim)
     }
 
     /// The plan of the data as text (see [`ChunkedArray::explain`]).
@@ -204,7 +204,7 @@ impl<T: BlockElement> DataArray<T> {
 
     /// The axis number of the dimension `dim` (xarray's `get_axis_num`).
     pub fn axis(&self, dim: &str) -> Result<usize, Error> {
-        self.variable.dims.iter().position(|d| d == dim).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: self.variable.dims.clone() })
+        axis_of(&self.variable, dim)
     }
 
     /// Runs the plan and returns the values.
@@ -254,72 +254,29 @@ impl<T: BlockElement> DataArray<T> {
     /// Selection by position along named dimensions: `da.isel([("time", 0.into()), ("lat", (10..20).into())])`.
     /// An index drops the dimension; a range keeps it.
     pub fn isel<S: AsRef<str>>(&self, selection: impl IntoIterator<Item = (S, Sel)>) -> Result<DataArray<T>, Error> {
-        let mut out = self.clone();
-        for (dim, sel) in selection {
-            let dim = dim.as_ref();
-            let len = out.shape()[out.axis(dim)?];
-            let positions = match sel {
-                Sel::All => continue,
-                Sel::Index(i) if i < len => Positions::One(i),
-                Sel::Index(index) => return Err(Error::IndexOutOfRange { axis: out.axis(dim)?, index, len }),
-                Sel::Range { start, end, step } => {
-                    let (start, end) = (start.unwrap_or(0), end.unwrap_or(len).min(len));
-                    Positions::Many((start..end.max(start)).step_by(step.max(1)).collect())
-                }
-            };
-            out = out.select_positions(dim, &positions);
-        }
-        Ok(out)
+        let selection: Vec<(String, Sel)> = selection.into_iter().map(|(d, s)| (d.as_ref().to_string(), s)).collect();
+        let (variable, coords) = isel_parts(&self.variable, &self.coords, selection)?;
+        Ok(self.with_parts(variable, coords))
     }
 
     /// Selection by label: `da.sel([("lat", -5.0..=5.0), ("lon", 190.0..=240.0)])`,
     /// `da.sel([("time", "1997-12")])`, or [`super::nearest`]. A single label drops the
     /// dimension; slices (inclusive at both ends), lists and date periods keep it.
     pub fn sel<S: AsRef<str>, L: Into<Selector>>(&self, selection: impl IntoIterator<Item = (S, L)>) -> Result<DataArray<T>, Error> {
-        let mut out = self.clone();
-        for (dim, selector) in selection {
-            let dim = dim.as_ref();
-            out.axis(dim)?;
-            let positions = match out.index(dim) {
-                Some(index) => resolve(dim, index, &selector.into())?,
-                None => return Err(Error::LabelNotFound { dim: dim.into(), label: format!("{:?}", selector.into()), reason: "the dimension has no index coordinate; use isel".into() }),
-            };
-            out = out.select_positions(dim, &positions);
-        }
-        Ok(out)
+        let selection: Vec<(String, Selector)> = selection.into_iter().map(|(d, l)| (d.as_ref().to_string(), l.into())).collect();
+        let (variable, coords) = sel_parts(&self.variable, &self.coords, selection)?;
+        Ok(self.with_parts(variable, coords))
     }
 
     /// Keeps `positions` of `dim` (the dimension must exist).
     pub(crate) fn select_positions(&self, dim: &str, positions: &Positions) -> DataArray<T> {
-        let Ok(axis) = self.axis(dim) else { return self.clone() };
-        let (indices, drop) = match positions {
-            Positions::One(i) => (vec![*i], true),
-            Positions::Many(v) => (v.clone(), false),
-        };
-        let mut sel = vec![Sel::All; self.variable.dims.len()];
-        let run = is_run(&indices);
-        if drop {
-            sel[axis] = Sel::Index(indices[0]);
-        } else if run {
-            let start = indices.first().copied().unwrap_or(0);
-            sel[axis] = Sel::from(start..start + indices.len());
-        }
-        // Selected in the stored element type (a float32 variable stays float32, as in xarray).
-        let data = crate::with_dtype!(self.variable.dtype(), S => {
-            let stored = ChunkedArray::<S>::typed(self.variable.data.clone());
-            if drop || run { stored.isel(&sel).plan().clone() } else { stored.take(axis, &indices).plan().clone() }
-        });
-        let mut dims = self.variable.dims.clone();
-        if drop {
-            dims.remove(axis);
-        }
-        let coords = self.coords.iter().map(|(n, c)| (n.clone(), c.select(dim, &indices, drop))).collect();
-        let variable = Variable { dims, data, attrs: self.variable.attrs.clone(), encoding: Attrs::new() };
-        let mut out = DataArray { name: self.name.clone(), variable, coords, _type: PhantomData };
-        // A selection is the same variable, fewer elements: it is stored as the whole was
-        // (xarray's `Variable.isel` keeps the encoding too).
-        out.variable.encoding = self.variable.encoding.clone();
-        out
+        let (variable, coords) = select_parts(&self.variable, &self.coords, dim, positions);
+        self.with_parts(variable, coords)
+    }
+
+    /// This array's name over another variable and coordinates.
+    fn with_parts(&self, variable: Variable, coords: IndexMap<String, Coordinate>) -> DataArray<T> {
+        DataArray { name: self.name.clone(), variable, coords, _type: PhantomData }
     }
 
     /// The dimensions in a new order (all of them, named).
@@ -426,6 +383,84 @@ pub(crate) fn union_dims(a: &[String], b: &[String]) -> Vec<String> {
 
 /// `x`'s data laid out along `dims` (a superset of its own): its axes put in that order, and
 /// length-1 axes where it has none, ready for NumPy broadcasting.
+// Selection works on the parts of a DataArray that do not depend on its element type, in
+// functions that are not generic: notebook cells are compiled optimised, and an optimised
+// crate does not reuse the API's instances of generic code, so whatever the generic methods
+// above call directly would be compiled again in every cell that selects.
+
+/// The index coordinate of `dim` (1-D, named after it), if there is one.
+fn index_of<'a>(coords: &'a IndexMap<String, Coordinate>, dim: &str) -> Option<&'a Coordinate> {
+    coords.get(dim).filter(|c| c.dims.len() == 1 && c.dims[0] == dim)
+}
+
+fn axis_of(variable: &Variable, dim: &str) -> Result<usize, Error> {
+    variable.dims.iter().position(|d| d == dim).ok_or_else(|| Error::UnknownDim { dim: dim.to_string(), dims: variable.dims.clone() })
+}
+
+type Parts = (Variable, IndexMap<String, Coordinate>);
+
+fn isel_parts(variable: &Variable, coords: &IndexMap<String, Coordinate>, selection: Vec<(String, Sel)>) -> Result<Parts, Error> {
+    let mut out = (variable.clone(), coords.clone());
+    for (dim, sel) in selection {
+        let axis = axis_of(&out.0, &dim)?;
+        let len = out.0.shape()[axis];
+        let positions = match sel {
+            Sel::All => continue,
+            Sel::Index(i) if i < len => Positions::One(i),
+            Sel::Index(index) => return Err(Error::IndexOutOfRange { axis, index, len }),
+            Sel::Range { start, end, step } => {
+                let (start, end) = (start.unwrap_or(0), end.unwrap_or(len).min(len));
+                Positions::Many((start..end.max(start)).step_by(step.max(1)).collect())
+            }
+        };
+        out = select_parts(&out.0, &out.1, &dim, &positions);
+    }
+    Ok(out)
+}
+
+fn sel_parts(variable: &Variable, coords: &IndexMap<String, Coordinate>, selection: Vec<(String, Selector)>) -> Result<Parts, Error> {
+    let mut out = (variable.clone(), coords.clone());
+    for (dim, selector) in selection {
+        axis_of(&out.0, &dim)?;
+        let positions = match index_of(&out.1, &dim) {
+            Some(index) => resolve(&dim, index, &selector)?,
+            None => return Err(Error::LabelNotFound { label: format!("{selector:?}"), dim, reason: "the dimension has no index coordinate; use isel".into() }),
+        };
+        out = select_parts(&out.0, &out.1, &dim, &positions);
+    }
+    Ok(out)
+}
+
+/// Keeps `positions` of `dim`, in the variable's stored element type (a float32 variable
+/// stays float32, as in xarray); unchanged when it has no such dimension.
+fn select_parts(variable: &Variable, coords: &IndexMap<String, Coordinate>, dim: &str, positions: &Positions) -> Parts {
+    let Ok(axis) = axis_of(variable, dim) else { return (variable.clone(), coords.clone()) };
+    let (indices, drop) = match positions {
+        Positions::One(i) => (vec![*i], true),
+        Positions::Many(v) => (v.clone(), false),
+    };
+    let mut sel = vec![Sel::All; variable.dims.len()];
+    let run = is_run(&indices);
+    if drop {
+        sel[axis] = Sel::Index(indices[0]);
+    } else if run {
+        let start = indices.first().copied().unwrap_or(0);
+        sel[axis] = Sel::from(start..start + indices.len());
+    }
+    let data = crate::with_dtype!(variable.dtype(), S => {
+        let stored = ChunkedArray::<S>::typed(variable.data.clone());
+        if drop || run { stored.isel(&sel).plan().clone() } else { stored.take(axis, &indices).plan().clone() }
+    });
+    let mut dims = variable.dims.clone();
+    if drop {
+        dims.remove(axis);
+    }
+    let coords = coords.iter().map(|(n, c)| (n.clone(), c.select(dim, &indices, drop))).collect();
+    // A selection is the same variable, fewer elements: it is stored as the whole was
+    // (xarray's `Variable.isel` keeps the encoding too).
+    (Variable { dims, data, attrs: variable.attrs.clone(), encoding: variable.encoding.clone() }, coords)
+}
+
 pub(crate) fn broadcast_to<T: BlockElement>(x: &DataArray<T>, dims: &[String]) -> ChunkedArray<T> {
     let order: Vec<usize> = dims.iter().filter_map(|d| x.variable.dims.iter().position(|e| e == d)).collect();
     let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data() } else { x.data().transpose(&order) };
@@ -489,11 +524,33 @@ fn label_keys(values: &Values) -> Vec<String> {
     }
 }
 
+/// The reductions a DataArray offers by dimension name.
+#[derive(Clone, Copy)]
+enum Reduction {
+    Mean,
+    Sum,
+    Std,
+    Var,
+    Min,
+    Max,
+    Count,
+}
+
 impl DataArray<f64> {
-    fn reduce_with(&self, dims: impl Dims, f: impl Fn(&ChunkedArray<f64>, &[usize]) -> ChunkedArray<f64>) -> Result<DataArray<f64>, Error> {
-        let names = dims.names(&self.variable.dims);
+    /// Reduces over the named dimensions. Not generic (the names are taken first): cells are
+    /// compiled optimised and would otherwise compile the reduction again, every time.
+    fn reduce_named(&self, names: Vec<String>, kind: Reduction) -> Result<DataArray<f64>, Error> {
         let axes: Vec<usize> = names.iter().map(|d| self.axis(d)).collect::<Result<_, _>>()?;
-        let data = f(&self.data(), &axes);
+        let d = self.data();
+        let data = match kind {
+            Reduction::Mean => d.nanmean(axes.as_slice()),
+            Reduction::Sum => d.nansum(axes.as_slice()),
+            Reduction::Std => d.nanstd(axes.as_slice(), 0),
+            Reduction::Var => d.nanvar(axes.as_slice(), 0),
+            Reduction::Min => d.nanmin(axes.as_slice()),
+            Reduction::Max => d.nanmax(axes.as_slice()),
+            Reduction::Count => d.count(axes.as_slice()).astype::<f64>(),
+        };
         let dims: Vec<String> = self.variable.dims.iter().filter(|d| !names.contains(d)).cloned().collect();
         let coords = self.coords.iter().filter(|(_, c)| !c.dims.iter().any(|d| names.contains(d))).map(|(n, c)| (n.clone(), c.clone())).collect();
         Ok(DataArray::from_parts(self.name.clone(), dims, data, coords, Attrs::new()))
@@ -501,31 +558,31 @@ impl DataArray<f64> {
 
     /// Mean over `dims`, skipping NaN (xarray's default for floats).
     pub fn mean(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nanmean(axes))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Mean)
     }
     /// Sum over `dims`, skipping NaN.
     pub fn sum(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nansum(axes))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Sum)
     }
     /// Standard deviation (ddof 0, as xarray) skipping NaN.
     pub fn std(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nanstd(axes, 0))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Std)
     }
     /// Variance (ddof 0, as xarray) skipping NaN.
     pub fn var(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nanvar(axes, 0))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Var)
     }
     /// Minimum over `dims`, skipping NaN.
     pub fn min(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nanmin(axes))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Min)
     }
     /// Maximum over `dims`, skipping NaN.
     pub fn max(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.nanmax(axes))
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Max)
     }
     /// How many values are not NaN.
     pub fn count(&self, dims: impl Dims) -> Result<DataArray<f64>, Error> {
-        self.reduce_with(dims, |d, axes| d.count(axes).astype::<f64>())
+        self.reduce_named(dims.names(&self.variable.dims), Reduction::Count)
     }
 
     /// Element-wise operation with another array, aligned (inner join on index labels) and
