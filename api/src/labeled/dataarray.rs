@@ -381,8 +381,6 @@ pub(crate) fn union_dims(a: &[String], b: &[String]) -> Vec<String> {
     dims
 }
 
-/// `x`'s data laid out along `dims` (a superset of its own): its axes put in that order, and
-/// length-1 axes where it has none, ready for NumPy broadcasting.
 // Selection works on the parts of a DataArray that do not depend on its element type, in
 // functions that are not generic: notebook cells are compiled optimised, and an optimised
 // crate does not reuse the API's instances of generic code, so whatever the generic methods
@@ -461,6 +459,8 @@ fn select_parts(variable: &Variable, coords: &IndexMap<String, Coordinate>, dim:
     (Variable { dims, data, attrs: variable.attrs.clone(), encoding: variable.encoding.clone() }, coords)
 }
 
+/// `x`'s data laid out along `dims` (a superset of its own): its axes put in that order, and
+/// length-1 axes where it has none, ready for NumPy broadcasting.
 pub(crate) fn broadcast_to<T: BlockElement>(x: &DataArray<T>, dims: &[String]) -> ChunkedArray<T> {
     let order: Vec<usize> = dims.iter().filter_map(|d| x.variable.dims.iter().position(|e| e == d)).collect();
     let mut data = if order.iter().enumerate().all(|(i, &p)| i == p) { x.data() } else { x.data().transpose(&order) };
