@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::Error;
 use crate::exec::map_tasks;
@@ -211,37 +211,44 @@ impl<T: Send + Sync + 'static> Bag<T> {
     {
         let source = self.clone();
         let npartitions = self.npartitions;
-        let grouped: Arc<OnceLock<Result<Vec<Vec<(K, Vec<T>)>>, Error>>> = Arc::new(OnceLock::new());
+        // Only a finished grouping is kept: one that failed or was interrupted runs again on
+        // the next compute instead of giving the same error for good.
+        let grouped: Arc<Mutex<Option<Arc<Partitions<K, T>>>>> = Arc::default();
         Bag {
             npartitions,
             recipe: Arc::new(move |i| {
-                let parts = grouped.get_or_init(|| {
-                    let groups = source.foldby(
-                        |x: &T| key(x),
-                        Vec::new(),
-                        |mut v, x| {
-                            v.push(x);
-                            v
-                        },
-                        |mut a, mut b| {
-                            a.append(&mut b);
-                            a
-                        },
-                    )?;
-                    let mut parts: Vec<Vec<(K, Vec<T>)>> = (0..npartitions).map(|_| Vec::new()).collect();
-                    for (n, group) in groups.into_iter().enumerate() {
-                        parts[n % npartitions].push(group);
+                let mut slot = grouped.lock().unwrap_or_else(PoisonError::into_inner);
+                let parts = match slot.as_ref() {
+                    Some(parts) => parts.clone(),
+                    None => {
+                        let groups = source.foldby(
+                            |x: &T| key(x),
+                            Vec::new(),
+                            |mut v, x| {
+                                v.push(x);
+                                v
+                            },
+                            |mut a, mut b| {
+                                a.append(&mut b);
+                                a
+                            },
+                        )?;
+                        let mut parts: Partitions<K, T> = (0..npartitions).map(|_| Vec::new()).collect();
+                        for (n, group) in groups.into_iter().enumerate() {
+                            parts[n % npartitions].push(group);
+                        }
+                        slot.insert(Arc::new(parts)).clone()
                     }
-                    Ok(parts)
-                });
-                match parts {
-                    Ok(parts) => Ok(parts[i].clone()),
-                    Err(e) => Err(e.clone()),
-                }
+                };
+                drop(slot);
+                Ok(parts[i].clone())
             }),
         }
     }
 }
+
+/// A grouped bag's partitions: each a list of `(key, items)`.
+type Partitions<K, T> = Vec<Vec<(K, Vec<T>)>>;
 
 impl<T: Send + Sync + Copy + std::iter::Sum + 'static> Bag<T> {
     /// The sum of all items (partition sums, then their sum).
@@ -282,5 +289,36 @@ impl Bag<String> {
         let files = Arc::new(executor().list_files(pattern.as_ref())?);
         let recipe_files = files.clone();
         Ok(Bag { npartitions: files.len(), recipe: Arc::new(move |i| executor().read_lines(&recipe_files[i])) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_grouping_that_failed_runs_again_on_the_next_compute() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        // A source whose first read fails, as an interrupted or unreadable one does.
+        let source = Bag {
+            npartitions: 2,
+            recipe: Arc::new(move |i| {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(Error::Mismatch { what: "the test's source".into(), reason: "fails once".into() });
+                }
+                Ok(vec![i as u32, i as u32 + 2, i as u32 + 4])
+            }),
+        };
+        let grouped = source.groupby(|x| x % 2);
+        assert!(matches!(grouped.compute(), Err(Error::Mismatch { .. })));
+        let mut groups = grouped.compute().unwrap();
+        groups.sort();
+        assert_eq!(groups, vec![(0, vec![0, 2, 4]), (1, vec![1, 3, 5])]);
+        // Once done, the grouping is kept: computing again reads the source no more.
+        let reads = calls.load(Ordering::SeqCst);
+        grouped.compute().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), reads);
     }
 }

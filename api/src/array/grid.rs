@@ -69,7 +69,8 @@ impl ChunkGrid {
                 if c == 0 && n > 0 {
                     return Err(Error::InvalidChunks { reason: "a chunk length of 0".into() });
                 }
-                let c = c.min(n.max(1));
+                // An empty axis has no chunks, whatever length was asked for (0 included).
+                let c = c.max(1).min(n.max(1));
                 let mut lens = vec![c; n / c];
                 if n % c != 0 {
                     lens.push(n % c);
@@ -198,6 +199,13 @@ mod tests {
         assert_eq!(g.shape(), vec![10, 7]);
         assert!(ChunkGrid::regular(&[10], &[0]).is_err());
         assert_eq!(ChunkGrid::regular(&[10], &[usize::MAX]).unwrap().chunks(), &[vec![10]]);
+        // An empty axis is no division by zero, whatever chunk length it is given.
+        assert_eq!(ChunkGrid::regular(&[0, 3], &[0, 2]).unwrap().chunks(), &[vec![], vec![2, 1]]);
+        assert_eq!(ChunkGrid::regular(&[0], &[5]).unwrap().chunks(), &[Vec::<usize>::new()]);
+        let empty = crate::array::zeros::<f64>(&[0, 3], 2);
+        assert!(crate::array::zeros::<f64>(&[0], 0).compute().unwrap().is_empty());
+        assert_eq!(empty.compute().unwrap().shape(), &[0, 3]);
+        assert_eq!(empty.sum(..).scalar().unwrap(), 0.0);
     }
 
     #[test]
