@@ -213,8 +213,13 @@ impl<T: BlockElement> DataArray<T> {
     }
 
     /// The array with its data computed and held in memory (xarray's `compute`/`load`).
+    /// The values are held in the stored element type (a float32 variable takes half the
+    /// memory of float64), as xarray holds them.
     pub fn compute(&self) -> Result<DataArray<T>, Error> {
-        Ok(self.with_data(self.data().persist()?))
+        let mut out = self.clone();
+        out.variable.data = persisted(&self.variable.data)?;
+        out.variable.encoding = Attrs::new();
+        Ok(out)
     }
 
     /// The one value of a 0-d array (after a full reduction).
@@ -385,6 +390,11 @@ pub(crate) fn union_dims(a: &[String], b: &[String]) -> Vec<String> {
 // functions that are not generic: notebook cells are compiled optimised, and an optimised
 // crate does not reuse the API's instances of generic code, so whatever the generic methods
 // above call directly would be compiled again in every cell that selects.
+
+/// `node` computed and held in memory, in its own element type.
+fn persisted(node: &crate::plan::NodeRef) -> Result<crate::plan::NodeRef, Error> {
+    Ok(crate::with_dtype!(node.dtype, S => ChunkedArray::<S>::typed(node.clone()).persist()?.plan().clone()))
+}
 
 /// The index coordinate of `dim` (1-D, named after it), if there is one.
 fn index_of<'a>(coords: &'a IndexMap<String, Coordinate>, dim: &str) -> Option<&'a Coordinate> {
@@ -912,6 +922,11 @@ mod tests {
         assert_eq!(picked.values().unwrap().into_raw_vec_and_offset().0, vec![1.25, 5.25, 9.25, 2.25, 6.25, 10.25]);
         // A reduction accumulates in f64 and gives f64.
         assert_eq!(row.mean("lon").unwrap().dtype(), crate::array::DType::F64);
+        // Computed values are held as stored.
+        let held = picked.compute().unwrap();
+        assert_eq!(held.dtype(), crate::array::DType::F32);
+        assert!(matches!(held.plan().op, Op::Persisted { .. }));
+        assert_eq!(held.values().unwrap().into_raw_vec_and_offset().0, vec![1.25, 5.25, 9.25, 2.25, 6.25, 10.25]);
     }
 
     #[test]
