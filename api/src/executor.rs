@@ -56,6 +56,11 @@ pub trait Executor: Send + Sync {
     /// ends the process again, as a program expects on Ctrl-C).
     fn watch_interrupts(&self) -> Box<dyn InterruptWatch>;
 
+    /// The memory this process may use, in bytes: the machine's, or its container's limit
+    /// (cgroup) where that is lower, as a JupyterHub pod has. `None` where it cannot be told.
+    /// Sessions budget half of it by default.
+    fn memory_limit(&self) -> Option<u64>;
+
     // -- reading a plan's sources --------------------------------------------------------
 
     /// Reads `part` (array coordinates) of the Zarr chunk numbered `index` (row-major), whose
@@ -154,6 +159,10 @@ impl Executor for Inline {
 
     fn current_threads(&self) -> usize {
         1
+    }
+
+    fn memory_limit(&self) -> Option<u64> {
+        None
     }
 
     fn on_worker(&self) -> bool {

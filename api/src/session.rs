@@ -212,9 +212,10 @@ impl Session {
     // -- memory ---------------------------------------------------------------------------
 
     /// Bytes a computation may hold at once: set with [`Session::set_memory_budget`], else
-    /// half of physical memory (4 GiB where that cannot be read).
+    /// half of the memory the executor says this process may use (the machine's, or its
+    /// container's limit), 4 GiB where that cannot be told.
     pub fn memory_budget(&self) -> u64 {
-        read(&self.state.budget).unwrap_or_else(|| physical_memory().map_or(4 << 30, |m| m / 2))
+        read(&self.state.budget).unwrap_or_else(|| crate::executor::executor().memory_limit().map_or(4 << 30, |m| m / 2))
     }
 
     /// Sets the bytes this session's computations may hold at once.
@@ -303,13 +304,6 @@ impl Drop for Running {
             running.swap_remove(at);
         }
     }
-}
-
-fn physical_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
 
 #[cfg(test)]

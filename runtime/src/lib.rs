@@ -19,6 +19,7 @@
 pub use strata_api::*;
 
 pub mod local;
+mod memory;
 mod sigint;
 mod storage;
 mod text;

@@ -49,6 +49,10 @@ impl Executor for LocalExecutor {
         rayon::current_num_threads()
     }
 
+    fn memory_limit(&self) -> Option<u64> {
+        crate::memory::limit()
+    }
+
     fn on_worker(&self) -> bool {
         rayon::current_thread_index().is_some()
     }
