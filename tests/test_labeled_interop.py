@@ -8,6 +8,7 @@ The runtime is driven through runtime/examples/labeled_tool.rs, which prints res
 from __future__ import annotations
 
 import json
+import warnings
 import os
 import subprocess
 from pathlib import Path
@@ -339,7 +340,7 @@ def test_strata_writes_stores_xarray_opens_identically(tool, sst_stores, tmp_pat
     assert back.time.dtype.kind == "M"
 
 
-@pytest.mark.parametrize("calendar", ["noleap", "360_day", "standard", "proleptic_gregorian"])
+@pytest.mark.parametrize("calendar", ["noleap", "360_day", "standard", "proleptic_gregorian", "julian"])
 def test_cf_time_in_model_calendars_round_trips(tool, tmp_path, calendar):
     units = "hours since 1990-01-01 06:00:00"
     hours = np.arange(0, 24 * 800, 24 * 35, dtype="f8")
@@ -360,6 +361,37 @@ def test_cf_time_in_model_calendars_round_trips(tool, tmp_path, calendar):
     again = xr.open_zarr(copy, use_cftime=True)
     assert [str(t) for t in again.time.values] == [str(t) for t in decoded.time.values]
     assert again.time.encoding["calendar"] == decoded.time.encoding["calendar"]
+
+
+@pytest.mark.parametrize(
+    "units, calendar, values",
+    [
+        # Model output counted from year 1 in the mixed calendar: the Julian days before 1582
+        # put modern dates two days away from a proleptic count.
+        ("hours since 1-1-1 00:00:0.0", "standard", [17514360.0, 17532984.0, 17533008.0]),
+        ("days since 1-1-1", "gregorian", [577735.0, 577736.0, 577737.0, 730119.0]),
+        ("days since 1582-10-15", "standard", [-2.0, -1.0, 0.0]),
+        ("days since 1-1-1", "julian", [0.0, 730119.0]),
+        # Reference dates in other time zones, as producers write them.
+        ("hours since 1990-1-1 0:0:0 -6:00", "standard", [0.0, 1.0, 30.0]),
+        ("hours since 2000-01-01T00:00:00+05:30", "standard", [0.0, 24.0]),
+        ("hours since 2000-01-01 00:00:00 UTC", "standard", [0.0, 24.0]),
+    ],
+)
+def test_reference_dates_and_early_calendars_decode_as_xarray(tool, tmp_path, units, calendar, values):
+    raw = xr.Dataset(
+        {"v": (("time",), np.arange(len(values), dtype="f8"))},
+        coords={"time": ("time", np.array(values, dtype="f8"), {"units": units, "calendar": calendar})},
+    )
+    store = tmp_path / "times.zarr"
+    raw.to_zarr(store, zarr_format=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # xarray warns when it falls back to cftime
+        decoded = xr.open_zarr(store).time.values  # xarray's defaults: datetime64 or cftime
+    stamps = [pd.Timestamp(t) if isinstance(t, np.datetime64) else t for t in decoded]
+    expected = [t.strftime("%Y-%m-%d") + ("" if (t.hour, t.minute) == (0, 0) else t.strftime("T%H:%M:%S")) for t in stamps]
+    described = run(tool, "describe", store)
+    assert described["coords"]["time"]["values"] == expected
 
 
 @pytest.mark.parametrize("fmt", ["NETCDF4", "NETCDF4_CLASSIC", "NETCDF3_64BIT"])

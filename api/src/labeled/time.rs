@@ -8,13 +8,17 @@
 
 use crate::error::Error;
 
-/// The CF calendars. `Standard` (alias `gregorian`) is taken as proleptic Gregorian, which is
-/// what it means for every date after 1582-10-15 (xarray does the same with numpy datetimes).
+/// The CF calendars, as cftime (and so xarray) counts their days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Calendar {
-    /// `standard` or `gregorian` (the default), taken as proleptic Gregorian.
+    /// `standard` or `gregorian` (the default): the mixed calendar CF defines, Julian up to
+    /// 1582-10-04 and Gregorian from the next day, 1582-10-15. Every later date is the same
+    /// as in the proleptic Gregorian calendar; earlier ones, and day counts from an earlier
+    /// reference date ("hours since 1-1-1"), differ by the days the reform skipped.
     #[default]
     Standard,
+    /// `julian`: a leap year every fourth year, at every date.
+    Julian,
     /// `proleptic_gregorian`: Gregorian leap years at every date.
     ProlepticGregorian,
     /// Every year 365 days (`noleap`, `365_day`).
@@ -30,11 +34,12 @@ impl Calendar {
     pub fn parse(name: &str) -> Result<Calendar, Error> {
         match name.trim().to_ascii_lowercase().as_str() {
             "standard" | "gregorian" => Ok(Calendar::Standard),
+            "julian" => Ok(Calendar::Julian),
             "proleptic_gregorian" => Ok(Calendar::ProlepticGregorian),
             "noleap" | "365_day" => Ok(Calendar::NoLeap),
             "all_leap" | "366_day" => Ok(Calendar::AllLeap),
             "360_day" => Ok(Calendar::Day360),
-            other => Err(Error::TimeUnits { units: format!("calendar {other:?}"), reason: "unknown calendar (standard, gregorian, proleptic_gregorian, noleap, 365_day, all_leap, 366_day and 360_day are known)".into() }),
+            other => Err(Error::TimeUnits { units: format!("calendar {other:?}"), reason: "unknown calendar (standard, gregorian, julian, proleptic_gregorian, noleap, 365_day, all_leap, 366_day and 360_day are known)".into() }),
         }
     }
 
@@ -42,6 +47,7 @@ impl Calendar {
     pub fn name(self) -> &'static str {
         match self {
             Calendar::Standard => "standard",
+            Calendar::Julian => "julian",
             Calendar::ProlepticGregorian => "proleptic_gregorian",
             Calendar::NoLeap => "noleap",
             Calendar::AllLeap => "all_leap",
@@ -51,6 +57,8 @@ impl Calendar {
 
     fn is_leap(self, year: i64) -> bool {
         match self {
+            Calendar::Standard if year < REFORM_YEAR => year.rem_euclid(4) == 0,
+            Calendar::Julian => year.rem_euclid(4) == 0,
             Calendar::Standard | Calendar::ProlepticGregorian => (year % 4 == 0 && year % 100 != 0) || year % 400 == 0,
             Calendar::AllLeap => true,
             Calendar::NoLeap | Calendar::Day360 => false,
@@ -81,16 +89,9 @@ impl Calendar {
     /// Days since 1970-01-01 of a civil date (which must be valid in this calendar).
     pub fn days_from_civil(self, year: i64, month: u32, day: u32) -> i64 {
         match self {
-            Calendar::Standard | Calendar::ProlepticGregorian => {
-                // Howard Hinnant's days_from_civil.
-                let y = if month <= 2 { year - 1 } else { year };
-                let era = y.div_euclid(400);
-                let yoe = y - era * 400;
-                let m = month as i64;
-                let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-                let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-                era * 146_097 + doe - 719_468
-            }
+            Calendar::Standard if (year, month, day) < REFORM => julian_days(year, month, day),
+            Calendar::Julian => julian_days(year, month, day),
+            Calendar::Standard | Calendar::ProlepticGregorian => gregorian_days(year, month, day),
             Calendar::Day360 => (year - 1970) * 360 + (month as i64 - 1) * 30 + day as i64 - 1,
             Calendar::NoLeap | Calendar::AllLeap => {
                 let per_year = self.days_in_year(0);
@@ -103,18 +104,9 @@ impl Calendar {
     /// The civil date of a day count since 1970-01-01.
     pub fn civil_from_days(self, days: i64) -> (i64, u32, u32) {
         match self {
-            Calendar::Standard | Calendar::ProlepticGregorian => {
-                let z = days + 719_468;
-                let era = z.div_euclid(146_097);
-                let doe = z - era * 146_097;
-                let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-                let mp = (5 * doy + 2) / 153;
-                let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-                let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-                let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-                (year, month, day)
-            }
+            Calendar::Standard if days < gregorian_days(REFORM.0, REFORM.1, REFORM.2) => julian_civil(days),
+            Calendar::Julian => julian_civil(days),
+            Calendar::Standard | Calendar::ProlepticGregorian => gregorian_civil(days),
             _ => {
                 let per_year = self.days_in_year(0);
                 let year = 1970 + days.div_euclid(per_year);
@@ -128,6 +120,74 @@ impl Calendar {
             }
         }
     }
+}
+
+/// The first day of the Gregorian calendar in the `standard` calendar; the day before it is
+/// 1582-10-04 in the Julian calendar.
+const REFORM: (i64, u32, u32) = (1582, 10, 15);
+const REFORM_YEAR: i64 = REFORM.0;
+
+/// The month of a March-based year (March is 0, February 11), which puts each leap day at
+/// the end of its year, so that day counts need no table (Howard Hinnant's algorithms).
+fn march_month(month: u32) -> i64 {
+    let m = month as i64;
+    if m > 2 { m - 3 } else { m + 9 }
+}
+
+/// The civil month of a March-based month.
+fn civil_month(march_month: i64) -> u32 {
+    (if march_month < 10 { march_month + 3 } else { march_month - 9 }) as u32
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (eras of 400 years).
+fn gregorian_days(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * march_month(month) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn gregorian_civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = civil_month(mp);
+    (yoe + era * 400 + i64::from(month <= 2), month, (doy - (153 * mp + 2) / 5 + 1) as u32)
+}
+
+/// Days from the Julian calendar's March-based year 0 to a Julian date (eras of 4 years).
+fn julian_count(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(4);
+    let yoe = y - era * 4;
+    era * 1461 + yoe * 365 + (153 * march_month(month) + 2) / 5 + day as i64 - 1
+}
+
+/// 1970-01-01 (Gregorian) is 1969-12-19 in the Julian calendar.
+fn julian_epoch() -> i64 {
+    julian_count(1969, 12, 19)
+}
+
+/// Days since 1970-01-01 of a Julian date.
+fn julian_days(year: i64, month: u32, day: u32) -> i64 {
+    julian_count(year, month, day) - julian_epoch()
+}
+
+fn julian_civil(days: i64) -> (i64, u32, u32) {
+    let z = days + julian_epoch();
+    let era = z.div_euclid(1461);
+    let doe = z - era * 1461;
+    // The fourth year of an era is the long one (its February has the leap day).
+    let yoe = (doe - doe / 1460) / 365;
+    let doy = doe - 365 * yoe;
+    let mp = (5 * doy + 2) / 153;
+    let month = civil_month(mp);
+    (yoe + era * 4 + i64::from(month <= 2), month, (doy - (153 * mp + 2) / 5 + 1) as u32)
 }
 
 /// A civil date and time in some calendar (what a time label is made of).
@@ -291,8 +351,11 @@ pub struct TimeUnits {
     /// Nanoseconds per unit: whole numbers for every unit CF and xarray write, from days
     /// down to "nanoseconds since" (instants themselves are whole seconds).
     pub step_ns: i64,
-    /// The reference date after "since".
+    /// The reference date after "since", as written (in its own time zone).
     pub epoch: DateTime,
+    /// The reference date's time zone, in seconds east of UTC ("+05:30" is 19 800): the
+    /// reference instant is `epoch` minus this, as xarray (pandas) reads it.
+    pub utc_offset: i64,
 }
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
@@ -303,10 +366,13 @@ impl TimeUnits {
     /// spellings; case ignored).
     pub fn parse(units: &str) -> Result<TimeUnits, Error> {
         let bad = |reason: &str| Error::TimeUnits { units: units.to_string(), reason: reason.to_string() };
+        // The unit and "since" in any case; the date as written ("T", "Z" and "UTC" may be
+        // upper case). Lower-casing ASCII keeps byte offsets, so one search serves both.
         let lower = units.trim().to_ascii_lowercase();
-        let Some((unit, epoch)) = lower.split_once(" since ") else {
+        let Some(at) = lower.find(" since ") else {
             return Err(bad("expected '<unit> since <date>'"));
         };
+        let (unit, epoch) = (&lower[..at], &units.trim()[at + " since ".len()..]);
         let seconds = match unit.trim() {
             "days" | "day" | "d" => 86_400,
             "hours" | "hour" | "hrs" | "hr" | "h" => 3600,
@@ -324,11 +390,12 @@ impl TimeUnits {
     }
 
     fn with_step(step_ns: i64, epoch: &str, bad: impl Fn(&str) -> Error) -> Result<TimeUnits, Error> {
-        let (epoch, _) = DateTime::parse(epoch.trim()).map_err(|e| bad(&e.to_string()))?;
+        let (epoch, utc_offset) = split_utc_offset(epoch.trim()).map_err(|reason| bad(&reason))?;
+        let (epoch, _) = DateTime::parse(epoch).map_err(|e| bad(&e.to_string()))?;
         if epoch.to_seconds_checked(Calendar::Standard).is_none() {
             return Err(bad("the reference date is out of range"));
         }
-        Ok(TimeUnits { step_ns, epoch })
+        Ok(TimeUnits { step_ns, epoch, utc_offset })
     }
 
     /// Whole seconds per unit (for days, hours, minutes, seconds and weeks).
@@ -349,7 +416,12 @@ impl TimeUnits {
             _ => "seconds",
         };
         let e = self.epoch;
-        format!("{unit} since {:04}-{:02}-{:02} {:02}:{:02}:{:02}", e.year, e.month, e.day, e.hour, e.minute, e.second)
+        let mut name = format!("{unit} since {:04}-{:02}-{:02} {:02}:{:02}:{:02}", e.year, e.month, e.day, e.hour, e.minute, e.second);
+        if self.utc_offset != 0 {
+            let (sign, offset) = if self.utc_offset < 0 { ('-', -self.utc_offset) } else { ('+', self.utc_offset) };
+            name.push_str(&format!(" {sign}{:02}:{:02}", offset / 3600, offset / 60 % 60));
+        }
+        name
     }
 
     /// Instants (seconds in `calendar`) of the stored numbers of `variable`; NaN stays "no
@@ -358,7 +430,7 @@ impl TimeUnits {
     /// decode it too (rather than wrapping around to some other date).
     pub fn decode(&self, variable: &str, values: &[f64], calendar: Calendar) -> Result<Vec<Option<i64>>, Error> {
         let out_of_range = |value: f64| Error::TimeOutOfRange { variable: variable.to_string(), value, units: self.name() };
-        let epoch = self.epoch.to_seconds_checked(calendar).ok_or_else(|| out_of_range(0.0))?;
+        let epoch = self.epoch.to_seconds_checked(calendar).ok_or_else(|| out_of_range(0.0))? - self.utc_offset;
         let step = self.step_seconds();
         values
             .iter()
@@ -386,14 +458,46 @@ impl TimeUnits {
         let epoch = DateTime::from_seconds(first - first.rem_euclid(86_400), calendar);
         let base = epoch.to_seconds(calendar);
         let step = [86_400, 3600, 60, 1].into_iter().find(|&s| instants.iter().all(|&t| (t - base) % s == 0)).unwrap_or(1);
-        TimeUnits { step_ns: step * NANOS_PER_SECOND, epoch }
+        TimeUnits { step_ns: step * NANOS_PER_SECOND, epoch, utc_offset: 0 }
     }
 
     /// The number stored for `instant` (seconds in `calendar`) in these units: the inverse
     /// of [`TimeUnits::decode`].
     pub fn encode(&self, instant: i64, calendar: Calendar) -> f64 {
-        (instant - self.epoch.to_seconds(calendar)) as f64 / self.step_seconds()
+        (instant - (self.epoch.to_seconds(calendar) - self.utc_offset)) as f64 / self.step_seconds()
     }
+}
+
+/// Splits a reference date into the date and time as written and its time zone, in seconds
+/// east of UTC: "2000-01-01 00:00:00 -6:00", "2000-01-01T00:00:00+05:30", "... +0530",
+/// "... UTC" and "...Z" (UTC) are what producers write. The zone can only follow a time of
+/// day (the date's own dashes are not one), separated by a space or not.
+fn split_utc_offset(text: &str) -> Result<(&str, i64), String> {
+    let mut t = text.trim();
+    for utc in [" utc", " gmt", "utc", "z"] {
+        if t.len() >= utc.len() && t[t.len() - utc.len()..].eq_ignore_ascii_case(utc) {
+            t = t[..t.len() - utc.len()].trim_end();
+            break;
+        }
+    }
+    // The time of day starts after the date: at its "T" or at the first space.
+    let Some(time_at) = t.find(['T', 't', ' ']) else { return Ok((t, 0)) };
+    let time = &t[time_at + 1..];
+    let Some(sign_at) = time.rfind(['+', '-']) else { return Ok((t, 0)) };
+    let zone = &time[sign_at + 1..];
+    let sign = if time[sign_at..].starts_with('-') { -1 } else { 1 };
+    let digits: String = zone.chars().filter(|c| *c != ':').collect();
+    let number = |s: &str| s.parse::<i64>().map_err(|_| format!("{zone:?} is not a time zone (expected [+-]HH[:MM])"));
+    let (hours, minutes) = match (zone.split_once(':'), digits.len()) {
+        (Some((h, m)), _) => (number(h.trim())?, number(m.trim())?),
+        (None, 1 | 2) => (number(&digits)?, 0),
+        (None, 4) => (number(&digits[..2])?, number(&digits[2..])?),
+        _ => return Err(format!("{zone:?} is not a time zone (expected [+-]HH[:MM])")),
+    };
+    if hours > 23 || minutes > 59 {
+        return Err(format!("time zone {zone:?} out of range"));
+    }
+    Ok((t[..time_at + 1 + sign_at].trim_end(), sign * (hours * 3600 + minutes * 60)))
 }
 
 /// The meteorological season of a month, as xarray names them.
@@ -409,6 +513,104 @@ pub fn season(month: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (units, calendar, stored value, the date cftime gives), from `cftime.num2date`, which
+    /// is what xarray decodes these with: days on both sides of the 1582 reform, counts from
+    /// year 1, leap days the Julian calendar has and the Gregorian has not.
+    const CFTIME_CASES: &[(&str, &str, f64, (i64, u32, u32, u32, u32, u32))] = &[
+        ("hours since 1-1-1 00:00:0.0", "standard", 0.0, (1, 1, 1, 0, 0, 0)),
+        ("hours since 1-1-1 00:00:0.0", "standard", 24.0, (1, 1, 2, 0, 0, 0)),
+        ("hours since 1-1-1 00:00:0.0", "standard", 17514360.0, (1999, 1, 10, 0, 0, 0)),
+        ("hours since 1-1-1 00:00:0.0", "standard", 17532984.0, (2001, 2, 24, 0, 0, 0)),
+        ("days since 1-1-1", "standard", 0.0, (1, 1, 1, 0, 0, 0)),
+        ("days since 1-1-1", "standard", 577735.0, (1582, 10, 3, 0, 0, 0)),
+        ("days since 1-1-1", "standard", 577736.0, (1582, 10, 4, 0, 0, 0)),
+        ("days since 1-1-1", "standard", 577737.0, (1582, 10, 15, 0, 0, 0)),
+        ("days since 1-1-1", "standard", 730119.0, (1999, 12, 30, 0, 0, 0)),
+        ("days since 1582-10-04", "gregorian", 0.0, (1582, 10, 4, 0, 0, 0)),
+        ("days since 1582-10-04", "gregorian", 1.0, (1582, 10, 15, 0, 0, 0)),
+        ("days since 1582-10-04", "gregorian", 2.0, (1582, 10, 16, 0, 0, 0)),
+        ("days since 1582-10-15", "standard", -1.0, (1582, 10, 4, 0, 0, 0)),
+        ("days since 1582-10-15", "standard", -2.0, (1582, 10, 3, 0, 0, 0)),
+        ("days since 1582-10-15", "standard", 0.0, (1582, 10, 15, 0, 0, 0)),
+        ("days since 1582-10-15", "standard", -365000.0, (583, 6, 12, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", -141428.0, (1582, 10, 4, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", -141427.0, (1582, 10, 15, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", -141438.0, (1582, 9, 24, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", -719162.0, (1, 1, 3, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", 0.0, (1970, 1, 1, 0, 0, 0)),
+        ("days since 1970-01-01", "standard", 11322.0, (2000, 12, 31, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", 0.0, (1970, 1, 1, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", 1.0, (1970, 1, 2, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", -1.0, (1969, 12, 31, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", 11322.0, (2000, 12, 31, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", -719162.0, (1, 1, 16, 0, 0, 0)),
+        ("days since 1970-01-01", "julian", 146000.0, (2369, 9, 23, 0, 0, 0)),
+        ("hours since 1-1-1", "julian", 0.0, (1, 1, 1, 0, 0, 0)),
+        ("hours since 1-1-1", "julian", 17532984.0, (2001, 2, 11, 0, 0, 0)),
+        ("days since 1-1-1", "proleptic_gregorian", 0.0, (1, 1, 1, 0, 0, 0)),
+        ("days since 1-1-1", "proleptic_gregorian", 577737.0, (1582, 10, 17, 0, 0, 0)),
+        ("days since 1-1-1", "proleptic_gregorian", 730119.0, (2000, 1, 1, 0, 0, 0)),
+        ("seconds since 1000-02-28 12:00:00", "standard", 43200.0, (1000, 2, 29, 0, 0, 0)),
+        ("seconds since 1000-02-28 12:00:00", "standard", 172800.0, (1000, 3, 1, 12, 0, 0)),
+        ("days since 1900-02-28", "julian", 1.0, (1900, 2, 29, 0, 0, 0)),
+        ("days since 1900-02-28", "julian", 2.0, (1900, 3, 1, 0, 0, 0)),
+    ];
+
+    #[test]
+    fn reference_dates_with_time_zones_decode_as_xarray() {
+        // (units, the instant xarray gives for 0 of them), from xarray.decode_cf.
+        let cases = [
+            ("hours since 2000-01-01 00:00:00 -6:00", DateTime { hour: 6, ..DateTime::new(2000, 1, 1) }),
+            ("hours since 2000-01-01T00:00:00+05:30", DateTime { hour: 18, minute: 30, ..DateTime::new(1999, 12, 31) }),
+            ("hours since 2000-01-01 00:00:00 +0530", DateTime { hour: 18, minute: 30, ..DateTime::new(1999, 12, 31) }),
+            ("hours since 2000-01-01 00:00:00 UTC", DateTime::new(2000, 1, 1)),
+            ("hours since 2000-01-01T00:00:00Z", DateTime::new(2000, 1, 1)),
+            ("hours since 2000-01-01 06 -06", DateTime { hour: 12, ..DateTime::new(2000, 1, 1) }),
+            ("days since 1-1-1 00:00:0.0", DateTime::new(1, 1, 1)),
+            ("days since -100-01-01", DateTime::new(-100, 1, 1)),
+        ];
+        for (units, expected) in cases {
+            let parsed = TimeUnits::parse(units).unwrap();
+            let instant = parsed.decode("t", &[0.0], Calendar::Standard).unwrap()[0].unwrap();
+            assert_eq!(DateTime::from_seconds(instant, Calendar::Standard), expected, "{units}");
+            // The units it writes back decode to the same instant.
+            let again = TimeUnits::parse(&parsed.name()).unwrap();
+            assert_eq!(again.decode("t", &[0.0], Calendar::Standard).unwrap()[0], Some(instant), "{}", parsed.name());
+        }
+        assert!(matches!(TimeUnits::parse("hours since 2000-01-01 00:00:00 +25:00"), Err(Error::TimeUnits { .. })));
+        assert!(matches!(TimeUnits::parse("hours since 2000-01-01 00:00:00 +5x"), Err(Error::TimeUnits { .. })));
+    }
+
+    #[test]
+    fn decodes_as_cftime_across_the_reform_and_in_the_julian_calendar() {
+        for &(units, calendar, value, (year, month, day, hour, minute, second)) in CFTIME_CASES {
+            let calendar = Calendar::parse(calendar).unwrap();
+            let units = TimeUnits::parse(units).unwrap();
+            let instant = units.decode("t", &[value], calendar).unwrap()[0].unwrap();
+            let got = DateTime::from_seconds(instant, calendar);
+            assert_eq!(got, DateTime { year, month, day, hour, minute, second }, "{value} {} in {}", units.name(), calendar.name());
+            assert_eq!(units.encode(instant, calendar), value, "encoding back {got}");
+        }
+    }
+
+    #[test]
+    fn every_day_round_trips_in_the_julian_and_mixed_calendars() {
+        for calendar in [Calendar::Standard, Calendar::Julian, Calendar::ProlepticGregorian] {
+            let mut previous = calendar.civil_from_days(-800_000);
+            for days in -799_999..200_000 {
+                let civil = calendar.civil_from_days(days);
+                assert_eq!(calendar.days_from_civil(civil.0, civil.1, civil.2), days, "{civil:?} in {}", calendar.name());
+                assert!(civil > previous, "dates follow each other: {previous:?} then {civil:?}");
+                assert!(civil.2 <= calendar.days_in_month(civil.0, civil.1), "{civil:?}");
+                previous = civil;
+            }
+        }
+        // The day after 1582-10-04 is 1582-10-15 in the standard calendar.
+        let last_julian = Calendar::Standard.days_from_civil(1582, 10, 4);
+        assert_eq!(Calendar::Standard.civil_from_days(last_julian + 1), (1582, 10, 15));
+        assert!(Calendar::Standard.is_leap(1500) && !Calendar::ProlepticGregorian.is_leap(1500) && !Calendar::Standard.is_leap(1700));
+    }
 
     #[test]
     fn gregorian_round_trip_and_known_days() {
