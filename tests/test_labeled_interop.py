@@ -428,6 +428,33 @@ def test_packed_netcdf_from_netcdf4_reads_back_identically(tool, tmp_path, fmt):
     np.testing.assert_allclose(got["coords"]["latitude"]["values"], expected.latitude.values)
 
 
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF4"])
+def test_unsigned_bytes_stored_signed_read_and_write_as_xarray(tool, tmp_path, fmt):
+    """netCDF-3 has no unsigned types: producers store unsigned bytes as signed with
+    _Unsigned = "true" (and a fill of -1, which is 255). xarray reads them unsigned."""
+    import netCDF4
+
+    path = tmp_path / f"unsigned_{fmt}.nc"
+    with netCDF4.Dataset(path, "w", format=fmt) as nc:
+        nc.createDimension("x", 6)
+        v = nc.createVariable("flags", "i1", ("x",), fill_value=-1)
+        v.set_auto_maskandscale(False)
+        v._Unsigned = "true"
+        v.scale_factor = 0.5
+        v[:] = np.array([0, 127, -128, -56, -1, 3], dtype="i1")
+    expected = xr.open_dataset(path).flags.values
+    assert expected[2] == 64.0 and np.isnan(expected[4])  # the oracle reads them unsigned
+    got = run(tool, "describe", path)
+    np.testing.assert_array_equal(array(got["vars"]["flags"]["values"]), expected)
+    # Written back by Strata, xarray finds the same values, stored the same way.
+    copy = tmp_path / f"unsigned_{fmt}_copy.nc"
+    run(tool, "copy", path, copy, "nc")
+    np.testing.assert_array_equal(xr.open_dataset(copy).flags.values, expected)
+    raw = xr.open_dataset(copy, mask_and_scale=False).flags
+    assert raw.dtype == np.int8 and raw.attrs["_Unsigned"] == "true"
+    np.testing.assert_array_equal(raw.values, [0, 127, -128, -56, -1, 3])
+
+
 def test_many_daily_files_open_as_one_dataset(tool, tmp_path):
     days = pd.date_range("2020-01-01", periods=9, freq="D")
     rng = np.random.default_rng(5)

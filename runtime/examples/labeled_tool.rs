@@ -114,11 +114,15 @@ fn describe(path: &str) -> Result<Value, StrataError> {
 }
 
 fn run(args: &[String]) -> Result<Value, StrataError> {
-    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3 | describe SRC | mfdataset PATTERN VAR".into() };
+    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3|nc | describe SRC | mfdataset PATTERN VAR".into() };
     match args.first().map(String::as_str) {
         Some("workshop") if args.len() == 3 => workshop(&args[1], &args[2]),
         Some("daily") if args.len() == 3 => daily(&args[1], &args[2]),
         Some("describe") if args.len() == 2 => describe(&args[1]),
+        Some("copy") if args.len() == 4 && args[3] == "nc" => {
+            open(&args[1])?.to_netcdf(&args[2])?;
+            Ok(json!({ "written": args[2] }))
+        }
         Some("copy") if args.len() == 4 => {
             let format = if args[3] == "v2" { ToZarr::v2() } else { ToZarr::v3() };
             open(&args[1])?.to_zarr_with(&args[2], &format.overwrite(true))?;

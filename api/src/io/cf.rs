@@ -31,7 +31,7 @@ pub struct StoredVariable {
     pub fill_value: Option<f64>,
 }
 
-const ENCODING_KEYS: [&str; 5] = ["_FillValue", "missing_value", "scale_factor", "add_offset", "coordinates"];
+const ENCODING_KEYS: [&str; 6] = ["_FillValue", "missing_value", "scale_factor", "add_offset", "coordinates", "_Unsigned"];
 
 /// A number as JSON attributes hold it (`"NaN"` and friends included).
 pub fn number(v: &serde_json::Value) -> Option<f64> {
@@ -48,7 +48,56 @@ pub fn number(v: &serde_json::Value) -> Option<f64> {
     }
 }
 
-/// The values that mean "missing" for a variable.
+/// How the `_Unsigned` attribute asks to read integers stored with the other signedness
+/// (netCDF-3 has no unsigned types, so unsigned bytes are stored signed with
+/// `_Unsigned = "true"`; xarray's `UnsignedIntegerCoder`): `Some(2^bits)` when stored values
+/// must be shifted by that much, with the sign they should have had.
+#[derive(Clone, Copy)]
+enum Signedness {
+    /// Signed storage of unsigned values: negative values wrap up by `2^bits`.
+    Unsigned(f64),
+    /// Unsigned storage of signed values: values above the signed maximum wrap down.
+    Signed(f64),
+}
+
+fn signedness(dtype: DType, attrs: &Attrs) -> Option<Signedness> {
+    let flag = attrs.get("_Unsigned").and_then(|u| u.as_str())?.trim().to_ascii_lowercase();
+    let wrap = 2f64.powi(8 * dtype.size_of() as i32);
+    match (flag.as_str(), dtype) {
+        ("true", DType::I8 | DType::I16 | DType::I32 | DType::I64) => Some(Signedness::Unsigned(wrap)),
+        ("false", DType::U8 | DType::U16 | DType::U32 | DType::U64) => Some(Signedness::Signed(wrap)),
+        _ => None,
+    }
+}
+
+impl Signedness {
+    /// A stored number as the value it stands for.
+    fn read(self, x: f64) -> f64 {
+        match self {
+            Signedness::Unsigned(wrap) if x < 0.0 => x + wrap,
+            Signedness::Signed(wrap) if x >= wrap / 2.0 => x - wrap,
+            _ => x,
+        }
+    }
+
+    /// The inverse of [`Signedness::read_array`], for writing back.
+    fn write_array(self, x: ChunkedArray<f64>) -> ChunkedArray<f64> {
+        match self {
+            Signedness::Unsigned(wrap) => where_(&x.ge_scalar(wrap / 2.0), &(&x - wrap), &x),
+            Signedness::Signed(wrap) => where_(&x.lt_scalar(0.0), &(&x + wrap), &x),
+        }
+    }
+
+    fn read_array(self, x: ChunkedArray<f64>) -> ChunkedArray<f64> {
+        match self {
+            Signedness::Unsigned(wrap) => where_(&x.lt_scalar(0.0), &(&x + wrap), &x),
+            Signedness::Signed(wrap) => where_(&x.ge_scalar(wrap / 2.0), &(&x - wrap), &x),
+        }
+    }
+}
+
+/// The values that mean "missing" for a variable (as the values they stand for, after
+/// `_Unsigned`).
 fn fill_values(v: &StoredVariable) -> Vec<f64> {
     let mut fills: Vec<f64> = ["_FillValue", "missing_value"]
         .iter()
@@ -60,6 +109,9 @@ fn fill_values(v: &StoredVariable) -> Vec<f64> {
         .collect();
     if !v.attrs.contains_key("_FillValue") {
         fills.extend(v.fill_value);
+    }
+    if let Some(sign) = signedness(v.data.dtype, &v.attrs) {
+        fills = fills.into_iter().map(|f| sign.read(f)).collect();
     }
     fills.retain(|f| !f.is_nan());
     fills.dedup();
@@ -84,6 +136,9 @@ fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
         return scale_and_offset(v, ChunkedArray::typed(data));
     }
     let mut x: ChunkedArray<f64> = ChunkedArray::typed(v.data.clone());
+    if let Some(sign) = signedness(v.data.dtype, &v.attrs) {
+        x = sign.read_array(x);
+    }
     let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
     for fill in fills {
         x = where_(&x.eq_scalar(fill), &nan, &x);
@@ -225,13 +280,18 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
             // round((x - offset) / scale), with the fill value where x is NaN, as xarray
             // encodes them. An integer variable with a fill value but no scale_factor keeps
             // its dtype and its fill this way, instead of becoming float64.
-            (DType::F64, Some(int)) if !int.is_float() && (scale.is_some() || fill.is_some() || missing.is_some()) => {
+            (DType::F64, Some(int)) if !int.is_float() && (scale.is_some() || fill.is_some() || missing.is_some() || signedness(int, &v.encoding).is_some()) => {
                 let offset = v.encoding.get("add_offset").and_then(number).unwrap_or(0.0);
                 let fill = fill.or(missing).unwrap_or(-2_147_483_647.0);
                 let x: ChunkedArray<f64> = v.array::<f64>();
                 let counts = (&(&x - offset) / scale.unwrap_or(1.0)).round();
-                let filled = where_(&x.isnan(), &crate::array::full(&[], fill, ChunkSpec::Uniform(usize::MAX)), &counts);
-                for key in ["scale_factor", "add_offset", "_FillValue", "missing_value"] {
+                let mut filled = where_(&x.isnan(), &crate::array::full(&[], fill, ChunkSpec::Uniform(usize::MAX)), &counts);
+                // Back to the signedness it is stored with (the fill value is already stored
+                // as the file had it, so it passes through unchanged).
+                if let Some(sign) = signedness(int, &v.encoding) {
+                    filled = sign.write_array(filled);
+                }
+                for key in ["scale_factor", "add_offset", "_FillValue", "missing_value", "_Unsigned"] {
                     if let Some(value) = v.encoding.get(key) {
                         attrs.insert(key.into(), value.clone());
                     }
@@ -251,6 +311,32 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unsigned_bytes_stored_signed_decode_and_encode_as_xarray() {
+        // netCDF-3 unsigned bytes: stored as int8 with _Unsigned = "true" and a fill of -1
+        // (255 unsigned). xarray reads 0, 127, 128, 200, NaN; 2 * 0.5 packed.
+        let raw = from_array(ndarray::arr1(&[0i8, 127, -128, -56, -1]).into_dyn(), ChunkSpec::Uniform(2));
+        let attrs: Attrs = [("_Unsigned".to_string(), json!("true")), ("_FillValue".to_string(), json!(-1)), ("scale_factor".to_string(), json!(0.5))].into_iter().collect();
+        let v = StoredVariable { name: "b".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let got = ds.var("b").unwrap().values().unwrap().into_raw_vec_and_offset().0;
+        assert_eq!(&got[..4], &[0.0, 63.5, 64.0, 100.0]);
+        assert!(got[4].is_nan());
+        // Written back: the same signed bytes, fill and attributes.
+        let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "b").unwrap();
+        assert_eq!(back.data.dtype, DType::I8);
+        let stored = crate::array::ChunkedArray::<i8>::typed(back.data.clone()).compute().unwrap().into_raw_vec_and_offset().0;
+        assert_eq!(stored, vec![0, 127, -128, -56, -1]);
+        assert_eq!(back.attrs.get("_Unsigned"), Some(&json!("true")));
+        assert_eq!(back.attrs.get("_FillValue"), Some(&json!(-1)));
+        // Without a scale factor or fill, the values are still the unsigned ones.
+        let plain = from_array(ndarray::arr1(&[-1i16, 5]).into_dyn(), ChunkSpec::Uniform(2));
+        let attrs: Attrs = [("_Unsigned".to_string(), json!("true"))].into_iter().collect();
+        let v = StoredVariable { name: "u".into(), dims: vec!["x".into()], data: plain.plan().clone(), attrs, fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        assert_eq!(ds.var("u").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![65535.0, 5.0]);
+    }
 
     #[test]
     fn packed_integers_with_fill_decode_to_floats() {
