@@ -455,6 +455,35 @@ def test_unsigned_bytes_stored_signed_read_and_write_as_xarray(tool, tmp_path, f
     np.testing.assert_array_equal(raw.values, [0, 127, -128, -56, -1, 3])
 
 
+def test_string_attributes_and_text_variables_open_as_xarray(tool, tmp_path):
+    """NC_STRING attributes (netCDF-4) are strings, as xarray shows them, and CF finds time
+    units in them; char and string variables do not stop the rest of the file opening."""
+    import netCDF4
+
+    path = tmp_path / "strings.nc"
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as nc:
+        nc.createDimension("station", 3)
+        nc.createDimension("nchar", 5)
+        nc.createDimension("time", 2)
+        nc.setncattr_string("title", "stations")
+        nc.setncattr_string("history", ["one", "two"])
+        name = nc.createVariable("name", "S1", ("station", "nchar"))
+        name[:] = netCDF4.stringtochar(np.array(["abc", "de", "fghij"], dtype="S5"))
+        t = nc.createVariable("time", "f8", ("time",))
+        t.setncattr_string("units", "days since 2000-01-01")
+        t[:] = [0.0, 31.0]
+        v = nc.createVariable("temp", "f4", ("time", "station"))
+        v.setncattr_string("units", "K")
+        v[:] = np.arange(6.0).reshape(2, 3)
+    expected = xr.open_dataset(path)
+    got = run(tool, "describe", path)
+    assert got["attrs"]["title"] == expected.attrs["title"] == "stations"
+    assert got["attrs"]["history"] == list(expected.attrs["history"]) == ["one", "two"]
+    assert got["vars"]["temp"]["attrs"]["units"] == expected.temp.attrs["units"] == "K"
+    assert got["coords"]["time"]["values"] == [str(pd.Timestamp(t).date()) for t in expected.time.values]
+    np.testing.assert_array_equal(array(got["vars"]["temp"]["values"]), expected.temp.values)
+
+
 def test_many_daily_files_open_as_one_dataset(tool, tmp_path):
     days = pd.date_range("2020-01-01", periods=9, freq="D")
     rng = np.random.default_rng(5)

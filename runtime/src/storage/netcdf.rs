@@ -89,7 +89,10 @@ fn attr_json(value: AttributeValue) -> Value {
         A::Double(x) => float_json(x),
         A::Doubles(x) => list(x.into_iter().map(float_json).collect()),
         A::Str(s) => json!(s),
-        A::Strs(s) => json!(s),
+        // NC_STRING attributes (netCDF-4) arrive as lists even when they hold one string,
+        // which is how most producers write `units` and `title`: one string is a string, as
+        // xarray shows it, or CF would not find "days since ..." in it.
+        A::Strs(s) => list(s.into_iter().map(Value::from).collect()),
     }
 }
 
