@@ -484,6 +484,29 @@ def test_string_attributes_and_text_variables_open_as_xarray(tool, tmp_path):
     np.testing.assert_array_equal(array(got["vars"]["temp"]["values"]), expected.temp.values)
 
 
+@pytest.mark.parametrize("fmt", ["nc", "v2", "v3"])
+def test_integers_without_a_fill_value_stay_integers(tool, tmp_path, fmt):
+    """xarray keeps an integer variable with nothing to mask or scale as integers; Strata
+    reads the same numbers and writes them back as the same integers."""
+    ds = xr.Dataset({"count": (("x",), np.array([3, -7, 12, 0], dtype="i4"))}, coords={"x": [0.0, 1.0, 2.0, 3.0]})
+    if fmt == "nc":
+        source = tmp_path / "counts.nc"
+        ds.to_netcdf(source)
+        reopen = xr.open_dataset
+    else:
+        source = tmp_path / f"counts_{fmt}.zarr"
+        ds.to_zarr(source, zarr_format=int(fmt[1]))
+        reopen = lambda p: xr.open_zarr(p, zarr_format=int(fmt[1]))  # noqa: E731
+    original = reopen(source).load()
+    got = run(tool, "describe", source)
+    np.testing.assert_array_equal(array(got["vars"]["count"]["values"]), original["count"].values)
+    copy = tmp_path / (f"copy.{fmt}" if fmt == "nc" else f"copy_{fmt}.zarr")
+    run(tool, "copy", source, copy, fmt)
+    back = reopen(copy).load()
+    assert back["count"].dtype == original["count"].dtype, (back["count"].dtype, original["count"].dtype)
+    np.testing.assert_array_equal(back["count"].values, original["count"].values)
+
+
 def test_many_daily_files_open_as_one_dataset(tool, tmp_path):
     days = pd.date_range("2020-01-01", periods=9, freq="D")
     rng = np.random.default_rng(5)

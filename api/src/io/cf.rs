@@ -225,7 +225,14 @@ pub fn decode(variables: Vec<StoredVariable>, attrs: Attrs) -> Result<Dataset, E
     }
     for v in variables.iter().filter(|v| !coord_names.contains(&v.name)) {
         let (attrs, encoding) = split_attrs(v, &[]);
-        ds.vars.insert(v.name.clone(), Variable { dims: v.dims.clone(), data: decode_data(v).plan().clone(), attrs, encoding });
+        // Integers (and booleans) with nothing to mask, scale or re-sign stay as stored, as
+        // xarray keeps them: an int32 count is int32, and is written back as one.
+        let plain = !v.data.dtype.is_float()
+            && fill_values(v).is_empty()
+            && !["scale_factor", "add_offset"].iter().any(|k| v.attrs.contains_key(*k))
+            && signedness(v.data.dtype, &v.attrs).is_none();
+        let data = if plain { v.data.clone() } else { decode_data(v).plan().clone() };
+        ds.vars.insert(v.name.clone(), Variable { dims: v.dims.clone(), data, attrs, encoding });
     }
     Ok(ds)
 }
@@ -311,6 +318,22 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integers_with_nothing_to_decode_stay_integers_both_ways() {
+        let raw = from_array(ndarray::arr1(&[3i32, -7, 12]).into_dyn(), ChunkSpec::Uniform(2));
+        let v = StoredVariable { name: "n".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: None };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        assert_eq!(ds.var("n").unwrap().dtype(), DType::I32);
+        assert_eq!(ds.var("n").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![3.0, -7.0, 12.0]);
+        let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "n").unwrap();
+        assert_eq!(back.data.dtype, DType::I32);
+        // With the format's own fill value (Zarr v2 metadata), xarray masks: floats then.
+        let raw = from_array(ndarray::arr1(&[0i32, 5]).into_dyn(), ChunkSpec::Uniform(2));
+        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(0.0) };
+        let ds = decode(vec![v], Attrs::new()).unwrap();
+        assert_eq!(ds.var("m").unwrap().dtype(), DType::F64);
+    }
 
     #[test]
     fn unsigned_bytes_stored_signed_decode_and_encode_as_xarray() {
