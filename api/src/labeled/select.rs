@@ -133,6 +133,7 @@ fn span(dim: &str, values: &Values, key: &Key) -> Result<Span, Error> {
     match (values, key) {
         (Values::Time(_, calendar), Key::Text(text)) => {
             let (date, resolution) = DateTime::parse(text)?;
+            let date = date.checked(*calendar)?;
             let lo = date.to_seconds(*calendar) as f64;
             let hi = date.end_of(resolution, *calendar) as f64;
             Ok(Span { lo, hi, hi_open: true, exact: resolution >= Resolution::Day })

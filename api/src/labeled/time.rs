@@ -304,12 +304,24 @@ impl DateTime {
             } else {
                 0
             };
-            if hour > 24 || minute > 59 || second > 60 {
-                return Err(bad("time of day out of range"));
+            if hour > 23 || minute > 59 || second > 59 {
+                return Err(bad("time of day out of range (00:00:00 to 23:59:59)"));
             }
             resolution = [Resolution::Hour, Resolution::Minute, Resolution::Second][fields.len() - 1];
         }
         Ok((DateTime { year, month, day, hour, minute, second }, resolution))
+    }
+
+    /// `self`, if its day exists in `calendar` ("1997-02-31" does not in any, "1997-02-30"
+    /// does in the 360-day one); parsing alone cannot tell, as it knows no calendar.
+    pub fn checked(self, calendar: Calendar) -> Result<DateTime, Error> {
+        if self.day > calendar.days_in_month(self.year, self.month) {
+            return Err(Error::BadDate {
+                text: self.to_string(),
+                reason: format!("{}-{:02} has {} days in the {} calendar", self.year, self.month, calendar.days_in_month(self.year, self.month), calendar.name()),
+            });
+        }
+        Ok(self)
     }
 
     /// The first instant after the period of `resolution` that starts at `self`.
@@ -430,7 +442,8 @@ impl TimeUnits {
     /// decode it too (rather than wrapping around to some other date).
     pub fn decode(&self, variable: &str, values: &[f64], calendar: Calendar) -> Result<Vec<Option<i64>>, Error> {
         let out_of_range = |value: f64| Error::TimeOutOfRange { variable: variable.to_string(), value, units: self.name() };
-        let epoch = self.epoch.to_seconds_checked(calendar).ok_or_else(|| out_of_range(0.0))? - self.utc_offset;
+        let epoch = self.epoch.checked(calendar).map_err(|e| Error::TimeUnits { units: self.name(), reason: e.to_string() })?;
+        let epoch = epoch.to_seconds_checked(calendar).ok_or_else(|| out_of_range(0.0))? - self.utc_offset;
         let step = self.step_seconds();
         values
             .iter()
@@ -556,6 +569,19 @@ mod tests {
         ("days since 1900-02-28", "julian", 1.0, (1900, 2, 29, 0, 0, 0)),
         ("days since 1900-02-28", "julian", 2.0, (1900, 3, 1, 0, 0, 0)),
     ];
+
+    #[test]
+    fn days_that_do_not_exist_are_errors_in_their_calendar() {
+        let (feb31, _) = DateTime::parse("1997-02-31").unwrap();
+        assert!(matches!(feb31.checked(Calendar::Standard), Err(Error::BadDate { .. })));
+        let (feb30, _) = DateTime::parse("1997-02-30").unwrap();
+        assert!(feb30.checked(Calendar::Day360).is_ok() && feb30.checked(Calendar::NoLeap).is_err());
+        let (leap, _) = DateTime::parse("1900-02-29").unwrap();
+        assert!(leap.checked(Calendar::Julian).is_ok() && leap.checked(Calendar::ProlepticGregorian).is_err());
+        assert!(DateTime::parse("1997-01-01T24:00").is_err() && DateTime::parse("1997-01-01 23:59:60").is_err());
+        let units = TimeUnits::parse("days since 1997-02-31").unwrap();
+        assert!(matches!(units.decode("t", &[0.0], Calendar::Standard), Err(Error::TimeUnits { .. })));
+    }
 
     #[test]
     fn reference_dates_with_time_zones_decode_as_xarray() {
