@@ -6,6 +6,11 @@
 //! `scale_factor` and `add_offset` unpack integers into floats, and coordinates with units
 //! "<unit> since <date>" become times in their `calendar`. What was used is kept in the
 //! variable's `encoding`, and removed from its attributes.
+//!
+//! As in xarray (and unlike netCDF4-python's defaults), `valid_range`, `valid_min` and
+//! `valid_max` are kept as attributes and not applied, and a format's default fill value
+//! (netCDF's 9.96921e36 for floats) masks nothing unless a `_FillValue` names it; Zarr v2's
+//! `fill_value` metadata does mask, as xarray's Zarr backend makes it the `_FillValue`.
 
 use ndarray::ArrayD;
 
