@@ -553,17 +553,19 @@ impl DataArray<f64> {
         let axes: Vec<usize> = names.iter().map(|d| self.axis(d)).collect::<Result<_, _>>()?;
         let d = self.data();
         let data = match kind {
-            Reduction::Mean => d.nanmean(axes.as_slice()),
-            Reduction::Sum => d.nansum(axes.as_slice()),
-            Reduction::Std => d.nanstd(axes.as_slice(), 0),
-            Reduction::Var => d.nanvar(axes.as_slice(), 0),
-            Reduction::Min => d.nanmin(axes.as_slice()),
-            Reduction::Max => d.nanmax(axes.as_slice()),
-            Reduction::Count => d.count(axes.as_slice()).astype::<f64>(),
+            Reduction::Mean => d.nanmean(axes.as_slice()).plan().clone(),
+            Reduction::Sum => d.nansum(axes.as_slice()).plan().clone(),
+            Reduction::Std => d.nanstd(axes.as_slice(), 0).plan().clone(),
+            Reduction::Var => d.nanvar(axes.as_slice(), 0).plan().clone(),
+            Reduction::Min => d.nanmin(axes.as_slice()).plan().clone(),
+            Reduction::Max => d.nanmax(axes.as_slice()).plan().clone(),
+            // Held as int64, as xarray's count is; its values are delivered as f64.
+            Reduction::Count => d.count(axes.as_slice()).plan().clone(),
         };
         let dims: Vec<String> = self.variable.dims.iter().filter(|d| !names.contains(d)).cloned().collect();
         let coords = self.coords.iter().filter(|(_, c)| !c.dims.iter().any(|d| names.contains(d))).map(|(n, c)| (n.clone(), c.clone())).collect();
-        Ok(DataArray::from_parts(self.name.clone(), dims, data, coords, Attrs::new()))
+        let variable = Variable { dims, data, attrs: Attrs::new(), encoding: Attrs::new() };
+        Ok(DataArray { name: self.name.clone(), variable, coords, _type: PhantomData })
     }
 
     /// Mean over `dims`, skipping NaN (xarray's default for floats).
@@ -922,6 +924,9 @@ mod tests {
         assert_eq!(picked.values().unwrap().into_raw_vec_and_offset().0, vec![1.25, 5.25, 9.25, 2.25, 6.25, 10.25]);
         // A reduction accumulates in f64 and gives f64.
         assert_eq!(row.mean("lon").unwrap().dtype(), crate::array::DType::F64);
+        // A count is int64, as xarray's.
+        let counted = row.count("lon").unwrap();
+        assert_eq!((counted.dtype(), counted.item().unwrap()), (crate::array::DType::I64, 4.0));
         // Computed values are held as stored.
         let held = picked.compute().unwrap();
         assert_eq!(held.dtype(), crate::array::DType::F32);
