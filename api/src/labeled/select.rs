@@ -276,5 +276,7 @@ mod tests {
         assert_eq!(resolve("time", &time, &("1997-11"..="1998-01").into()).unwrap(), Positions::Many(vec![10, 11, 12]));
         assert!(resolve("time", &time, &"1999-01".into()).is_err());
         assert!(resolve("time", &time, &"next week".into()).is_err());
+        // A day its month does not have is an error, not the 3rd of the next month.
+        assert!(matches!(resolve("time", &time, &"1998-02-31".into()), Err(Error::BadDate { .. })));
     }
 }
