@@ -85,11 +85,11 @@ impl Signedness {
         }
     }
 
-    /// The inverse of [`Signedness::read_array`], for writing back.
+    /// The inverse of [`Signedness::read_array`], for writing back: the opposite shift.
     fn write_array(self, x: ChunkedArray<f64>) -> ChunkedArray<f64> {
         match self {
-            Signedness::Unsigned(wrap) => where_(&x.ge_scalar(wrap / 2.0), &(&x - wrap), &x),
-            Signedness::Signed(wrap) => where_(&x.lt_scalar(0.0), &(&x + wrap), &x),
+            Signedness::Unsigned(wrap) => Signedness::Signed(wrap).read_array(x),
+            Signedness::Signed(wrap) => Signedness::Unsigned(wrap).read_array(x),
         }
     }
 
