@@ -7,6 +7,8 @@
 //!   labeled_tool copy SRC DST v2|v3          open a dataset and write it back as Zarr
 //!   labeled_tool describe SRC                variables, dims, coords, attrs
 //!   labeled_tool mfdataset DIR-OR-GLOB VAR   open_mfdataset along time, then a time series
+//!   labeled_tool summary SRC                 per variable and coordinate: dims, shape, dtype,
+//!                                            valid count, mean, first and last value
 
 use serde_json::{json, Value};
 use strata::labeled::{Boundary, Values};
@@ -33,10 +35,10 @@ fn coord(values: &Values) -> Value {
 }
 
 fn open(path: &str) -> Result<Dataset, StrataError> {
-    if path.ends_with(".nc") {
-        strata::io::open_dataset(path)
-    } else {
+    if std::path::Path::new(path).is_dir() {
         open_zarr(path)
+    } else {
+        strata::io::open_dataset(path)
     }
 }
 
@@ -113,12 +115,46 @@ fn describe(path: &str) -> Result<Value, StrataError> {
     Ok(json!({ "vars": vars, "coords": coords, "attrs": ds.attrs() }))
 }
 
+/// What the real-file comparison checks of each variable, whatever it holds: numbers are
+/// summarised by their valid count and mean, times and text by their first and last value.
+fn summary(path: &str) -> Result<Value, StrataError> {
+    let ds = open(path)?;
+    let mut vars = serde_json::Map::new();
+    for name in ds.data_vars() {
+        let v = &ds.variables()[name];
+        let da = ds.var(name)?;
+        let data = da.values()?;
+        let valid: Vec<f64> = data.iter().copied().filter(|x| !x.is_nan()).collect();
+        let mean = if valid.is_empty() { Value::Null } else { json!(valid.iter().sum::<f64>() / valid.len() as f64) };
+        vars.insert(name.to_string(), json!({ "dims": v.dims, "shape": data.shape(), "dtype": v.dtype().to_string(), "valid": valid.len(), "mean": mean }));
+    }
+    let mut coords = serde_json::Map::new();
+    for (name, c) in ds.coords() {
+        let values = &c.values;
+        let n = values.len();
+        let (valid, mean) = match values {
+            Values::F64(a) => {
+                let valid: Vec<f64> = a.iter().copied().filter(|x| !x.is_nan()).collect();
+                let mean = if valid.is_empty() { Value::Null } else { json!(valid.iter().sum::<f64>() / valid.len() as f64) };
+                (valid.len(), mean)
+            }
+            Values::I64(a) => (n, if n == 0 { Value::Null } else { json!(a.iter().map(|&x| x as f64).sum::<f64>() / n as f64) }),
+            Values::Time(a, _) => (a.iter().filter(|&&x| x != strata::labeled::NAT).count(), Value::Null),
+            Values::Str(_) => (n, Value::Null),
+        };
+        let ends = if n == 0 { json!([]) } else { json!([values.format(0), values.format(n - 1)]) };
+        coords.insert(name.clone(), json!({ "dims": c.dims, "shape": values.shape(), "kind": values.kind(), "valid": valid, "mean": mean, "ends": ends }));
+    }
+    Ok(json!({ "vars": vars, "coords": coords }))
+}
+
 fn run(args: &[String]) -> Result<Value, StrataError> {
-    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3|nc | describe SRC | mfdataset PATTERN VAR".into() };
+    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3|nc | describe SRC | summary SRC | mfdataset PATTERN VAR".into() };
     match args.first().map(String::as_str) {
         Some("workshop") if args.len() == 3 => workshop(&args[1], &args[2]),
         Some("daily") if args.len() == 3 => daily(&args[1], &args[2]),
         Some("describe") if args.len() == 2 => describe(&args[1]),
+        Some("summary") if args.len() == 2 => summary(&args[1]),
         Some("copy") if args.len() == 4 && args[3] == "nc" => {
             open(&args[1])?.to_netcdf(&args[2])?;
             Ok(json!({ "written": args[2] }))

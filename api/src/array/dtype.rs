@@ -51,6 +51,23 @@ impl DType {
         matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
     }
 
+    /// The integer type of the same width with the given signedness (`_Unsigned` reads
+    /// signed storage as unsigned); other types are returned as they are.
+    pub fn with_signedness(self, signed: bool) -> DType {
+        use DType::*;
+        match (self, signed) {
+            (I8 | U8, true) => I8,
+            (I8 | U8, false) => U8,
+            (I16 | U16, true) => I16,
+            (I16 | U16, false) => U16,
+            (I32 | U32, true) => I32,
+            (I32 | U32, false) => U32,
+            (I64 | U64, true) => I64,
+            (I64 | U64, false) => U64,
+            (other, _) => other,
+        }
+    }
+
     /// Whether this is one of the unsigned integer types.
     pub fn is_unsigned_int(self) -> bool {
         matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)

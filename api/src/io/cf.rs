@@ -14,6 +14,8 @@
 
 use ndarray::ArrayD;
 
+use indexmap::IndexMap;
+
 use crate::array::{from_array, where_, ChunkSpec, ChunkedArray, DType};
 use crate::error::Error;
 use crate::labeled::coord::{Coordinate, Values, NAT};
@@ -34,6 +36,66 @@ pub struct StoredVariable {
     pub attrs: Attrs,
     /// The format's own fill value (Zarr v2 metadata, NetCDF's default), if it has one.
     pub fill_value: Option<f64>,
+    /// The element type of numeric attributes, where the format stores one (NetCDF does;
+    /// JSON attributes, as Zarr's, have none and count as float64). xarray picks a packed
+    /// variable's decoded type from its `scale_factor` and `add_offset` types.
+    pub attr_dtypes: IndexMap<String, DType>,
+}
+
+impl StoredVariable {
+    /// A variable with no format fill value and untyped (JSON) attributes.
+    pub fn new(name: impl Into<String>, dims: Vec<String>, data: NodeRef, attrs: Attrs) -> StoredVariable {
+        StoredVariable { name: name.into(), dims, data, attrs, fill_value: None, attr_dtypes: IndexMap::new() }
+    }
+
+    /// The element type xarray decodes this variable to (its `CFMaskCoder` then
+    /// `CFScaleOffsetCoder`, checked case by case against xarray 2026.9): masking promotes
+    /// integers to float32 (up to 16 bits) or float64, packing picks the type of
+    /// `scale_factor`/`add_offset`, and a variable with nothing to decode keeps its stored
+    /// type. `_Unsigned` without a fill reads as the unsigned type.
+    pub fn decoded_dtype(&self) -> DType {
+        let stored = self.data.dtype;
+        let packed = ["scale_factor", "add_offset"].iter().any(|k| self.attrs.contains_key(*k));
+        let masked = !fill_values(self).is_empty();
+        let after_sign = match signedness(stored, &self.attrs) {
+            Some(Signedness::Unsigned(_)) => stored.with_signedness(false),
+            Some(Signedness::Signed(_)) => stored.with_signedness(true),
+            None => stored,
+        };
+        let after_mask = match (masked, packed) {
+            (false, _) => after_sign,
+            (true, true) => self.packed_dtype(after_sign),
+            (true, false) => promoted(after_sign),
+        };
+        // Unpacking picks its type again only where masking did not already (xarray's
+        // `CFScaleOffsetCoder` skips the choice when a fill value is in the encoding).
+        let has_fill = masked || ["_FillValue", "missing_value"].iter().any(|k| self.attrs.contains_key(*k));
+        if packed && !has_fill { self.packed_dtype(after_mask) } else { after_mask }
+    }
+
+    /// xarray's `_choose_float_dtype` for `dtype` under this variable's packing attributes.
+    fn packed_dtype(&self, dtype: DType) -> DType {
+        let type_of = |key: &str| self.attrs.contains_key(key).then(|| self.attr_dtypes.get(key).copied().filter(|d| d.is_float()).unwrap_or(DType::F64));
+        match (type_of("scale_factor"), type_of("add_offset")) {
+            (Some(scale), Some(offset)) if scale == offset => {
+                if dtype.size_of() == 4 && !dtype.is_float() { DType::F64 } else { scale }
+            }
+            (_, Some(_)) => DType::F64,
+            (Some(scale), None) => scale,
+            (None, None) => promoted(dtype),
+        }
+    }
+}
+
+/// The float type that holds `dtype`'s values and NaN (xarray's `maybe_promote`): floats stay,
+/// integers of up to 16 bits become float32 (exact), wider ones float64.
+fn promoted(dtype: DType) -> DType {
+    match dtype {
+        DType::F64 => DType::F64,
+        DType::F32 => DType::F32,
+        _ if dtype.size_of() <= 2 => DType::F32,
+        _ => DType::F64,
+    }
 }
 
 const ENCODING_KEYS: [&str; 6] = ["_FillValue", "missing_value", "scale_factor", "add_offset", "coordinates", "_Unsigned"];
@@ -123,14 +185,20 @@ fn fill_values(v: &StoredVariable) -> Vec<f64> {
     fills
 }
 
-/// The decoded values, lazily: masked, scaled and offset.
+/// The decoded values, lazily: masked, scaled and offset, in the type xarray gives them
+/// ([`StoredVariable::decoded_dtype`]). A variable with nothing to decode is its stored plan.
 ///
 /// float32 data is masked in float32, as xarray keeps it: the float64 the labeled API hands
 /// out is a cast on top, which reductions fold away (`plan::optimize::fold_casts`), so a mean
 /// of a float32 variable reads float32 chunks instead of float64 copies of them.
-fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
+fn decode_data(v: &StoredVariable) -> NodeRef {
+    let target = v.decoded_dtype();
     let fills = fill_values(v);
-    if v.data.dtype == DType::F32 {
+    let packed = ["scale_factor", "add_offset"].iter().any(|k| v.attrs.contains_key(*k));
+    if target == v.data.dtype && fills.is_empty() && !packed {
+        return v.data.clone();
+    }
+    let x: ChunkedArray<f64> = if v.data.dtype == DType::F32 {
         let mut data = v.data.clone();
         let nan = build::scalar(f32::NAN);
         // A fill a float32 cannot hold equals no stored value (xarray compares in float64).
@@ -138,17 +206,23 @@ fn decode_data(v: &StoredVariable) -> ChunkedArray<f64> {
             let is_fill = build::binary_node(BinaryOp::Eq, &data, &build::scalar(*fill as f32));
             data = build::where_node(&is_fill, &nan, &data);
         }
-        return scale_and_offset(v, ChunkedArray::typed(data));
-    }
-    let mut x: ChunkedArray<f64> = ChunkedArray::typed(v.data.clone());
-    if let Some(sign) = signedness(v.data.dtype, &v.attrs) {
-        x = sign.read_array(x);
-    }
-    let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
-    for fill in fills {
-        x = where_(&x.eq_scalar(fill), &nan, &x);
-    }
-    scale_and_offset(v, x)
+        if !packed {
+            return data;
+        }
+        ChunkedArray::typed(data)
+    } else {
+        let mut x: ChunkedArray<f64> = ChunkedArray::typed(v.data.clone());
+        if let Some(sign) = signedness(v.data.dtype, &v.attrs) {
+            x = sign.read_array(x);
+        }
+        let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
+        for fill in fills {
+            x = where_(&x.eq_scalar(fill), &nan, &x);
+        }
+        x
+    };
+    let x = scale_and_offset(v, x);
+    crate::with_dtype!(target, T => x.astype::<T>().plan().clone())
 }
 
 fn scale_and_offset(v: &StoredVariable, mut x: ChunkedArray<f64>) -> ChunkedArray<f64> {
@@ -194,7 +268,7 @@ fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
 /// A coordinate, read whole and decoded (times included).
 fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
     let units = v.attrs.get("units").and_then(|u| u.as_str()).unwrap_or("");
-    let values = decode_data(v).compute()?;
+    let values = ChunkedArray::<f64>::typed(decode_data(v)).compute()?;
     let is_time = units.contains(" since ");
     let (attrs, _) = split_attrs(v, if is_time { &["units", "calendar"] } else { &[] });
     let values = if is_time {
@@ -232,11 +306,7 @@ pub fn decode(variables: Vec<StoredVariable>, attrs: Attrs) -> Result<Dataset, E
         let (attrs, encoding) = split_attrs(v, &[]);
         // Integers (and booleans) with nothing to mask, scale or re-sign stay as stored, as
         // xarray keeps them: an int32 count is int32, and is written back as one.
-        let plain = !v.data.dtype.is_float()
-            && fill_values(v).is_empty()
-            && !["scale_factor", "add_offset"].iter().any(|k| v.attrs.contains_key(*k))
-            && signedness(v.data.dtype, &v.attrs).is_none();
-        let data = if plain { v.data.clone() } else { decode_data(v).plan().clone() };
+        let data = decode_data(v);
         ds.vars.insert(v.name.clone(), Variable { dims: v.dims.clone(), data, attrs, encoding });
     }
     Ok(ds)
@@ -261,7 +331,7 @@ pub fn encode_coordinate(name: &str, c: &Coordinate) -> Result<StoredVariable, E
             return Err(Error::UnsupportedZarrType { path: name.to_string(), dtype: "string coordinate".into() });
         }
     };
-    Ok(StoredVariable { name: name.to_string(), dims: c.dims.clone(), data, attrs, fill_value: None })
+    Ok(StoredVariable::new(name, c.dims.clone(), data, attrs))
 }
 
 /// Every coordinate and variable of `ds` as stored variables, coordinates first. Data
@@ -292,7 +362,7 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
             // round((x - offset) / scale), with the fill value where x is NaN, as xarray
             // encodes them. An integer variable with a fill value but no scale_factor keeps
             // its dtype and its fill this way, instead of becoming float64.
-            (DType::F64, Some(int)) if !int.is_float() && (scale.is_some() || fill.is_some() || missing.is_some() || signedness(int, &v.encoding).is_some()) => {
+            (decoded, Some(int)) if !int.is_float() && decoded != int && (scale.is_some() || fill.is_some() || missing.is_some() || signedness(int, &v.encoding).is_some()) => {
                 let offset = v.encoding.get("add_offset").and_then(number).unwrap_or(0.0);
                 let fill = fill.or(missing).unwrap_or(-2_147_483_647.0);
                 let x: ChunkedArray<f64> = v.array::<f64>();
@@ -314,7 +384,7 @@ pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
             (DType::F64, Some(DType::F32)) => v.array::<f32>().plan().clone(),
             _ => v.data.clone(),
         };
-        out.push(StoredVariable { name: name.clone(), dims: v.dims.clone(), data, attrs, fill_value: None });
+        out.push(StoredVariable::new(name.clone(), v.dims.clone(), data, attrs));
     }
     Ok(out)
 }
@@ -327,7 +397,7 @@ mod tests {
     #[test]
     fn integers_with_nothing_to_decode_stay_integers_both_ways() {
         let raw = from_array(ndarray::arr1(&[3i32, -7, 12]).into_dyn(), ChunkSpec::Uniform(2));
-        let v = StoredVariable { name: "n".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: None };
+        let v = StoredVariable { name: "n".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         assert_eq!(ds.var("n").unwrap().dtype(), DType::I32);
         assert_eq!(ds.var("n").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![3.0, -7.0, 12.0]);
@@ -335,7 +405,7 @@ mod tests {
         assert_eq!(back.data.dtype, DType::I32);
         // With the format's own fill value (Zarr v2 metadata), xarray masks: floats then.
         let raw = from_array(ndarray::arr1(&[0i32, 5]).into_dyn(), ChunkSpec::Uniform(2));
-        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(0.0) };
+        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(0.0), attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         assert_eq!(ds.var("m").unwrap().dtype(), DType::F64);
     }
@@ -346,7 +416,7 @@ mod tests {
         // (255 unsigned). xarray reads 0, 127, 128, 200, NaN; 2 * 0.5 packed.
         let raw = from_array(ndarray::arr1(&[0i8, 127, -128, -56, -1]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("_Unsigned".to_string(), json!("true")), ("_FillValue".to_string(), json!(-1)), ("scale_factor".to_string(), json!(0.5))].into_iter().collect();
-        let v = StoredVariable { name: "b".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let v = StoredVariable { name: "b".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         let got = ds.var("b").unwrap().values().unwrap().into_raw_vec_and_offset().0;
         assert_eq!(&got[..4], &[0.0, 63.5, 64.0, 100.0]);
@@ -361,9 +431,48 @@ mod tests {
         // Without a scale factor or fill, the values are still the unsigned ones.
         let plain = from_array(ndarray::arr1(&[-1i16, 5]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("_Unsigned".to_string(), json!("true"))].into_iter().collect();
-        let v = StoredVariable { name: "u".into(), dims: vec!["x".into()], data: plain.plan().clone(), attrs, fill_value: None };
+        let v = StoredVariable { name: "u".into(), dims: vec!["x".into()], data: plain.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         assert_eq!(ds.var("u").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![65535.0, 5.0]);
+    }
+
+    /// (stored type, attributes with their stored types, the dtype xarray 2026.9 decodes to),
+    /// each written with netCDF4-python and opened with `xr.open_dataset`.
+    #[test]
+    fn decoded_types_follow_xarrays_mask_and_scale_rules() {
+        use DType::*;
+        let (f32_, f64_) = (Some(F32), Some(F64));
+        let cases: [(DType, &[(&str, serde_json::Value, Option<DType>)], DType); 16] = [
+            (I16, &[("_FillValue", json!(-1), Some(I16))], F32),
+            (I32, &[("_FillValue", json!(-1), Some(I32))], F64),
+            (U8, &[("_FillValue", json!(255), Some(U8))], F32),
+            (I16, &[("scale_factor", json!(0.1), f32_), ("add_offset", json!(1.0), f32_)], F32),
+            (I16, &[("scale_factor", json!(0.1), f64_), ("add_offset", json!(1.0), f64_)], F64),
+            (I16, &[("scale_factor", json!(0.1), f32_), ("add_offset", json!(1.0), f64_)], F64),
+            (I16, &[("scale_factor", json!(0.1), f32_)], F32),
+            (I16, &[("add_offset", json!(1.0), f32_)], F64),
+            (I32, &[("scale_factor", json!(0.1), f32_), ("add_offset", json!(1.0), f32_)], F64),
+            (I32, &[("_FillValue", json!(-1), Some(I32)), ("scale_factor", json!(0.1), f32_), ("add_offset", json!(1.0), f32_)], F64),
+            (I16, &[("_FillValue", json!(-1), Some(I16)), ("scale_factor", json!(0.1), f32_)], F32),
+            (I8, &[("_Unsigned", json!("true"), None)], U8),
+            (I8, &[("_Unsigned", json!("true"), None), ("_FillValue", json!(-1), Some(I8))], F32),
+            (F32, &[("_FillValue", json!(-1.0), f32_), ("scale_factor", json!(2.0), f64_)], F64),
+            (F64, &[("_FillValue", json!(-1.0), f64_)], F64),
+            (I64, &[("missing_value", json!(-1), Some(I64))], F64),
+        ];
+        for (stored, attrs, expected) in cases {
+            let raw = crate::array::zeros::<f64>(&[3], ChunkSpec::Uniform(3));
+            let data = crate::with_dtype!(stored, T => raw.astype::<T>().plan().clone());
+            let mut v = StoredVariable::new("v", vec!["x".into()], data, Attrs::new());
+            for (k, value, t) in attrs {
+                v.attrs.insert(k.to_string(), value.clone());
+                if let Some(t) = t {
+                    v.attr_dtypes.insert(k.to_string(), *t);
+                }
+            }
+            assert_eq!(v.decoded_dtype(), expected, "{stored:?} {attrs:?}");
+            assert_eq!(decode(vec![v], Attrs::new()).unwrap().variables()["v"].dtype(), expected, "{stored:?} {attrs:?}");
+        }
     }
 
     #[test]
@@ -374,7 +483,7 @@ mod tests {
         attrs.insert("scale_factor".into(), json!(0.5));
         attrs.insert("add_offset".into(), json!(1.0));
         attrs.insert("units".into(), json!("K"));
-        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         let t = ds.var("t").unwrap();
         let got = t.values().unwrap();
@@ -391,7 +500,7 @@ mod tests {
         // -999 is a float32 value; 1e20 as a float64 fill is not, so it masks nothing (as
         // xarray's float64 comparison), while the stored float32 1e20 stays a value.
         let attrs: Attrs = [("_FillValue".to_string(), json!(-999.0)), ("missing_value".to_string(), json!(1e20))].into_iter().collect();
-        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         let t = ds.var("t").unwrap();
         let got = t.values().unwrap();
@@ -408,7 +517,7 @@ mod tests {
     fn masked_integers_without_scale_are_encoded_back_as_the_same_integers() {
         // As Zarr v2 stores them: the fill in the array metadata, not the attributes.
         let raw = from_array(ndarray::arr1(&[3i16, -999, 7]).into_dyn(), ChunkSpec::Uniform(2));
-        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0) };
+        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0), attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         assert!(ds.var("q").unwrap().values().unwrap()[1].is_nan());
         assert_eq!(ds.variables()["q"].encoding.get("_FillValue"), Some(&json!(-999)));
@@ -420,7 +529,7 @@ mod tests {
         // missing_value alone (as netCDF4 writes it) masks and is written back the same way.
         let raw = from_array(ndarray::arr1(&[1i32, -1]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("missing_value".to_string(), json!(-1))].into_iter().collect();
-        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None };
+        let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         assert!(ds.var("m").unwrap().values().unwrap()[1].is_nan());
         assert!(!ds.var("m").unwrap().attrs().contains_key("missing_value"));
@@ -431,7 +540,7 @@ mod tests {
     #[test]
     fn a_selected_variable_put_back_into_a_dataset_is_encoded_as_it_was_stored() {
         let raw = from_array(ndarray::arr1(&[3i16, -999, 7, 9]).into_dyn(), ChunkSpec::Uniform(2));
-        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0) };
+        let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0), attr_dtypes: IndexMap::new() };
         let ds = decode(vec![v], Attrs::new()).unwrap();
         let stored = ds.variables()["q"].encoding.clone();
         let part = ds.var("q").unwrap().isel([("x", crate::array::Sel::from(1..3))]).unwrap();
@@ -450,7 +559,7 @@ mod tests {
             let mut attrs = Attrs::new();
             attrs.insert("units".into(), json!("days since 2001-02-01"));
             attrs.insert("calendar".into(), json!(calendar));
-            let v = StoredVariable { name: "time".into(), dims: vec!["time".into()], data: raw.plan().clone(), attrs, fill_value: None };
+            let v = StoredVariable { name: "time".into(), dims: vec!["time".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
             let ds = decode(vec![v], Attrs::new()).unwrap();
             let c = &ds.coords()["time"];
             assert!(matches!(c.values, Values::Time(..)));
@@ -465,6 +574,7 @@ mod tests {
             data: from_array(ndarray::arr1(&[0.0]).into_dyn(), ChunkSpec::Uniform(1)).plan().clone(),
             attrs: [("units".to_string(), json!("moons since 2000-01-01"))].into_iter().collect(),
             fill_value: None,
+            attr_dtypes: IndexMap::new(),
         };
         assert!(matches!(decode(vec![bad], Attrs::new()), Err(Error::TimeUnits { .. })));
     }

@@ -20,7 +20,7 @@ pub mod select;
 pub mod text;
 pub mod time;
 
-pub use coord::{Coordinate, Values};
+pub use coord::{Coordinate, Values, NAT};
 pub use dataarray::{align, concat, DataArray, Dims, Weighted};
 pub use dataset::{Dataset, Variable};
 pub use groupby::{Boundary, Coarsen, GroupBy, Rolling};

@@ -483,7 +483,7 @@ impl TimeUnits {
 
 /// Splits a reference date into the date and time as written and its time zone, in seconds
 /// east of UTC: "2000-01-01 00:00:00 -6:00", "2000-01-01T00:00:00+05:30", "... +0530",
-/// "... UTC" and "...Z" (UTC) are what producers write. The zone can only follow a time of
+/// "... UTC", "...Z" and "... 0:00" (UTC) are what producers write. The zone can only follow a time of
 /// day (the date's own dashes are not one), separated by a space or not.
 fn split_utc_offset(text: &str) -> Result<(&str, i64), String> {
     let mut t = text.trim();
@@ -496,6 +496,13 @@ fn split_utc_offset(text: &str) -> Result<(&str, i64), String> {
     // The time of day starts after the date: at its "T" or at the first space.
     let Some(time_at) = t.find(['T', 't', ' ']) else { return Ok((t, 0)) };
     let time = &t[time_at + 1..];
+    // ARM and other producers write the zone unsigned, "... 00:00:00 0:00": zero is UTC
+    // (pandas reads any other unsigned "H:MM" as a time of day, so it is not guessed at).
+    if let Some((clock, zone)) = time.trim().rsplit_once(' ') {
+        if clock.contains(':') && matches!(zone, "0:00" | "00:00") {
+            return Ok((t[..time_at + 1 + time.trim_end().len() - zone.len()].trim_end(), 0));
+        }
+    }
     let Some(sign_at) = time.rfind(['+', '-']) else { return Ok((t, 0)) };
     let zone = &time[sign_at + 1..];
     let sign = if time[sign_at..].starts_with('-') { -1 } else { 1 };
@@ -595,6 +602,8 @@ mod tests {
             ("hours since 2000-01-01 06 -06", DateTime { hour: 12, ..DateTime::new(2000, 1, 1) }),
             ("days since 1-1-1 00:00:0.0", DateTime::new(1, 1, 1)),
             ("days since -100-01-01", DateTime::new(-100, 1, 1)),
+            // ARM's sonde files.
+            ("seconds since 2011-05-20 00:00:00 0:00", DateTime::new(2011, 5, 20)),
         ];
         for (units, expected) in cases {
             let parsed = TimeUnits::parse(units).unwrap();

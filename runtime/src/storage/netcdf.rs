@@ -96,6 +96,24 @@ fn attr_json(value: AttributeValue) -> Value {
     }
 }
 
+/// The element type of a numeric attribute (what xarray's packing rules look at).
+fn attr_dtype(value: &AttributeValue) -> Option<DType> {
+    use AttributeValue as A;
+    Some(match value {
+        A::Uchar(_) | A::Uchars(_) => DType::U8,
+        A::Schar(_) | A::Schars(_) => DType::I8,
+        A::Ushort(_) | A::Ushorts(_) => DType::U16,
+        A::Short(_) | A::Shorts(_) => DType::I16,
+        A::Uint(_) | A::Uints(_) => DType::U32,
+        A::Int(_) | A::Ints(_) => DType::I32,
+        A::Ulonglong(_) | A::Ulonglongs(_) => DType::U64,
+        A::Longlong(_) | A::Longlongs(_) => DType::I64,
+        A::Float(_) | A::Floats(_) => DType::F32,
+        A::Double(_) | A::Doubles(_) => DType::F64,
+        A::Str(_) | A::Strs(_) => return None,
+    })
+}
+
 /// JSON has no NaN: it is kept as the string "NaN", as Zarr metadata writes it.
 fn float_json(v: f64) -> Value {
     if v.is_finite() { json!(v) } else { json!(format!("{v}").replace("inf", "Infinity")) }
@@ -177,8 +195,12 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
         let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
         let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
         let mut attrs = Attrs::new();
+        let mut attr_dtypes = indexmap::IndexMap::new();
         for a in var.attributes() {
             if let Ok(v) = a.value() {
+                if let Some(t) = attr_dtype(&v) {
+                    attr_dtypes.insert(a.name().to_string(), t);
+                }
                 attrs.insert(a.name().to_string(), attr_json(v));
             }
         }
@@ -186,7 +208,7 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
         let grid = ChunkGrid::from_spec(&shape, &spec, dtype.size_of())?;
         let source = NetcdfRef { path: path.to_path_buf(), variable: name.clone() };
         let data = Node::new(Op::Netcdf { source }, grid, dtype);
-        stored.push(StoredVariable { name, dims, data, attrs, fill_value: None });
+        stored.push(StoredVariable { name, dims, data, attrs, fill_value: None, attr_dtypes });
     }
     let mut global = Attrs::new();
     for a in file.attributes() {

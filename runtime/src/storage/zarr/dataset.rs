@@ -146,7 +146,7 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
             None
         };
         let data = array.plan();
-        stored.push(StoredVariable { name, dims, data, attrs, fill_value });
+        stored.push(StoredVariable { name, dims, data, attrs, fill_value, attr_dtypes: Default::default() });
     }
     cf::decode(stored, attrs)
 }
