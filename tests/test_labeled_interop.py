@@ -457,7 +457,9 @@ def test_unsigned_bytes_stored_signed_read_and_write_as_xarray(tool, tmp_path, f
 
 def test_string_attributes_and_text_variables_open_as_xarray(tool, tmp_path):
     """NC_STRING attributes (netCDF-4) are strings, as xarray shows them, and CF finds time
-    units in them; char and string variables do not stop the rest of the file opening."""
+    units in them; char and NC_STRING variables are read as xarray reads them (the char axis
+    joined into strings), time bounds decode with their coordinate's units, and all of it is
+    written back to NetCDF and read back by xarray the same."""
     import netCDF4
 
     path = tmp_path / "strings.nc"
@@ -472,11 +474,28 @@ def test_string_attributes_and_text_variables_open_as_xarray(tool, tmp_path):
         t = nc.createVariable("time", "f8", ("time",))
         t.setncattr_string("units", "days since 2000-01-01")
         t[:] = [0.0, 31.0]
+        t.bounds = "time_bnds"
+        nc.createDimension("nv", 2)
+        bounds = nc.createVariable("time_bnds", "f8", ("time", "nv"))
+        bounds[:] = [[-0.5, 15.5], [15.5, 45.5]]
+        mode = nc.createVariable("mode", str, ("station",))
+        mode[:] = np.array(["ppi", "rhi", "sur veillance"], dtype=object)
         v = nc.createVariable("temp", "f4", ("time", "station"))
         v.setncattr_string("units", "K")
         v[:] = np.arange(6.0).reshape(2, 3)
     expected = xr.open_dataset(path)
     got = run(tool, "describe", path)
+    assert got["vars"]["name"]["dims"] == ["station"]
+    assert got["vars"]["name"]["labels"] == [b.decode() for b in expected.name.values] == ["abc", "de", "fghij"]
+    assert got["vars"]["mode"]["labels"] == list(expected["mode"].values)
+    assert got["vars"]["time_bnds"]["dims"] == ["time", "nv"]
+    assert got["vars"]["time_bnds"]["labels"] == [str(pd.Timestamp(x)).replace(" ", "T").removesuffix("T00:00:00") for x in expected.time_bnds.values.ravel()]
+    back = tmp_path / "back.nc"
+    run(tool, "copy", path, back, "nc")
+    reread = xr.open_dataset(back)
+    assert list(reread.name.values) == ["abc", "de", "fghij"] and list(reread["mode"].values) == list(expected["mode"].values)
+    np.testing.assert_array_equal(reread.time_bnds.values, expected.time_bnds.values)
+    assert "drop_vars" in fails(tool, "copy", path, tmp_path / "text.zarr", "v3")
     assert got["attrs"]["title"] == expected.attrs["title"] == "stations"
     assert got["attrs"]["history"] == list(expected.attrs["history"]) == ["one", "two"]
     assert got["vars"]["temp"]["attrs"]["units"] == expected.temp.attrs["units"] == "K"

@@ -107,9 +107,11 @@ fn daily(store: &str, var: &str) -> Result<Value, StrataError> {
 fn describe(path: &str) -> Result<Value, StrataError> {
     let ds = open(path)?;
     let mut vars = serde_json::Map::new();
-    for name in ds.data_vars() {
-        let v = &ds.variables()[name];
+    for (name, v) in ds.variables() {
         vars.insert(name.to_string(), json!({ "dims": v.dims, "attrs": v.attrs, "values": values(&ds.var(name)?)? }));
+    }
+    for (name, l) in ds.label_vars() {
+        vars.insert(name.to_string(), json!({ "dims": l.dims, "attrs": l.attrs, "kind": l.values.kind(), "labels": coord(&l.values) }));
     }
     let coords: serde_json::Map<String, Value> = ds.coords().iter().map(|(n, c)| (n.clone(), json!({ "dims": c.dims, "values": coord(&c.values), "attrs": c.attrs, "kind": c.values.kind() }))).collect();
     Ok(json!({ "vars": vars, "coords": coords, "attrs": ds.attrs() }))
@@ -120,32 +122,36 @@ fn describe(path: &str) -> Result<Value, StrataError> {
 fn summary(path: &str) -> Result<Value, StrataError> {
     let ds = open(path)?;
     let mut vars = serde_json::Map::new();
-    for name in ds.data_vars() {
-        let v = &ds.variables()[name];
-        let da = ds.var(name)?;
-        let data = da.values()?;
+    for (name, v) in ds.variables() {
+        let data = ds.var(name)?.values()?;
         let valid: Vec<f64> = data.iter().copied().filter(|x| !x.is_nan()).collect();
         let mean = if valid.is_empty() { Value::Null } else { json!(valid.iter().sum::<f64>() / valid.len() as f64) };
         vars.insert(name.to_string(), json!({ "dims": v.dims, "shape": data.shape(), "dtype": v.dtype().to_string(), "valid": valid.len(), "mean": mean }));
     }
-    let mut coords = serde_json::Map::new();
-    for (name, c) in ds.coords() {
-        let values = &c.values;
-        let n = values.len();
-        let (valid, mean) = match values {
-            Values::F64(a) => {
-                let valid: Vec<f64> = a.iter().copied().filter(|x| !x.is_nan()).collect();
-                let mean = if valid.is_empty() { Value::Null } else { json!(valid.iter().sum::<f64>() / valid.len() as f64) };
-                (valid.len(), mean)
-            }
-            Values::I64(a) => (n, if n == 0 { Value::Null } else { json!(a.iter().map(|&x| x as f64).sum::<f64>() / n as f64) }),
-            Values::Time(a, _) => (a.iter().filter(|&&x| x != strata::labeled::NAT).count(), Value::Null),
-            Values::Str(_) => (n, Value::Null),
-        };
-        let ends = if n == 0 { json!([]) } else { json!([values.format(0), values.format(n - 1)]) };
-        coords.insert(name.clone(), json!({ "dims": c.dims, "shape": values.shape(), "kind": values.kind(), "valid": valid, "mean": mean, "ends": ends }));
+    for (name, l) in ds.label_vars() {
+        vars.insert(name.clone(), labels_summary(l));
     }
+    let coords: serde_json::Map<String, Value> = ds.coords().iter().map(|(n, c)| (n.clone(), labels_summary(c))).collect();
     Ok(json!({ "vars": vars, "coords": coords }))
+}
+
+/// A coordinate (or a data variable of times or text): its numbers' valid count and mean,
+/// its times' count of valid instants, and its first and last value as text.
+fn labels_summary(c: &strata::labeled::Coordinate) -> Value {
+    let values = &c.values;
+    let n = values.len();
+    let (valid, mean) = match values {
+        Values::F64(a) => {
+            let valid: Vec<f64> = a.iter().copied().filter(|x| !x.is_nan()).collect();
+            let mean = if valid.is_empty() { Value::Null } else { json!(valid.iter().sum::<f64>() / valid.len() as f64) };
+            (valid.len(), mean)
+        }
+        Values::I64(a) => (n, if n == 0 { Value::Null } else { json!(a.iter().map(|&x| x as f64).sum::<f64>() / n as f64) }),
+        Values::Time(a, _) => (a.iter().filter(|&&x| x != strata::labeled::NAT).count(), Value::Null),
+        Values::Str(_) => (n, Value::Null),
+    };
+    let ends = if n == 0 { json!([]) } else { json!([values.format(0), values.format(n - 1)]) };
+    json!({ "dims": c.dims, "shape": values.shape(), "kind": values.kind(), "dtype": values.kind(), "valid": valid, "mean": mean, "ends": ends })
 }
 
 fn run(args: &[String]) -> Result<Value, StrataError> {

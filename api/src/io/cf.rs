@@ -98,6 +98,21 @@ fn promoted(dtype: DType) -> DType {
     }
 }
 
+/// A variable of text as a file stores it, read whole: NetCDF char arrays (their last axis,
+/// the characters, already joined into strings, as xarray's `CharacterArrayCoder` does) and
+/// NC_STRING variables.
+#[derive(Clone, Debug)]
+pub struct StoredText {
+    /// The variable's name in the file.
+    pub name: String,
+    /// Its dimension names, the character axis left out.
+    pub dims: Vec<String>,
+    /// Its strings.
+    pub values: ArrayD<String>,
+    /// Its attributes as stored.
+    pub attrs: Attrs,
+}
+
 const ENCODING_KEYS: [&str; 6] = ["_FillValue", "missing_value", "scale_factor", "add_offset", "coordinates", "_Unsigned"];
 
 /// A number as JSON attributes hold it (`"NaN"` and friends included).
@@ -267,7 +282,7 @@ fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
 
 /// A coordinate, read whole and decoded (times included).
 fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
-    let units = v.attrs.get("units").and_then(|u| u.as_str()).unwrap_or("");
+    let units = time_units(v).unwrap_or("");
     let values = ChunkedArray::<f64>::typed(decode_data(v)).compute()?;
     let is_time = units.contains(" since ");
     let (attrs, _) = split_attrs(v, if is_time { &["units", "calendar"] } else { &[] });
@@ -288,21 +303,64 @@ fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
     Ok(Coordinate { dims: v.dims.clone(), values, attrs })
 }
 
+/// The `units` of a variable that holds times ("<unit> since <date>").
+fn time_units(v: &StoredVariable) -> Option<&str> {
+    v.attrs.get("units").and_then(|u| u.as_str()).filter(|u| u.contains(" since "))
+}
+
+/// Bounds variables take the `units` and `calendar` of the time coordinate that names them
+/// when they have none of their own (CF 7.1, xarray's `_update_bounds_attributes`), so that
+/// `time_bnds` decodes to the same instants as `time`.
+fn inherit_bounds_units(variables: &mut [StoredVariable]) {
+    let inherited: Vec<(String, Attrs)> = variables
+        .iter()
+        .filter(|v| time_units(v).is_some())
+        .filter_map(|v| {
+            let bounds = v.attrs.get("bounds")?.as_str()?.to_string();
+            let own: Attrs = ["units", "calendar"].iter().filter_map(|k| Some((k.to_string(), v.attrs.get(*k)?.clone()))).collect();
+            Some((bounds, own))
+        })
+        .collect();
+    for (bounds, own) in inherited {
+        if let Some(b) = variables.iter_mut().find(|v| v.name == bounds) {
+            for (k, value) in own {
+                b.attrs.entry(k).or_insert(value);
+            }
+        }
+    }
+}
+
 /// Decodes stored variables into a dataset: index coordinates (a 1-D variable named as its
 /// dimension) and those a variable's `coordinates` attribute lists are read into memory;
-/// data variables stay lazy.
-pub fn decode(variables: Vec<StoredVariable>, attrs: Attrs) -> Result<Dataset, Error> {
+/// numeric data variables stay lazy; data variables of times (`time_bnds`) and of text are
+/// read into memory as labels ([`Dataset::labels`]).
+pub fn decode(mut variables: Vec<StoredVariable>, texts: Vec<StoredText>, attrs: Attrs) -> Result<Dataset, Error> {
+    inherit_bounds_units(&mut variables);
     let mut coord_names: Vec<String> = variables.iter().filter(|v| v.dims.len() == 1 && v.dims[0] == v.name).map(|v| v.name.clone()).collect();
-    for v in &variables {
-        if let Some(listed) = v.attrs.get("coordinates").and_then(|c| c.as_str()) {
-            coord_names.extend(listed.split_whitespace().map(str::to_string));
-        }
+    coord_names.extend(texts.iter().filter(|t| t.dims.len() == 1 && t.dims[0] == t.name).map(|t| t.name.clone()));
+    for listed in variables.iter().map(|v| &v.attrs).chain(texts.iter().map(|t| &t.attrs)).filter_map(|a| a.get("coordinates")?.as_str()) {
+        coord_names.extend(listed.split_whitespace().map(str::to_string));
     }
     let mut ds = Dataset::new().with_attrs(attrs);
     for v in variables.iter().filter(|v| coord_names.contains(&v.name)) {
         ds.coords.insert(v.name.clone(), decode_coordinate(v)?);
     }
+    for t in texts {
+        let attrs = t.attrs.into_iter().filter(|(k, _)| !ENCODING_KEYS.contains(&k.as_str()) && k != "_Encoding").collect();
+        let text = Coordinate { dims: t.dims, values: Values::Str(t.values), attrs };
+        if coord_names.contains(&t.name) {
+            ds.coords.insert(t.name, text);
+        } else {
+            ds.labels.insert(t.name, text);
+        }
+    }
     for v in variables.iter().filter(|v| !coord_names.contains(&v.name)) {
+        // Times in data variables (cell bounds, a radar's base time) are decoded as in
+        // coordinates, and held as labels; a failure names the variable, as xarray's does.
+        if time_units(v).is_some() {
+            ds.labels.insert(v.name.clone(), decode_coordinate(v)?);
+            continue;
+        }
         let (attrs, encoding) = split_attrs(v, &[]);
         // Integers (and booleans) with nothing to mask, scale or re-sign stay as stored, as
         // xarray keeps them: an int32 count is int32, and is written back as one.
@@ -310,6 +368,19 @@ pub fn decode(variables: Vec<StoredVariable>, attrs: Attrs) -> Result<Dataset, E
         ds.vars.insert(v.name.clone(), Variable { dims: v.dims.clone(), data, attrs, encoding });
     }
     Ok(ds)
+}
+
+/// The text coordinates and data variables of `ds`, as a format that stores strings writes
+/// them (NetCDF-4's NC_STRING).
+pub fn encode_text(ds: &Dataset) -> Vec<StoredText> {
+    ds.coords()
+        .iter()
+        .chain(ds.label_vars())
+        .filter_map(|(name, c)| match &c.values {
+            Values::Str(values) => Some(StoredText { name: name.clone(), dims: c.dims.clone(), values: values.clone(), attrs: c.attrs.clone() }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A coordinate as stored numbers: times as whole counts of the coarsest exact unit since
@@ -337,10 +408,15 @@ pub fn encode_coordinate(name: &str, c: &Coordinate) -> Result<StoredVariable, E
 /// Every coordinate and variable of `ds` as stored variables, coordinates first. Data
 /// variables are written decoded (floats with NaN for missing values); their non-index
 /// coordinates are listed in a `coordinates` attribute, as xarray writes them.
+///
+/// Data variables of times are written as time coordinates are; text (coordinates and data
+/// variables) is left to [`encode_text`], as formats store it apart from numbers.
 pub fn encode(ds: &Dataset) -> Result<Vec<StoredVariable>, Error> {
     let mut out = Vec::new();
-    for (name, c) in ds.coords() {
-        out.push(encode_coordinate(name, c)?);
+    for (name, c) in ds.coords().iter().chain(ds.label_vars()) {
+        if !matches!(c.values, Values::Str(_)) {
+            out.push(encode_coordinate(name, c)?);
+        }
     }
     for (name, v) in ds.variables() {
         let mut attrs = v.attrs.clone();
@@ -398,7 +474,7 @@ mod tests {
     fn integers_with_nothing_to_decode_stay_integers_both_ways() {
         let raw = from_array(ndarray::arr1(&[3i32, -7, 12]).into_dyn(), ChunkSpec::Uniform(2));
         let v = StoredVariable { name: "n".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         assert_eq!(ds.var("n").unwrap().dtype(), DType::I32);
         assert_eq!(ds.var("n").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![3.0, -7.0, 12.0]);
         let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "n").unwrap();
@@ -406,7 +482,7 @@ mod tests {
         // With the format's own fill value (Zarr v2 metadata), xarray masks: floats then.
         let raw = from_array(ndarray::arr1(&[0i32, 5]).into_dyn(), ChunkSpec::Uniform(2));
         let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(0.0), attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         assert_eq!(ds.var("m").unwrap().dtype(), DType::F64);
     }
 
@@ -417,7 +493,7 @@ mod tests {
         let raw = from_array(ndarray::arr1(&[0i8, 127, -128, -56, -1]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("_Unsigned".to_string(), json!("true")), ("_FillValue".to_string(), json!(-1)), ("scale_factor".to_string(), json!(0.5))].into_iter().collect();
         let v = StoredVariable { name: "b".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         let got = ds.var("b").unwrap().values().unwrap().into_raw_vec_and_offset().0;
         assert_eq!(&got[..4], &[0.0, 63.5, 64.0, 100.0]);
         assert!(got[4].is_nan());
@@ -432,7 +508,7 @@ mod tests {
         let plain = from_array(ndarray::arr1(&[-1i16, 5]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("_Unsigned".to_string(), json!("true"))].into_iter().collect();
         let v = StoredVariable { name: "u".into(), dims: vec!["x".into()], data: plain.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         assert_eq!(ds.var("u").unwrap().values().unwrap().into_raw_vec_and_offset().0, vec![65535.0, 5.0]);
     }
 
@@ -471,8 +547,39 @@ mod tests {
                 }
             }
             assert_eq!(v.decoded_dtype(), expected, "{stored:?} {attrs:?}");
-            assert_eq!(decode(vec![v], Attrs::new()).unwrap().variables()["v"].dtype(), expected, "{stored:?} {attrs:?}");
+            assert_eq!(decode(vec![v], Vec::new(), Attrs::new()).unwrap().variables()["v"].dtype(), expected, "{stored:?} {attrs:?}");
         }
+    }
+
+    #[test]
+    fn time_bounds_and_text_are_data_variables_of_labels() {
+        let numbers = |v: &[f64], shape: &[usize]| from_array(ndarray::ArrayD::from_shape_vec(shape.to_vec(), v.to_vec()).unwrap(), ChunkSpec::Uniform(2)).plan().clone();
+        let mut time = StoredVariable::new("time", vec!["time".into()], numbers(&[0.0, 1.0], &[2]), Attrs::new());
+        time.attrs.insert("units".into(), json!("days since 2000-01-01"));
+        time.attrs.insert("calendar".into(), json!("360_day"));
+        time.attrs.insert("bounds".into(), json!("time_bnds"));
+        let bounds = StoredVariable::new("time_bnds", vec!["time".into(), "nv".into()], numbers(&[0.0, 1.0, 1.0, 30.0], &[2, 2]), Attrs::new());
+        let temp = StoredVariable::new("temp", vec!["time".into()], numbers(&[280.0, 281.0], &[2]), Attrs::new());
+        let mode = StoredText { name: "mode".into(), dims: vec!["time".into()], values: ndarray::arr1(&["ppi".to_string(), "rhi".to_string()]).into_dyn(), attrs: Attrs::new() };
+        let ds = decode(vec![time, bounds, temp], vec![mode], Attrs::new()).unwrap();
+        assert_eq!(ds.data_vars(), ["temp", "mode", "time_bnds"]);
+        // The bounds took the coordinate's units and calendar: day 30 is 1 February in a
+        // 360-day year (31 January in the standard calendar).
+        let b = ds.labels("time_bnds").unwrap();
+        assert_eq!((b.values.format(3), b.values.kind()), ("2000-02-01".to_string(), "datetime"));
+        assert!(matches!(&b.values, Values::Time(_, Calendar::Day360)));
+        // Selections take the labels along; a label variable is not a number array.
+        let one = ds.isel([("time", crate::array::Sel::Index(1))]).unwrap();
+        assert_eq!(one.labels("mode").unwrap().values.format(0), "rhi");
+        assert_eq!(one.labels("time_bnds").unwrap().dims, ["nv"]);
+        let err = ds.var("mode").unwrap_err().to_string();
+        assert!(err.contains("Dataset::labels(\"mode\")"), "{err}");
+        // Written back: times as numbers with units, text apart.
+        let stored = encode(&ds).unwrap();
+        let written = stored.iter().find(|v| v.name == "time_bnds").unwrap();
+        assert!(written.attrs["units"].as_str().unwrap().contains(" since "), "{:?}", written.attrs);
+        assert_eq!(encode_text(&ds).iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["mode"]);
+        assert!(ds.drop_vars(["mode", "time_bnds"]).unwrap().label_vars().is_empty());
     }
 
     #[test]
@@ -484,7 +591,7 @@ mod tests {
         attrs.insert("add_offset".into(), json!(1.0));
         attrs.insert("units".into(), json!("K"));
         let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         let t = ds.var("t").unwrap();
         let got = t.values().unwrap();
         assert_eq!((got[0], got[1], got[3]), (1.0, 3.0, 6.0));
@@ -501,7 +608,7 @@ mod tests {
         // xarray's float64 comparison), while the stored float32 1e20 stays a value.
         let attrs: Attrs = [("_FillValue".to_string(), json!(-999.0)), ("missing_value".to_string(), json!(1e20))].into_iter().collect();
         let v = StoredVariable { name: "t".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         let t = ds.var("t").unwrap();
         let got = t.values().unwrap();
         assert!(got[1].is_nan());
@@ -518,7 +625,7 @@ mod tests {
         // As Zarr v2 stores them: the fill in the array metadata, not the attributes.
         let raw = from_array(ndarray::arr1(&[3i16, -999, 7]).into_dyn(), ChunkSpec::Uniform(2));
         let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0), attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         assert!(ds.var("q").unwrap().values().unwrap()[1].is_nan());
         assert_eq!(ds.variables()["q"].encoding.get("_FillValue"), Some(&json!(-999)));
         let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "q").unwrap();
@@ -530,7 +637,7 @@ mod tests {
         let raw = from_array(ndarray::arr1(&[1i32, -1]).into_dyn(), ChunkSpec::Uniform(2));
         let attrs: Attrs = [("missing_value".to_string(), json!(-1))].into_iter().collect();
         let v = StoredVariable { name: "m".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         assert!(ds.var("m").unwrap().values().unwrap()[1].is_nan());
         assert!(!ds.var("m").unwrap().attrs().contains_key("missing_value"));
         let back = encode(&ds).unwrap().into_iter().find(|s| s.name == "m").unwrap();
@@ -541,7 +648,7 @@ mod tests {
     fn a_selected_variable_put_back_into_a_dataset_is_encoded_as_it_was_stored() {
         let raw = from_array(ndarray::arr1(&[3i16, -999, 7, 9]).into_dyn(), ChunkSpec::Uniform(2));
         let v = StoredVariable { name: "q".into(), dims: vec!["x".into()], data: raw.plan().clone(), attrs: Attrs::new(), fill_value: Some(-999.0), attr_dtypes: IndexMap::new() };
-        let ds = decode(vec![v], Attrs::new()).unwrap();
+        let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
         let stored = ds.variables()["q"].encoding.clone();
         let part = ds.var("q").unwrap().isel([("x", crate::array::Sel::from(1..3))]).unwrap();
         assert_eq!(part.encoding(), &stored, "a selection keeps the encoding, as xarray's");
@@ -560,7 +667,7 @@ mod tests {
             attrs.insert("units".into(), json!("days since 2001-02-01"));
             attrs.insert("calendar".into(), json!(calendar));
             let v = StoredVariable { name: "time".into(), dims: vec!["time".into()], data: raw.plan().clone(), attrs, fill_value: None, attr_dtypes: IndexMap::new() };
-            let ds = decode(vec![v], Attrs::new()).unwrap();
+            let ds = decode(vec![v], Vec::new(), Attrs::new()).unwrap();
             let c = &ds.coords()["time"];
             assert!(matches!(c.values, Values::Time(..)));
             let back = encode_coordinate("time", c).unwrap();
@@ -576,6 +683,6 @@ mod tests {
             fill_value: None,
             attr_dtypes: IndexMap::new(),
         };
-        assert!(matches!(decode(vec![bad], Attrs::new()), Err(Error::TimeUnits { .. })));
+        assert!(matches!(decode(vec![bad], Vec::new(), Attrs::new()), Err(Error::TimeUnits { .. })));
     }
 }

@@ -48,6 +48,11 @@ impl Variable {
 pub struct Dataset {
     pub(crate) vars: IndexMap<String, Variable>,
     pub(crate) coords: IndexMap<String, Coordinate>,
+    /// Data variables whose values are labels rather than numbers: times (`time_bnds`,
+    /// a radar's `time_coverage_start`) and text (`sweep_mode`, a station's name). The array
+    /// engine computes numbers, so these are held in memory, as coordinates are; they are
+    /// small in the files that have them.
+    pub(crate) labels: IndexMap<String, Coordinate>,
     pub(crate) attrs: Attrs,
 }
 
@@ -119,9 +124,42 @@ impl Dataset {
         &self.vars
     }
 
-    /// The names of the data variables, in order.
+    /// The names of the data variables, in order: the numeric ones (see [`Dataset::var`]), then
+    /// those holding times or text (see [`Dataset::labels`]), as xarray lists them all.
     pub fn data_vars(&self) -> Vec<&str> {
-        self.vars.keys().map(|k| k.as_str()).collect()
+        self.vars.keys().chain(self.labels.keys()).map(|k| k.as_str()).collect()
+    }
+
+    /// The data variables that hold times or text instead of numbers, in memory (xarray's
+    /// datetime64 and string variables), by name.
+    pub fn label_vars(&self) -> &IndexMap<String, Coordinate> {
+        &self.labels
+    }
+
+    /// A data variable holding times or text (`ds.time_bnds`, `ds.sweep_mode` in xarray).
+    pub fn labels(&self, name: &str) -> Result<&Coordinate, Error> {
+        self.labels.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    /// The dataset without the named variables or coordinates (xarray's `drop_vars`); a name
+    /// it does not have is an error.
+    pub fn drop_vars<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<Dataset, Error> {
+        let mut out = self.clone();
+        for name in names {
+            let name = name.as_ref();
+            let found = out.vars.shift_remove(name).is_some() | out.labels.shift_remove(name).is_some() | out.coords.shift_remove(name).is_some();
+            if !found {
+                return Err(self.unknown(name));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds (or replaces) a data variable of times or text.
+    pub fn with_labels(mut self, name: &str, labels: Coordinate) -> Dataset {
+        self.vars.shift_remove(name);
+        self.labels.insert(name.to_string(), labels);
+        self
     }
 
     /// Every dimension with its length: those of the data variables in their order, then any
@@ -138,7 +176,7 @@ impl Dataset {
         for v in self.vars.values() {
             add(&v.dims, &v.shape());
         }
-        for c in self.coords.values() {
+        for c in self.labels.values().chain(self.coords.values()) {
             add(&c.dims, c.values.shape());
         }
         sizes
@@ -155,7 +193,12 @@ impl Dataset {
 
     /// A data variable with elements of type `T`.
     pub fn var_as<T: BlockElement>(&self, name: &str) -> Result<DataArray<T>, Error> {
-        let v = self.vars.get(name).ok_or_else(|| self.unknown(name))?;
+        let Some(v) = self.vars.get(name) else {
+            return Err(match self.labels.get(name) {
+                Some(l) => Error::Mismatch { what: format!("variable {name:?}"), reason: format!("it holds {} values, not numbers: read them with Dataset::labels({name:?})", l.values.kind()) },
+                None => self.unknown(name),
+            });
+        };
         // The variable itself, in its stored type (xarray's `ds[name].dtype`); its values are
         // delivered as `T`, converted lazily where they are used.
         let mut out = DataArray::<T>::stored(v.clone()).with_name(name);
@@ -222,7 +265,7 @@ impl Dataset {
     }
 
     fn select_positions(&self, dim: &str, positions: &Positions) -> Result<Dataset, Error> {
-        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), attrs: self.attrs.clone() };
+        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), labels: IndexMap::new(), attrs: self.attrs.clone() };
         let (indices, drop) = match positions {
             Positions::One(i) => (vec![*i], true),
             Positions::Many(v) => (v.clone(), false),
@@ -239,6 +282,9 @@ impl Dataset {
         for (name, c) in &self.coords {
             out.coords.insert(name.clone(), c.select(dim, &indices, drop));
         }
+        for (name, l) in &self.labels {
+            out.labels.insert(name.clone(), l.select(dim, &indices, drop));
+        }
         Ok(out)
     }
 
@@ -246,7 +292,8 @@ impl Dataset {
     pub fn mean(&self, dims: impl Dims) -> Result<Dataset, Error> {
         let all: Vec<String> = self.sizes().into_iter().map(|(d, _)| d).collect();
         let names = dims.names(&all);
-        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), attrs: self.attrs.clone() };
+        // Times and text are not averaged (xarray drops text from reductions).
+        let mut out = Dataset { vars: IndexMap::new(), coords: IndexMap::new(), labels: IndexMap::new(), attrs: self.attrs.clone() };
         for name in self.vars.keys() {
             let da = self.var(name)?;
             let own: Vec<String> = names.iter().filter(|d| da.dims().contains(d)).cloned().collect();
@@ -274,15 +321,17 @@ impl Dataset {
                 (n, v)
             })
             .collect();
-        out.coords = out
-            .coords
-            .into_iter()
-            .map(|(mut n, mut c)| {
-                c.dims.iter_mut().for_each(|d| swap(d, &mut found));
-                swap(&mut n, &mut found);
-                (n, c)
-            })
-            .collect();
+        let rename_all = |held: IndexMap<String, Coordinate>, found: &mut bool| {
+            held.into_iter()
+                .map(|(mut n, mut c)| {
+                    c.dims.iter_mut().for_each(|d| swap(d, found));
+                    swap(&mut n, found);
+                    (n, c)
+                })
+                .collect()
+        };
+        out.coords = rename_all(out.coords, &mut found);
+        out.labels = rename_all(out.labels, &mut found);
         if found { Ok(out) } else { Err(self.unknown(old)) }
     }
 }

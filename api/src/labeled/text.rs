@@ -138,11 +138,15 @@ pub fn dataset_text(ds: &Dataset) -> String {
     let sizes = ds.sizes();
     let _ = write!(out, "<strata.Dataset> Size: {}\nDimensions:  ({})", human_bytes(total), sizes.iter().map(|(d, n)| format!("{d}: {n}")).collect::<Vec<_>>().join(", "));
     coords_block(&mut out, ds.coords());
-    if !ds.variables().is_empty() {
+    if !ds.data_vars().is_empty() {
         out.push_str("\nData variables:");
-        let width = ds.variables().keys().map(|k| k.len()).max().unwrap_or(0).max(6);
+        let width = ds.data_vars().iter().map(|k| k.len()).max().unwrap_or(0).max(6);
         for (name, v) in ds.variables() {
             let _ = write!(out, "\n    {name:<width$} ({}) {} {}", v.dims.join(", "), v.dtype(), data_summary(&v.data, 50));
+        }
+        // Times and text, held in memory: their first values, as coordinates show them.
+        for (name, l) in ds.label_vars() {
+            let _ = write!(out, "\n    {name:<width$} ({}) {} {}", l.dims.join(", "), l.values.kind(), coord_preview(&l.values, 50));
         }
     }
     attrs_block(&mut out, ds.attrs());

@@ -67,16 +67,16 @@ fn dims_inline(sizes: &[(String, usize)], coords: &IndexMap<String, Coordinate>)
 }
 
 fn coords_rows(coords: &IndexMap<String, Coordinate>) -> String {
-    let rows: Vec<String> = coords
-        .iter()
-        .map(|(name, c)| {
-            let values: Vec<String> = (0..c.values.len().min(200)).map(|i| c.values.format(i)).collect();
-            let more = if c.values.len() > 200 { " ..." } else { "" };
-            let data = format!("<pre>{}{more}</pre>", escape(&values.join(" ")));
-            var_row(name, &c.dims, c.values.kind(), &coord_preview(&c.values, 80), &c.attrs, &data, c.dims.len() == 1 && &c.dims[0] == name)
-        })
-        .collect();
+    let rows: Vec<String> = coords.iter().map(|(name, c)| label_row(name, c)).collect();
     format!("<ul class='st-var-list'>{}</ul>", rows.join(""))
+}
+
+/// A row for values held in memory (a coordinate, or a data variable of times or text).
+fn label_row(name: &str, c: &Coordinate) -> String {
+    let values: Vec<String> = (0..c.values.len().min(200)).map(|i| c.values.format(i)).collect();
+    let more = if c.values.len() > 200 { " ..." } else { "" };
+    let data = format!("<pre>{}{more}</pre>", escape(&values.join(" ")));
+    var_row(name, &c.dims, c.values.kind(), &coord_preview(&c.values, 80), &c.attrs, &data, c.dims.len() == 1 && c.dims[0] == name)
 }
 
 /// What a data variable's data toggle shows: values when in memory, else the chunk repr.
@@ -136,6 +136,7 @@ pub fn dataset_html(ds: &Dataset) -> String {
         .variables()
         .iter()
         .map(|(name, v)| var_row(name, &v.dims, &v.dtype().to_string(), &data_summary(&v.data, 80), &v.attrs, &data_details(&v.data), false))
+        .chain(ds.label_vars().iter().map(|(name, l)| label_row(name, l)))
         .collect();
     body.push_str(&section("Data variables", Some(rows.len()), "", &format!("<ul class='st-var-list'>{}</ul>", rows.join("")), true));
     let (n, rows) = indexes_rows(ds.coords());

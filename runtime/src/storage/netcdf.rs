@@ -10,7 +10,7 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::AttributeValue;
 use serde_json::{json, Value};
 
-use crate::io::cf::{self, StoredVariable};
+use crate::io::cf::{self, StoredText, StoredVariable};
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
 use crate::labeled::{Attrs, Dataset};
@@ -189,9 +189,15 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
     quiet_hdf5();
     let file = netcdf::open(path).map_err(|e| nc_error(path, format!("not a NetCDF file ({e})")))?;
     let mut stored = Vec::new();
+    let mut texts = Vec::new();
     for var in file.variables() {
-        let Some(dtype) = dtype_of(&var.vartype()) else { continue };
         let name = var.name();
+        let Some(dtype) = dtype_of(&var.vartype()) else {
+            if let Some(t) = read_text(path, &var)? {
+                texts.push(t);
+            }
+            continue;
+        };
         let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
         let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
         let mut attrs = Attrs::new();
@@ -216,7 +222,64 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
             global.insert(a.name().to_string(), attr_json(v));
         }
     }
-    cf::decode(stored, global)
+    cf::decode(stored, texts, global)
+}
+
+/// A char or string variable, read whole, as xarray decodes it: char arrays lose their last
+/// axis (the characters of each string; trailing NULs dropped) and a scalar char is a
+/// one-character string. Types with no reading (compound, enum, opaque, vlen) are left out
+/// (`None`), as before.
+fn read_text(path: &Path, var: &netcdf::Variable) -> Result<Option<StoredText>, Error> {
+    let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
+    let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
+    let err = |e: netcdf::Error| nc_error(path, format!("variable {:?}: {e}", var.name()));
+    let (dims, shape, values) = match var.vartype() {
+        // A char variable with a fill value is masked character by character and keeps its
+        // last axis, as xarray's mask coder runs before its character coder (the fill
+        // character becomes an empty string, xarray's NaN).
+        NcVariableType::Char if var.attribute("_FillValue").is_some() => {
+            let bytes = if shape.iter().product::<usize>() == 0 { Vec::new() } else { var.get_raw_values(..).map_err(err)? };
+            let fill = match var.attribute("_FillValue").and_then(|a| a.value().ok()) {
+                Some(AttributeValue::Str(f)) => f.bytes().next(),
+                Some(AttributeValue::Schar(f)) => Some(f as u8),
+                Some(AttributeValue::Uchar(f)) => Some(f),
+                _ => None,
+            };
+            let strings = bytes.iter().map(|&b| if Some(b) == fill { String::new() } else { String::from_utf8_lossy(&[b]).into_owned() }).collect();
+            (dims, shape, strings)
+        }
+        NcVariableType::Char => {
+            let bytes = if shape.iter().product::<usize>() == 0 { Vec::new() } else { var.get_raw_values(..).map_err(err)? };
+            let width = shape.last().copied().unwrap_or(1).max(1);
+            let strings: Vec<String> = bytes.chunks(width).map(|c| String::from_utf8_lossy(c).trim_end_matches('\0').to_string()).collect();
+            let (dims, shape) = if dims.is_empty() { (dims, shape) } else { (dims[..dims.len() - 1].to_vec(), shape[..shape.len() - 1].to_vec()) };
+            let n: usize = shape.iter().product();
+            (dims, shape, if strings.len() == n { strings } else { vec![String::new(); n] })
+        }
+        NcVariableType::String => {
+            let n: usize = shape.iter().product();
+            let mut strings = Vec::with_capacity(n);
+            for flat in 0..n {
+                let mut index = vec![0usize; shape.len()];
+                let mut rest = flat;
+                for (axis, &len) in shape.iter().enumerate().rev() {
+                    index[axis] = rest % len;
+                    rest /= len;
+                }
+                strings.push(var.get_string(index.as_slice()).map_err(err)?);
+            }
+            (dims, shape, strings)
+        }
+        _ => return Ok(None),
+    };
+    let mut attrs = Attrs::new();
+    for a in var.attributes() {
+        if let Ok(v) = a.value() {
+            attrs.insert(a.name().to_string(), attr_json(v));
+        }
+    }
+    let values = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| nc_error(path, e))?;
+    Ok(Some(StoredText { name: var.name(), dims, values, attrs }))
 }
 
 /// Writes `dataset` as a NetCDF-4 file (computing its variables), CF-encoded. The file
@@ -239,6 +302,9 @@ pub(crate) fn write(dataset: &Dataset, path: &Path) -> Result<(), Error> {
             let dtype = if v.data.dtype == DType::Bool { DType::U8 } else { v.data.dtype };
             crate::with_dtype!(dtype, T => write_variable::<NcOf<T>>(&mut file, path, v, &dims))?;
         }
+        for t in cf::encode_text(dataset) {
+            write_text(&mut file, path, &t)?;
+        }
         file.close().map_err(|e| nc_error(path, e))
     })();
     match written {
@@ -248,6 +314,20 @@ pub(crate) fn write(dataset: &Dataset, path: &Path) -> Result<(), Error> {
             Err(e)
         }
     }
+}
+
+/// A text variable as NC_STRING (netCDF-4's strings, which xarray reads back as `str`).
+fn write_text(file: &mut netcdf::FileMut, path: &Path, t: &StoredText) -> Result<(), Error> {
+    let dims: Vec<&str> = t.dims.iter().map(String::as_str).collect();
+    let mut var = file.add_string_variable(&t.name, &dims).map_err(|e| nc_error(path, format!("variable {:?}: {e}", t.name)))?;
+    for (index, s) in t.values.indexed_iter() {
+        let index: Vec<usize> = ndarray::Dimension::slice(&index).to_vec();
+        var.put_string(s, index.as_slice()).map_err(|e| nc_error(path, format!("variable {:?}: {e}", t.name)))?;
+    }
+    for (k, a) in &t.attrs {
+        put_attr(path, |n, val| var.put_attribute(n, val).map(|_| ()), k, a)?;
+    }
+    Ok(())
 }
 
 fn write_variable<T: BlockElement + netcdf::NcTypeDescriptor + Copy>(file: &mut netcdf::FileMut, path: &Path, v: &StoredVariable, dims: &[&str]) -> Result<(), Error> {

@@ -148,7 +148,7 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
         let data = array.plan();
         stored.push(StoredVariable { name, dims, data, attrs, fill_value, attr_dtypes: Default::default() });
     }
-    cf::decode(stored, attrs)
+    cf::decode(stored, Vec::new(), attrs)
 }
 
 /// Writes `dataset` as a Zarr store xarray opens (each variable in its own chunks,
@@ -157,6 +157,12 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
 /// the store, reopened.
 pub(crate) fn write_dataset(dataset: &Dataset, path: &Path, options: &ToZarr) -> Result<Dataset, Error> {
     let stored = cf::encode(dataset)?;
+    if let Some(text) = cf::encode_text(dataset).first() {
+        return Err(Error::Mismatch {
+            what: format!("to_zarr: variable {:?}", text.name),
+            reason: "it holds text, which Strata does not write to Zarr yet: write NetCDF (to_netcdf), or leave it out with drop_vars".into(),
+        });
+    }
     super::write::write_staged(path, options.overwrite, |staging| {
         create_group(staging, options.format, dataset.attrs())?;
         for v in &stored {
