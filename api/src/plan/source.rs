@@ -54,10 +54,33 @@ impl std::fmt::Debug for ZarrRef {
 }
 
 /// One variable of a NetCDF-3 or NetCDF-4 file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct NetcdfRef {
     /// The file.
     pub path: PathBuf,
     /// The variable's name in the file.
     pub variable: String,
+    /// What the executor opened for it in this process (a NetCDF-4 variable's chunk index;
+    /// not serialised).
+    #[serde(skip)]
+    pub handle: Handle,
+}
+
+impl NetcdfRef {
+    /// The variable `variable` of the file at `path`, not yet opened in this process.
+    pub fn new(path: PathBuf, variable: impl Into<String>) -> NetcdfRef {
+        NetcdfRef { path, variable: variable.into(), handle: Handle::default() }
+    }
+}
+
+impl PartialEq for NetcdfRef {
+    fn eq(&self, other: &NetcdfRef) -> bool {
+        self.path == other.path && self.variable == other.variable
+    }
+}
+
+impl std::fmt::Debug for NetcdfRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "netcdf {} variable {:?}", self.path.display(), self.variable)
+    }
 }

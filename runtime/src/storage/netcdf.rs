@@ -10,6 +10,7 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::AttributeValue;
 use serde_json::{json, Value};
 
+use super::hdf5_chunks::ChunkIndex;
 use crate::io::cf::{self, StoredText, StoredVariable};
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
@@ -23,7 +24,7 @@ use crate::plan::{NetcdfRef, Node, Op};
 /// run on the pool's threads, where every probe would print a page of noise into the
 /// notebook. The symbol is looked up at run time (libnetcdf brought libhdf5 into the
 /// process), so nothing links against HDF5 directly.
-fn quiet_hdf5() {
+pub(crate) fn quiet_hdf5() {
     thread_local! {
         static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
@@ -121,7 +122,17 @@ fn float_json(v: f64) -> Value {
 
 /// The values of `region` (one range per axis) of the variable `source` names, as `dtype`
 /// (its stored type). The file is opened per read: libnetcdf keeps no state between tasks.
+///
+/// Chunked NetCDF-4 variables are read directly (their chunk index opened once per process,
+/// then chunks decoded in parallel, see [`ChunkIndex`]); the rest through libnetcdf.
 pub(crate) fn read_region(source: &NetcdfRef, dtype: DType, region: &[Range<usize>]) -> Result<Block, Error> {
+    let direct = source.handle.get_or_open(|| {
+        quiet_hdf5();
+        Ok(ChunkIndex::open(&source.path, &source.variable, dtype))
+    })?;
+    if let Some(index) = direct.as_ref() {
+        return index.read(dtype, region);
+    }
     crate::with_dtype!(dtype, T => match dtype {
         DType::Bool => Err(nc_error(&source.path, "bool variables are not part of NetCDF")),
         _ => read_as::<NcOf<T>>(source, region).map(|b| b.into_dtype(dtype)),
@@ -212,7 +223,7 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
         }
         let spec = chunking(&shape, var.chunking().ok().flatten(), dtype.size_of());
         let grid = ChunkGrid::from_spec(&shape, &spec, dtype.size_of())?;
-        let source = NetcdfRef { path: path.to_path_buf(), variable: name.clone() };
+        let source = NetcdfRef::new(path.to_path_buf(), name.clone());
         let data = Node::new(Op::Netcdf { source }, grid, dtype);
         stored.push(StoredVariable { name, dims, data, attrs, fill_value: None, attr_dtypes });
     }
