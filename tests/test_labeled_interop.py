@@ -306,6 +306,33 @@ def test_sub_second_time_units_decode_as_xarray(tool, tmp_path, unit):
     np.testing.assert_array_equal(xr.open_zarr(copy).time.values, expected)
 
 
+@pytest.mark.parametrize("fmt", ["nc", "v2"])
+def test_fractions_of_a_second_are_kept_as_xarray_keeps_them(tool, tmp_path, fmt):
+    """Times a quarter of a second apart after a reference date with a fraction of its own (a
+    radar's or a sonde's): Strata reads the same instants as xarray, to the microsecond,
+    and writes them back so that xarray reads them again unchanged."""
+    import netCDF4
+
+    path = tmp_path / "radar.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("time", 6)
+        t = nc.createVariable("time", "f8", ("time",))
+        t.units = "seconds since 2013-04-19T13:49:18.5Z"
+        t[:] = [0.0, 0.25, 0.5, 0.75, 1.375433, 3600.000001]
+        nc.createVariable("dbz", "f4", ("time",))[:] = np.arange(6.0)
+    if fmt == "v2":
+        store = tmp_path / "radar.zarr"
+        xr.open_dataset(path).to_zarr(store, zarr_format=2)
+        path = store
+    expected = (xr.open_zarr(path) if fmt == "v2" else xr.open_dataset(path)).time.values
+    described = run(tool, "describe", path)
+    assert described["coords"]["time"]["values"] == [str(t.astype("datetime64[us]")).removesuffix(".000000") for t in expected]
+    back = tmp_path / ("back.nc" if fmt == "nc" else "back.zarr")
+    run(tool, "copy", path, back, fmt)
+    again = (xr.open_dataset(back) if fmt == "nc" else xr.open_zarr(back)).time.values
+    np.testing.assert_array_equal(again.astype("datetime64[us]"), expected.astype("datetime64[us]"))
+
+
 @pytest.mark.parametrize("fmt", ["v2", "v3"])
 def test_integers_with_fill_value_round_trip_with_their_dtype(tool, tmp_path, fmt):
     """xarray writes int16 with a _FillValue (no scale_factor); Strata reads it (NaN where

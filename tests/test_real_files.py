@@ -94,10 +94,10 @@ def as_text(value) -> str:
 
 
 def as_instant(value) -> str:
-    """A time as Strata prints it: ISO date and time, to the second."""
+    """A time as Strata prints it: ISO date and time, with microseconds when it has them."""
     if isinstance(value, np.datetime64):
-        return "NaT" if np.isnat(value) else str(value.astype("datetime64[s]"))
-    return value.isoformat().replace(" ", "T").split(".")[0]
+        return "NaT" if np.isnat(value) else str(value.astype("datetime64[us]")).removesuffix(".000000")
+    return value.isoformat().replace(" ", "T").removesuffix(".000000")
 
 
 def xarray_summary(path: Path) -> dict:
@@ -135,11 +135,11 @@ def strata_summary(tool: Path, path: Path) -> dict:
 
 
 def close_instants(expected, got: str) -> bool:
-    """Strata holds whole seconds (rounded); xarray nanoseconds (standard calendars)."""
+    """Strata holds microseconds (as cftime does); xarray nanoseconds (standard calendars)."""
     if isinstance(expected, np.datetime64):
         if np.isnat(expected) or got == "NaT":
             return bool(np.isnat(expected)) and got == "NaT"
-        return abs((np.datetime64(got) - expected) / np.timedelta64(1, "ms")) <= 500
+        return abs((np.datetime64(got) - expected) / np.timedelta64(1, "ns")) <= 500
     return as_instant(expected) == got.replace(" ", "T") or as_instant(expected) == got + "T00:00:00"
 
 

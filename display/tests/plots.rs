@@ -123,7 +123,7 @@ fn contour_lines_lie_on_their_level() {
 #[test]
 fn line_plots_show_the_series_with_dates_and_units() {
     let n = 120;
-    let times: Vec<i64> = (0..n).map(|m| DateTime::new(1990 + m / 12, (m % 12) as u32 + 1, 15).to_seconds(Calendar::Standard)).collect();
+    let times: Vec<i64> = (0..n).map(|m| DateTime::new(1990 + m / 12, (m % 12) as u32 + 1, 15).to_instant(Calendar::Standard)).collect();
     let mut values: Array1<f64> = (0..n).map(|m| (m as f64 / 12.0 * std::f64::consts::TAU).sin()).collect();
     values[50] = f64::NAN;
     let da = DataArray::new(from_array(values.into_dyn(), ChunkSpec::Uniform(60)), &["time"])

@@ -141,7 +141,7 @@ fn sst_dataset() -> Result<Dataset, Error> {
         let weather = 0.25 * noise(1, (m * lats.len() * lons.len() + i * lons.len() + j) as u64);
         *v = (mean + seasonal + trend + anomaly + weather).max(-1.8) as f32;
     }
-    let times: Vec<i64> = (0..nt).map(|m| DateTime::new(1982 + (m / 12) as i64, (m % 12) as u32 + 1, 1).to_seconds(Calendar::Standard)).collect();
+    let times: Vec<i64> = (0..nt).map(|m| DateTime::new(1982 + (m / 12) as i64, (m % 12) as u32 + 1, 1).to_instant(Calendar::Standard)).collect();
     let (lat, lon) = lat_lon_coords(&lats, &lons);
     let time = Coordinate::new(&["time"], Values::from_times(times, Calendar::Standard)).with_attrs(attrs(&[("standard_name", "time"), ("long_name", "time")]));
     let sst = DataArray::new(from_array(sst.into_dyn(), ChunkSpec::Explicit(vec![vec![12; 40], vec![90], vec![180]])), &["time", "lat", "lon"])?
@@ -192,8 +192,8 @@ fn write_sla(target: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(&staging).map_err(|e| Error::Read { path: staging.display().to_string(), cause: e.to_string() })?;
     let written = (|| {
         for d in 0..365 {
-            let day = DateTime::new(2019, 1, 1).to_seconds(Calendar::Standard) + d as i64 * 86_400;
-            let date = DateTime::from_seconds(day, Calendar::Standard);
+            let day = DateTime::new(2019, 1, 1).to_instant(Calendar::Standard) + d as i64 * crate::labeled::time::DAY;
+            let date = DateTime::from_instant(day, Calendar::Standard);
             let mut values = ArrayD::<f64>::zeros(ndarray::IxDyn(&[1, lats.len(), lons.len()]));
             for ((_, i, j), v) in values.view_mut().into_dimensionality::<ndarray::Ix3>().map_err(|e| Error::InvalidChunks { reason: e.to_string() })?.indexed_iter_mut() {
                 *v = if land[[i, j]] { f64::NAN } else { (sla(d, lats[i], lons[j]) * 1e4).round() / 1e4 };

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
-use super::time::{Calendar, DateTime};
+use super::time::{Calendar, DateTime, MICROS};
 use super::Attrs;
 use crate::error::Error;
 
@@ -14,7 +14,7 @@ pub enum Values {
     F64(ArrayD<f64>),
     /// Integers.
     I64(ArrayD<i64>),
-    /// Instants as whole seconds since 1970-01-01 in `calendar`; `i64::MIN` is "not a time".
+    /// Instants as microseconds since 1970-01-01 in `calendar`; `i64::MIN` is "not a time".
     Time(ArrayD<i64>, Calendar),
     /// Text labels (xarray's object or string coordinates).
     Str(ArrayD<String>),
@@ -66,10 +66,11 @@ impl Values {
         Values::I64(ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))))
     }
 
-    /// 1-D times: whole seconds since 1970-01-01 in `calendar` ([`NAT`] for missing).
-    pub fn from_times(seconds: Vec<i64>, calendar: Calendar) -> Values {
-        let n = seconds.len();
-        Values::Time(ArrayD::from_shape_vec(IxDyn(&[n]), seconds).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))), calendar)
+    /// 1-D times: instants, microseconds since 1970-01-01 in `calendar` (see
+    /// [`DateTime::to_instant`]; [`NAT`] for missing).
+    pub fn from_times(instants: Vec<i64>, calendar: Calendar) -> Values {
+        let n = instants.len();
+        Values::Time(ArrayD::from_shape_vec(IxDyn(&[n]), instants).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0]))), calendar)
     }
 
     /// 1-D text labels.
@@ -78,12 +79,13 @@ impl Values {
         Values::Str(ArrayD::from_shape_vec(IxDyn(&[n]), values).unwrap_or_else(|_| ArrayD::from_elem(IxDyn(&[0]), String::new())))
     }
 
-    /// The values as numbers (times as seconds; NaN for NaT and for strings).
+    /// The values as numbers (times as seconds since 1970, with their fraction; NaN for NaT
+    /// and for strings): what weights, tolerances and interpolation targets count in.
     pub fn to_f64(&self) -> ArrayD<f64> {
         match self {
             Values::F64(a) => a.clone(),
             Values::I64(a) => a.mapv(|v| v as f64),
-            Values::Time(a, _) => a.mapv(|v| if v == NAT { f64::NAN } else { v as f64 }),
+            Values::Time(a, _) => a.mapv(|v| if v == NAT { f64::NAN } else { v as f64 / MICROS as f64 }),
             Values::Str(a) => a.mapv(|_| f64::NAN),
         }
     }
@@ -138,7 +140,7 @@ impl Values {
             Values::Time(a, c) => a
                 .iter()
                 .nth(i)
-                .map(|&v| if v == NAT { "NaT".to_string() } else { DateTime::from_seconds(v, *c).to_string() })
+                .map(|&v| if v == NAT { "NaT".to_string() } else { DateTime::from_instant(v, *c).to_string() })
                 .unwrap_or_default(),
             Values::Str(a) => a.iter().nth(i).cloned().unwrap_or_default(),
         }

@@ -741,7 +741,7 @@ impl DataArray<f64> {
         let mut out = self.with_data(data);
         out.coords = self.coords.iter().filter(|(_, c)| !c.dims.iter().any(|d| d == dim)).map(|(k, c)| (k.clone(), c.clone())).collect();
         let index = match self.index(dim).map(|c| &c.values) {
-            Some(Values::Time(_, cal)) => Values::from_times(targets.iter().map(|&t| t as i64).collect(), *cal),
+            Some(Values::Time(_, cal)) => Values::from_times(targets.iter().map(|&t| (t * crate::labeled::time::MICROS as f64).round() as i64).collect(), *cal),
             _ => Values::from_f64(targets),
         };
         out.coords.insert(dim.to_string(), Coordinate::new(&[dim], index).with_attrs(self.index(dim).map(|c| c.attrs.clone()).unwrap_or_default()));

@@ -6,7 +6,7 @@
 //! use strata_api::prelude::*;
 //! let t = DataArray::new(arange(0.0, 24.0, 1.0, 6), &["time"]).unwrap()
 //!     .with_coord("time", Coordinate::new(&["time"], Values::from_times(
-//!         (0..24).map(|m| DateTime::new(2000 + m / 12, (m % 12 + 1) as u32, 1).to_seconds(Calendar::Standard)).collect(),
+//!         (0..24).map(|m| DateTime::new(2000 + m / 12, (m % 12 + 1) as u32, 1).to_instant(Calendar::Standard)).collect(),
 //!         Calendar::Standard))).unwrap();
 //! let clim = t.groupby("time.month").unwrap().mean("time").unwrap();
 //! assert_eq!(clim.sel([("month", 1)]).unwrap().item().unwrap(), 6.0);

@@ -6,7 +6,7 @@
 use std::ops::{RangeFrom, RangeInclusive, RangeToInclusive};
 
 use super::coord::{Coordinate, Values, NAT};
-use super::time::{DateTime, Resolution};
+use super::time::{DateTime, Resolution, MICROS};
 use crate::error::Error;
 
 /// A label: a number, or text (a date for time indexes, a name for string ones).
@@ -134,8 +134,9 @@ fn span(dim: &str, values: &Values, key: &Key) -> Result<Span, Error> {
         (Values::Time(_, calendar), Key::Text(text)) => {
             let (date, resolution) = DateTime::parse(text)?;
             let date = date.checked(*calendar)?;
-            let lo = date.to_seconds(*calendar) as f64;
-            let hi = date.end_of(resolution, *calendar) as f64;
+            // In seconds, as the index's numbers are (`Values::to_f64`).
+            let lo = date.to_instant(*calendar) as f64 / MICROS as f64;
+            let hi = date.end_of(resolution, *calendar) as f64 / MICROS as f64;
             Ok(Span { lo, hi, hi_open: true, exact: resolution >= Resolution::Day })
         }
         (Values::Time(..), Key::Num(_)) => Err(Error::LabelNotFound {
@@ -268,7 +269,7 @@ mod tests {
     #[test]
     fn partial_date_strings_select_periods() {
         let c = Calendar::Standard;
-        let months: Vec<i64> = (1..=24).map(|k| DateTime::new(1997 + (k - 1) / 12, ((k - 1) % 12 + 1) as u32, 15).to_seconds(c)).collect();
+        let months: Vec<i64> = (1..=24).map(|k| DateTime::new(1997 + (k - 1) / 12, ((k - 1) % 12 + 1) as u32, 15).to_instant(c)).collect();
         let time = Coordinate::new(&["time"], Values::from_times(months, c));
         assert_eq!(resolve("time", &time, &"1997-12".into()).unwrap(), Positions::Many(vec![11]));
         assert_eq!(resolve("time", &time, &"1998".into()).unwrap(), Positions::Many((12..24).collect()));

@@ -154,7 +154,7 @@ mod tests {
     fn sample() -> Dataset {
         let t = DataArray::new(RandomState::new(3).random(&[24, 5, 8], &[12, 5, 8]), &["time", "lat", "lon"])
             .unwrap()
-            .with_coord("time", Coordinate::new(&["time"], Values::from_times((0..24).map(|m| DateTime::new(2000 + m / 12, (m % 12) as u32 + 1, 1).to_seconds(Calendar::Standard)).collect(), Calendar::Standard)))
+            .with_coord("time", Coordinate::new(&["time"], Values::from_times((0..24).map(|m| DateTime::new(2000 + m / 12, (m % 12) as u32 + 1, 1).to_instant(Calendar::Standard)).collect(), Calendar::Standard)))
             .unwrap()
             .with_index("lat", vec![-2.0, -1.0, 0.0, 1.0, 2.0])
             .unwrap()

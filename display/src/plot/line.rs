@@ -96,14 +96,14 @@ impl LinePlot {
 
 /// A time as a fractional year in its calendar (1997.5 is mid-1997), so that ticks at nice
 /// numbers fall on year boundaries.
-fn fractional_year(seconds: i64, calendar: Calendar) -> f64 {
-    if seconds == strata::labeled::coord::NAT {
+fn fractional_year(instant: i64, calendar: Calendar) -> f64 {
+    if instant == strata::labeled::coord::NAT {
         return f64::NAN;
     }
-    let dt = DateTime::from_seconds(seconds, calendar);
-    let start = DateTime::new(dt.year, 1, 1).to_seconds(calendar);
-    let end = DateTime::new(dt.year + 1, 1, 1).to_seconds(calendar);
-    dt.year as f64 + (seconds - start) as f64 / (end - start) as f64
+    let dt = DateTime::from_instant(instant, calendar);
+    let start = DateTime::new(dt.year, 1, 1).to_instant(calendar);
+    let end = DateTime::new(dt.year + 1, 1, 1).to_instant(calendar);
+    dt.year as f64 + (instant - start) as f64 / (end - start) as f64
 }
 
 #[cfg(test)]
@@ -112,10 +112,10 @@ mod tests {
 
     #[test]
     fn fractional_years() {
-        let s = DateTime::new(1997, 7, 2).to_seconds(Calendar::Standard);
+        let s = DateTime::new(1997, 7, 2).to_instant(Calendar::Standard);
         let x = fractional_year(s, Calendar::Standard);
         assert!((x - 1997.5).abs() < 0.01, "{x}");
-        let x360 = fractional_year(DateTime::new(2000, 7, 1).to_seconds(Calendar::Day360), Calendar::Day360);
+        let x360 = fractional_year(DateTime::new(2000, 7, 1).to_instant(Calendar::Day360), Calendar::Day360);
         assert!((x360 - 2000.5).abs() < 1e-9, "{x360}");
     }
 }
