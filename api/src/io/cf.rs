@@ -283,7 +283,9 @@ fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
 /// A coordinate, read whole and decoded (times included).
 fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
     let units = time_units(v).unwrap_or("");
-    let values = ChunkedArray::<f64>::typed(decode_data(v)).compute()?;
+    let decoded = decode_data(v);
+    let integers = !decoded.dtype.is_float();
+    let values = ChunkedArray::<f64>::typed(decoded.clone()).compute()?;
     let is_time = units.contains(" since ");
     let (attrs, _) = split_attrs(v, if is_time { &["units", "calendar"] } else { &[] });
     let values = if is_time {
@@ -292,9 +294,15 @@ fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
             None => Calendar::Standard,
         };
         let parsed = TimeUnits::parse(units)?;
-        let flat: Vec<f64> = values.iter().copied().collect();
-        let seconds: Vec<i64> = parsed.decode(&v.name, &flat, calendar)?.into_iter().map(|t| t.unwrap_or(NAT)).collect();
-        Values::Time(ArrayD::from_shape_vec(values.raw_dim(), seconds).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar)
+        // Integer counts (what xarray writes) decode in integers, exactly; floats in float64.
+        let instants = if integers {
+            let counts: Vec<i64> = ChunkedArray::<i64>::typed(decoded).compute()?.iter().copied().collect();
+            parsed.decode_counts(&v.name, &counts, calendar)?
+        } else {
+            parsed.decode(&v.name, &values.iter().copied().collect::<Vec<f64>>(), calendar)?
+        };
+        let instants: Vec<i64> = instants.into_iter().map(|t| t.unwrap_or(NAT)).collect();
+        Values::Time(ArrayD::from_shape_vec(values.raw_dim(), instants).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar)
     } else if !v.data.dtype.is_float() && !v.attrs.contains_key("scale_factor") && !v.attrs.contains_key("add_offset") && fill_values(v).is_empty() {
         Values::I64(values.mapv(|x| x as i64))
     } else {
@@ -393,7 +401,8 @@ pub fn encode_coordinate(name: &str, c: &Coordinate) -> Result<StoredVariable, E
         Values::Time(a, calendar) => {
             let valid: Vec<i64> = a.iter().copied().filter(|&t| t != NAT).collect();
             let units = TimeUnits::for_instants(&valid, *calendar);
-            let counts = a.mapv(|t| if t == NAT { i64::MIN } else { units.encode(t, *calendar) as i64 });
+            // Whole counts, computed in integers (exact where float64 would round).
+            let counts = a.mapv(|t| if t == NAT { i64::MIN } else { units.encode_count(t, *calendar).unwrap_or_else(|| units.encode(t, *calendar).round() as i64) });
             attrs.insert("units".into(), units.name().into());
             attrs.insert("calendar".into(), calendar.name().into());
             from_array(counts, ChunkSpec::Uniform(usize::MAX)).plan().clone()

@@ -484,6 +484,38 @@ impl TimeUnits {
             .collect()
     }
 
+    /// Instants of stored whole counts (int64 variables), computed in integers: exact for
+    /// every count, where [`TimeUnits::decode`] works in float64 (exact to 2^53 units, some
+    /// 285 years of microseconds). Nanosecond counts round to the microsecond.
+    pub fn decode_counts(&self, variable: &str, counts: &[i64], calendar: Calendar) -> Result<Vec<Option<i64>>, Error> {
+        let out_of_range = |value: i64| Error::TimeOutOfRange { variable: variable.to_string(), value: value as f64, units: self.name() };
+        let epoch = self.epoch.checked(calendar).map_err(|e| Error::TimeUnits { units: self.name(), reason: e.to_string() })?;
+        let epoch = i128::from(epoch.to_instant_checked(calendar).ok_or_else(|| out_of_range(0))? - self.utc_offset * MICROS);
+        let step_ns = i128::from(self.step_ns);
+        counts
+            .iter()
+            .map(|&n| {
+                let ns = i128::from(n) * step_ns;
+                // Rounded to the nearest microsecond, halves away from zero (as f64::round).
+                let micros = if ns >= 0 { (ns + 500) / 1_000 } else { (ns - 500) / 1_000 };
+                let t = epoch + micros;
+                if t.abs() > i128::from(MAX_INSTANT) {
+                    return Err(out_of_range(n));
+                }
+                Ok(Some(t as i64))
+            })
+            .collect()
+    }
+
+    /// The whole count stored for `instant` in these units, when it is one (always, for the
+    /// units [`TimeUnits::for_instants`] chooses): the integer inverse of
+    /// [`TimeUnits::decode_counts`].
+    pub fn encode_count(&self, instant: i64, calendar: Calendar) -> Option<i64> {
+        let since_ns = (i128::from(instant) - i128::from(self.epoch.to_instant(calendar) - self.utc_offset * MICROS)) * 1_000;
+        let step = i128::from(self.step_ns);
+        (since_ns % step == 0).then(|| since_ns / step).and_then(|n| i64::try_from(n).ok())
+    }
+
     /// The units xarray would choose for these instants: the coarsest of days, hours,
     /// minutes, seconds, milliseconds and microseconds that counts every one of them
     /// exactly, since the first day.
@@ -550,6 +582,10 @@ pub fn season(month: u32) -> &'static str {
         _ => "SON",
     }
 }
+
+#[cfg(test)]
+#[path = "time_cases.rs"]
+mod xarray_cases;
 
 #[cfg(test)]
 mod tests {
