@@ -307,6 +307,25 @@ def test_sub_second_time_units_decode_as_xarray(tool, tmp_path, unit):
 
 
 @pytest.mark.parametrize("fmt", ["nc", "v2"])
+def test_missing_times_read_and_write_back_as_nat(tool, tmp_path, fmt):
+    """xarray writes a missing time in integer units as int64's minimum (NaT's bit pattern)
+    with no fill value: Strata reads it as NaT, in a coordinate and in a data variable, and
+    writes it back so that xarray reads NaT again."""
+    when = pd.to_datetime(["2000-01-01", "NaT", "2000-01-03"])
+    ds = xr.Dataset({"v": ("x", np.arange(3.0)), "when": ("x", when)}, coords={"x": [1, 2, 3], "obs": ("x", when[::-1])})
+    path = tmp_path / ("nat.nc" if fmt == "nc" else "nat.zarr")
+    ds.to_netcdf(path) if fmt == "nc" else ds.to_zarr(path, zarr_format=2)
+    described = run(tool, "describe", path)
+    assert described["vars"]["when"]["labels"] == ["2000-01-01", "NaT", "2000-01-03"]
+    assert described["coords"]["obs"]["values"] == ["2000-01-03", "NaT", "2000-01-01"]
+    back = tmp_path / ("back.nc" if fmt == "nc" else "back.zarr")
+    run(tool, "copy", path, back, fmt)
+    again = xr.open_dataset(back) if fmt == "nc" else xr.open_zarr(back)
+    np.testing.assert_array_equal(again.when.values, ds.when.values)
+    np.testing.assert_array_equal(again.obs.values, ds.obs.values)
+
+
+@pytest.mark.parametrize("fmt", ["nc", "v2"])
 def test_fractions_of_a_second_are_kept_as_xarray_keeps_them(tool, tmp_path, fmt):
     """Times a quarter of a second apart after a reference date with a fraction of its own (a
     radar's or a sonde's): Strata reads the same instants as xarray, to the microsecond,

@@ -456,8 +456,9 @@ impl TimeUnits {
         name
     }
 
-    /// Instants (microseconds in `calendar`) of the stored numbers of `variable`; NaN stays
-    /// "no time" (`None`). Parts finer than a microsecond are rounded. A number that
+    /// Instants (microseconds in `calendar`) of the stored numbers of `variable`; NaN and
+    /// int64's minimum (NaT's bit pattern, as xarray writes missing times) are "no time"
+    /// (`None`). Parts finer than a microsecond are rounded. A number that
     /// lands beyond [`MAX_INSTANT`] is an error naming the variable, as xarray refuses to
     /// decode it too (rather than wrapping around to some other date).
     pub fn decode(&self, variable: &str, values: &[f64], calendar: Calendar) -> Result<Vec<Option<i64>>, Error> {
@@ -468,7 +469,7 @@ impl TimeUnits {
         values
             .iter()
             .map(|&v| {
-                if !v.is_finite() {
+                if !v.is_finite() || v == i64::MIN as f64 {
                     return Ok(None);
                 }
                 let offset = (v * step).round();
@@ -495,6 +496,11 @@ impl TimeUnits {
         counts
             .iter()
             .map(|&n| {
+                // int64's minimum is NaT's bit pattern, which xarray writes for missing
+                // times in integer units without a fill value.
+                if n == i64::MIN {
+                    return Ok(None);
+                }
                 let ns = i128::from(n) * step_ns;
                 // Rounded to the nearest microsecond, halves away from zero (as f64::round).
                 let micros = if ns >= 0 { (ns + 500) / 1_000 } else { (ns - 500) / 1_000 };
