@@ -1,25 +1,29 @@
-//! Direct reads of chunked NetCDF-4 variables (HDF5 datasets), the way kerchunk-style readers
-//! do it: the chunk index (each chunk's byte offset and size in the file) is read once
-//! through libhdf5, then every chunk is read with a positioned read and decoded (inflate,
-//! unshuffle) on the thread that asked for it.
+//! Direct reads of chunked NetCDF-4 variables (HDF5 datasets), as h5py's `read_direct_chunk`
+//! and kerchunk-style readers do: each chunk's stored bytes are fetched from libhdf5 as they
+//! are (still compressed), and decoded (inflate, unshuffle, byte order) on the thread that
+//! asked for them, outside libhdf5's lock.
 //!
 //! Why: libhdf5 serialises every call behind one global lock, and libnetcdf opens the file
 //! for each read, so a variable of thousands of small deflated chunks read through libnetcdf
-//! decodes one chunk at a time and pays an open per chunk. Here the lock is held only to read
-//! the index, and decoding runs on all cores.
+//! decodes one chunk at a time and pays an open per chunk. Here the lock covers only the
+//! copy of a chunk's compressed bytes; decoding, most of the work, runs on all cores.
+//!
+//! Chunks are found by position (`H5Dread_chunk`, `H5Dget_chunk_storage_size`: one descent
+//! of the chunk index each). HDF5 1.10's calls that list the index (`H5Dget_chunk_info`,
+//! also `_by_coord`) walk it from its start each time, which costs minutes for a variable of
+//! 60 000 chunks, so the index is never listed.
 //!
 //! Only what is read exactly is read this way: chunked layout, integer or float elements, and
 //! the filters NetCDF-4 writes (deflate, shuffle, fletcher32). Anything else (szip, zstd or
 //! other plugins, contiguous or compact layout, variables in groups) returns `None` from
-//! [`ChunkIndex::open`] and is read through libnetcdf as before.
+//! [`ChunkedVariable::open`] and is read through libnetcdf as before.
 
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use hdf5_metno_sys::h5::hsize_t;
+use hdf5_metno_sys::h5::{herr_t, hsize_t};
+use hdf5_metno_sys::h5i::hid_t;
 use hdf5_metno_sys::h5d::{H5D_CHUNKED, H5D_FILL_VALUE_UNDEFINED, H5D_fill_value_t};
 use hdf5_metno_sys::h5p::H5P_DEFAULT;
 use hdf5_metno_sys::h5t::{H5T_class_t, H5T_order_t};
@@ -38,17 +42,20 @@ enum Filter {
     Fletcher32,
 }
 
-/// Where one chunk lies in the file, and which filters were skipped for it (bit i set:
-/// filter i was not applied, as HDF5 does when compression would not shrink a chunk).
-#[derive(Clone, Copy, Debug)]
+// HDF5 1.10.2 and later; not bound by hdf5-metno-sys.
+unsafe extern "C" {
+    fn H5Dget_chunk_storage_size(dset_id: hid_t, offset: *const hsize_t, chunk_bytes: *mut hsize_t) -> herr_t;
+}
+
+/// A chunk's bytes as stored, and which filters were skipped for it (bit i set: filter i
+/// was not applied, as HDF5 does when an optional filter would not shrink a chunk).
 struct StoredChunk {
-    addr: u64,
-    size: u64,
+    bytes: Vec<u8>,
     skipped: u32,
 }
 
-/// The chunk index of one variable, and the file opened for positioned reads.
-pub(crate) struct ChunkIndex {
+/// One chunked variable, its file and dataset kept open in libhdf5 (closed when dropped).
+pub(crate) struct ChunkedVariable {
     path: PathBuf,
     variable: String,
     shape: Vec<usize>,
@@ -58,12 +65,23 @@ pub(crate) struct ChunkIndex {
     filters: Vec<Filter>,
     /// One element of the fill value, as the file stores it (what unwritten chunks hold).
     fill: Vec<u8>,
-    chunks: HashMap<Vec<usize>, StoredChunk>,
-    file: std::fs::File,
+    dataset: hid_t,
+    file: hid_t,
+}
+
+impl Drop for ChunkedVariable {
+    fn drop(&mut self) {
+        let _lock = hdf5_metno_sys::LOCK.lock();
+        // SAFETY: both identifiers were opened by `open` and are closed once, here.
+        unsafe {
+            h5d::H5Dclose(self.dataset);
+            h5f::H5Fclose(self.file);
+        }
+    }
 }
 
 /// Closes an HDF5 identifier when dropped, so that every early return closes what was opened.
-struct Id(i64, unsafe extern "C" fn(i64) -> i32);
+struct Id(hid_t, unsafe extern "C" fn(hid_t) -> herr_t);
 
 impl Drop for Id {
     fn drop(&mut self) {
@@ -75,12 +93,11 @@ impl Drop for Id {
     }
 }
 
-impl ChunkIndex {
-    /// The index of `variable` (at the file's root) if it can be read directly, `None` if it
-    /// must go through libnetcdf. Holds libhdf5's global lock (the one libnetcdf takes) while
-    /// it asks HDF5.
-    pub(crate) fn open(path: &Path, variable: &str, dtype: DType) -> Option<ChunkIndex> {
-        let file = std::fs::File::open(path).ok()?;
+impl ChunkedVariable {
+    /// `variable` (at the file's root) if it can be read directly, `None` if it must go
+    /// through libnetcdf. Holds libhdf5's global lock (the one libnetcdf takes) while it asks
+    /// HDF5.
+    pub(crate) fn open(path: &Path, variable: &str, dtype: DType) -> Option<ChunkedVariable> {
         let c_path = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
         let c_name = CString::new(format!("/{variable}")).ok()?;
         let _lock = hdf5_metno_sys::LOCK.lock();
@@ -141,21 +158,11 @@ impl ChunkIndex {
             if defined != H5D_FILL_VALUE_UNDEFINED && h5p::H5Pget_fill_value(dcpl.0, t.0, fill.as_mut_ptr().cast()) < 0 {
                 return None;
             }
-            let mut n: hsize_t = 0;
-            if h5d::H5Dget_num_chunks(d.0, space.0, &mut n) < 0 {
-                return None;
-            }
-            let mut chunks = HashMap::with_capacity(n as usize);
-            let mut offset = vec![0 as hsize_t; rank];
-            for i in 0..n {
-                let (mut skipped, mut addr, mut size) = (0u32, 0u64, 0 as hsize_t);
-                if h5d::H5Dget_chunk_info(d.0, space.0, i, offset.as_mut_ptr(), &mut skipped, &mut addr, &mut size) < 0 {
-                    return None;
-                }
-                let at: Vec<usize> = offset.iter().zip(&chunk).map(|(&o, &c)| (o / c) as usize).collect();
-                chunks.insert(at, StoredChunk { addr, size, skipped });
-            }
-            Some(ChunkIndex {
+            // Kept open for the reads: the guards must not close them.
+            let (file, dataset) = (f.0, d.0);
+            std::mem::forget(f);
+            std::mem::forget(d);
+            Some(ChunkedVariable {
                 path: path.to_path_buf(),
                 variable: variable.to_string(),
                 shape: dims.iter().map(|&d| d as usize).collect(),
@@ -164,7 +171,7 @@ impl ChunkIndex {
                 big_endian,
                 filters,
                 fill,
-                chunks,
+                dataset,
                 file,
             })
         }
@@ -174,12 +181,40 @@ impl ChunkIndex {
         Error::ChunkRead { path: format!("{}:{}", self.path.display(), self.variable), chunk: at.iter().map(|&c| c as u64).collect(), cause: cause.to_string() }
     }
 
+    /// The stored bytes of the chunk at grid position `at`, `None` if it was never written.
+    /// The only part of a read that holds libhdf5's lock.
+    fn stored(&self, at: &[usize]) -> Result<Option<StoredChunk>, Error> {
+        let offset: Vec<hsize_t> = at.iter().zip(&self.chunk).map(|(&a, &c)| (a * c) as hsize_t).collect();
+        super::netcdf::quiet_hdf5();
+        let _lock = hdf5_metno_sys::LOCK.lock();
+        let mut size: hsize_t = 0;
+        // SAFETY: `dataset` is open (closed only on drop); `offset` holds one coordinate per
+        // axis, as the calls read; the buffer holds the `size` bytes HDF5 said it would write.
+        unsafe {
+            if H5Dget_chunk_storage_size(self.dataset, offset.as_ptr(), &mut size) < 0 || size == 0 {
+                // HDF5 1.10 fails to size a chunk never written; the index (slower to ask)
+                // tells that apart from a chunk it cannot read, which must not become fill.
+                let (mut skipped, mut addr, mut stored_size) = (0u32, 0u64, 0 as hsize_t);
+                let listed = h5d::H5Dget_chunk_info_by_coord(self.dataset, offset.as_ptr(), &mut skipped, &mut addr, &mut stored_size);
+                if listed >= 0 && addr == hdf5_metno_sys::h5::HADDR_UNDEF {
+                    return Ok(None);
+                }
+                return Err(self.chunk_error(at, "libhdf5 could not find its size"));
+            }
+            let mut bytes = vec![0u8; size as usize];
+            let mut skipped = 0u32;
+            if h5d::H5Dread_chunk(self.dataset, H5P_DEFAULT, offset.as_ptr(), &mut skipped, bytes.as_mut_ptr().cast()) < 0 {
+                return Err(self.chunk_error(at, format!("libhdf5 could not read its {size} bytes")));
+            }
+            Ok(Some(StoredChunk { bytes, skipped }))
+        }
+    }
+
     /// One chunk's elements (the whole chunk, edge chunks padded as HDF5 stores them), as
-    /// the file's bytes: read, then its filters undone in reverse order.
-    fn decode(&self, at: &[usize], stored: &StoredChunk) -> Result<Vec<u8>, Error> {
+    /// the file's bytes: its filters undone in reverse order.
+    fn decode(&self, at: &[usize], stored: StoredChunk) -> Result<Vec<u8>, Error> {
         let expected = self.chunk.iter().product::<usize>() * self.item;
-        let mut bytes = vec![0u8; stored.size as usize];
-        self.file.read_exact_at(&mut bytes, stored.addr).map_err(|e| self.chunk_error(at, format!("reading {} bytes at {}: {e}", stored.size, stored.addr)))?;
+        let mut bytes = stored.bytes;
         for (i, filter) in self.filters.iter().enumerate().rev() {
             if stored.skipped & (1 << i) != 0 {
                 continue;
@@ -221,7 +256,7 @@ impl ChunkIndex {
         // are) is that chunk's bytes, with no copy.
         let first: Vec<usize> = region.iter().zip(&self.chunk).map(|(r, &c)| r.start / c).collect();
         if region.iter().zip(&self.chunk).zip(&first).all(|((r, &c), &f)| r.start == f * c && r.len() == c) {
-            let bytes = match self.chunks.get(&first) {
+            let bytes = match self.stored(&first)? {
                 Some(stored) => self.decode(&first, stored)?,
                 None => self.fill.repeat(total),
             };
@@ -232,7 +267,7 @@ impl ChunkIndex {
             let last: Vec<usize> = region.iter().zip(&self.chunk).map(|(r, &c)| (r.end - 1) / c).collect();
             let mut at = first.clone();
             loop {
-                if let Some(stored) = self.chunks.get(&at) {
+                if let Some(stored) = self.stored(&at)? {
                     let bytes = self.decode(&at, stored)?;
                     self.copy_overlap(&at, &bytes, region, &out_shape, &mut out);
                 }
@@ -410,7 +445,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = sample(dir.path());
             for (name, dtype, region) in [("deflated", DType::F32, &r2), ("big_endian", DType::I16, &r3), ("shuffled", DType::F64, &r1)] {
-                let index = ChunkIndex::open(&path, name, dtype).expect("a chunked, deflated variable is read directly");
+                let index = ChunkedVariable::open(&path, name, dtype).expect("a chunked, deflated variable is read directly");
                 let got: Vec<f64> = index.read(dtype, region).unwrap().as_f64().iter().copied().collect();
                 let expected = match dtype {
                     DType::F32 => oracle::<f32>(&path, name, region),
@@ -426,24 +461,34 @@ mod tests {
     fn unwritten_chunks_read_as_the_fill_value_and_other_layouts_go_through_libnetcdf() {
         let dir = tempfile::tempdir().unwrap();
         let path = sample(dir.path());
-        let index = ChunkIndex::open(&path, "deflated", DType::F32).unwrap();
-        assert!(index.chunks.len() < 5 * 4, "rows 20.. were never written, so neither were their chunks");
+        let index = ChunkedVariable::open(&path, "deflated", DType::F32).unwrap();
+        assert!(index.stored(&[4, 0]).unwrap().is_none(), "rows 20.. were never written, so neither were their chunks");
+        assert!(index.stored(&[0, 0]).unwrap().is_some());
         let tail = index.read(DType::F32, &[30..37, 0..50]).unwrap();
         assert!(tail.as_f64().iter().all(|&v| v == -999.0));
-        assert!(ChunkIndex::open(&path, "contiguous", DType::U8).is_none());
-        assert!(ChunkIndex::open(&path, "no_such_variable", DType::U8).is_none());
+        assert!(ChunkedVariable::open(&path, "contiguous", DType::U8).is_none());
+        // While it is open here, libnetcdf opens the same file and reads it as before, and a
+        // second direct reader shares the file.
+        assert_eq!(oracle::<u8>(&path, "contiguous", &[0..1, 0..3]), vec![0.0, 1.0, 2.0]);
+        let again = ChunkedVariable::open(&path, "shuffled", DType::F64).unwrap();
+        assert_eq!(again.read(DType::F64, &[3..4]).unwrap().as_f64().iter().copied().collect::<Vec<_>>(), vec![1.0]);
+        assert_eq!(index.read(DType::F32, &[0..1, 0..1]).unwrap().as_f64().iter().copied().collect::<Vec<_>>(), oracle::<f32>(&path, "deflated", &[0..1, 0..1]));
+        assert!(ChunkedVariable::open(&path, "no_such_variable", DType::U8).is_none());
     }
 
     #[test]
     fn a_corrupt_chunk_is_an_error_naming_the_chunk() {
         let dir = tempfile::tempdir().unwrap();
         let path = sample(dir.path());
-        let index = ChunkIndex::open(&path, "deflated", DType::F32).unwrap();
-        let stored = index.chunks[&vec![1, 2]];
+        let index = ChunkedVariable::open(&path, "deflated", DType::F32).unwrap();
+        // The chunk's compressed bytes, found in the file and overwritten.
+        let stored = index.stored(&[1, 2]).unwrap().unwrap().bytes;
         drop(index);
-        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        file.write_all_at(&vec![0xA5; stored.size as usize], stored.addr).unwrap();
-        let index = ChunkIndex::open(&path, "deflated", DType::F32).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(stored.len()).position(|w| w == stored.as_slice()).unwrap();
+        bytes[at..at + stored.len()].fill(0xA5);
+        std::fs::write(&path, bytes).unwrap();
+        let index = ChunkedVariable::open(&path, "deflated", DType::F32).unwrap();
         let err = index.read(DType::F32, &[8..16, 32..48]).unwrap_err().to_string();
         assert!(err.contains("deflated") && err.contains("[1, 2]") && err.contains("inflate"), "{err}");
         // The chunks around it still read.

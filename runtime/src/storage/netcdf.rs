@@ -10,7 +10,7 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::AttributeValue;
 use serde_json::{json, Value};
 
-use super::hdf5_chunks::ChunkIndex;
+use super::hdf5_chunks::ChunkedVariable;
 use crate::io::cf::{self, StoredText, StoredVariable};
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
 use crate::error::Error;
@@ -123,12 +123,12 @@ fn float_json(v: f64) -> Value {
 /// The values of `region` (one range per axis) of the variable `source` names, as `dtype`
 /// (its stored type). The file is opened per read: libnetcdf keeps no state between tasks.
 ///
-/// Chunked NetCDF-4 variables are read directly (their chunk index opened once per process,
-/// then chunks decoded in parallel, see [`ChunkIndex`]); the rest through libnetcdf.
+/// Chunked NetCDF-4 variables are read directly (opened once per process, then their chunks
+/// decoded in parallel, see [`ChunkedVariable`]); the rest through libnetcdf.
 pub(crate) fn read_region(source: &NetcdfRef, dtype: DType, region: &[Range<usize>]) -> Result<Block, Error> {
     let direct = source.handle.get_or_open(|| {
         quiet_hdf5();
-        Ok(ChunkIndex::open(&source.path, &source.variable, dtype))
+        Ok(ChunkedVariable::open(&source.path, &source.variable, dtype))
     })?;
     if let Some(index) = direct.as_ref() {
         return index.read(dtype, region);
