@@ -306,6 +306,36 @@ def test_sub_second_time_units_decode_as_xarray(tool, tmp_path, unit):
     np.testing.assert_array_equal(xr.open_zarr(copy).time.values, expected)
 
 
+def test_valid_range_is_kept_as_xarray_keeps_it_or_applied_as_netcdf4_python_does(tool, tmp_path):
+    """`valid_range`, `valid_min` and `valid_max`: open_dataset keeps the values outside them,
+    as xarray does; Dataset::mask_valid_range masks them as netCDF4-python does, the bounds
+    being stored (packed) numbers."""
+    import netCDF4
+
+    path = tmp_path / "ranges.nc"
+    raw = np.array([-5, 0, 100, 250, 300, 32767], dtype="i2")
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("x", raw.size)
+        packed = nc.createVariable("packed", "i2", ("x",), fill_value=np.int16(32767))
+        packed.scale_factor, packed.add_offset = np.float32(-0.5), np.float32(10.0)
+        packed.valid_range = np.array([0, 250], dtype="i2")
+        packed.set_auto_maskandscale(False)
+        packed[:] = raw
+        low = nc.createVariable("low", "f4", ("x",))
+        low.valid_min = np.float32(1.0)
+        low[:] = raw.astype("f4")
+    kept = run(tool, "describe", path)
+    expected_kept = xr.open_dataset(path)
+    for name in ("packed", "low"):
+        np.testing.assert_allclose(array(kept["vars"][name]["values"]), expected_kept[name].values, rtol=1e-6)
+    masked = run(tool, "describe", path, "--mask-valid-range")
+    with netCDF4.Dataset(path) as nc:
+        for name in ("packed", "low"):
+            expected = np.ma.filled(nc[name][:].astype("f8"), np.nan)
+            np.testing.assert_allclose(array(masked["vars"][name]["values"]), expected, rtol=1e-6)
+    assert np.isnan(array(masked["vars"]["packed"]["values"])).sum() == 3
+
+
 @pytest.mark.parametrize("fmt", ["nc", "v2"])
 def test_missing_times_read_and_write_back_as_nat(tool, tmp_path, fmt):
     """xarray writes a missing time in integer units as int64's minimum (NaT's bit pattern)

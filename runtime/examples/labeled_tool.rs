@@ -5,7 +5,7 @@
 //!   labeled_tool workshop STORE VAR          every workshop operation on VAR(time, lat, lon)
 //!   labeled_tool daily STORE VAR             day-based operations on VAR(time, site)
 //!   labeled_tool copy SRC DST v2|v3          open a dataset and write it back as Zarr
-//!   labeled_tool describe SRC                variables, dims, coords, attrs
+//!   labeled_tool describe SRC [--mask-valid-range]  variables, dims, coords, attrs
 //!   labeled_tool mfdataset DIR-OR-GLOB VAR   open_mfdataset along time, then a time series
 //!   labeled_tool summary SRC                 per variable and coordinate: dims, shape, dtype,
 //!                                            valid count, mean, first and last value
@@ -104,8 +104,8 @@ fn daily(store: &str, var: &str) -> Result<Value, StrataError> {
     }))
 }
 
-fn describe(path: &str) -> Result<Value, StrataError> {
-    let ds = open(path)?;
+fn describe(path: &str, mask_valid_range: bool) -> Result<Value, StrataError> {
+    let ds = if mask_valid_range { open(path)?.mask_valid_range() } else { open(path)? };
     let mut vars = serde_json::Map::new();
     for (name, v) in ds.variables() {
         vars.insert(name.to_string(), json!({ "dims": v.dims, "attrs": v.attrs, "values": values(&ds.var(name)?)? }));
@@ -155,11 +155,12 @@ fn labels_summary(c: &strata::labeled::Coordinate) -> Value {
 }
 
 fn run(args: &[String]) -> Result<Value, StrataError> {
-    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3|nc | describe SRC | summary SRC | mfdataset PATTERN VAR".into() };
+    let usage = || StrataError::Mismatch { what: "usage".into(), reason: "labeled_tool workshop STORE VAR | daily STORE VAR | copy SRC DST v2|v3|nc | describe SRC [--mask-valid-range] | summary SRC | mfdataset PATTERN VAR".into() };
     match args.first().map(String::as_str) {
         Some("workshop") if args.len() == 3 => workshop(&args[1], &args[2]),
         Some("daily") if args.len() == 3 => daily(&args[1], &args[2]),
-        Some("describe") if args.len() == 2 => describe(&args[1]),
+        Some("describe") if args.len() == 2 => describe(&args[1], false),
+        Some("describe") if args.len() == 3 && args[2] == "--mask-valid-range" => describe(&args[1], true),
         Some("summary") if args.len() == 2 => summary(&args[1]),
         Some("copy") if args.len() == 4 && args[3] == "nc" => {
             open(&args[1])?.to_netcdf(&args[2])?;

@@ -8,7 +8,8 @@
 //! variable's `encoding`, and removed from its attributes.
 //!
 //! As in xarray (and unlike netCDF4-python's defaults), `valid_range`, `valid_min` and
-//! `valid_max` are kept as attributes and not applied, and a format's default fill value
+//! `valid_max` are kept as attributes and not applied ([`Dataset::mask_valid_range`] applies
+//! them, as netCDF4-python does), and a format's default fill value
 //! (netCDF's 9.96921e36 for floats) masks nothing unless a `_FillValue` names it; Zarr v2's
 //! `fill_value` metadata does mask, as xarray's Zarr backend makes it the `_FillValue`.
 
@@ -389,6 +390,45 @@ pub fn encode_text(ds: &Dataset) -> Vec<StoredText> {
             _ => None,
         })
         .collect()
+}
+
+/// The stored range of valid values a variable declares (`valid_range`, else `valid_min`
+/// and `valid_max`), in decoded units: the bounds are stored numbers, so they are unpacked
+/// with the variable's `scale_factor` and `add_offset` (and swap when the scale is negative).
+fn valid_bounds(v: &Variable) -> Option<(f64, f64)> {
+    let range = v.attrs.get("valid_range").and_then(|r| r.as_array()).and_then(|r| Some((number(r.first()?)?, number(r.get(1)?)?)));
+    let (lo, hi) = match range {
+        Some(bounds) => bounds,
+        None => {
+            let (lo, hi) = (v.attrs.get("valid_min").and_then(number), v.attrs.get("valid_max").and_then(number));
+            if lo.is_none() && hi.is_none() {
+                return None;
+            }
+            (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY))
+        }
+    };
+    let scale = v.encoding.get("scale_factor").and_then(number).unwrap_or(1.0);
+    let offset = v.encoding.get("add_offset").and_then(number).unwrap_or(0.0);
+    let (a, b) = (lo * scale + offset, hi * scale + offset);
+    Some(if a <= b { (a, b) } else { (b, a) })
+}
+
+/// `ds` with values outside each variable's `valid_range` (or `valid_min`/`valid_max`) made
+/// missing, as netCDF4-python masks them and xarray does not (see the module's docs). The
+/// bounds are inclusive; variables without them are unchanged; masked integers become
+/// float64, float32 stays float32. netCDF4-python's further rule, a range implied by the
+/// sign of `_FillValue` when no valid range is given, is not applied.
+pub fn mask_valid_range(ds: &Dataset) -> Dataset {
+    let mut out = ds.clone();
+    for v in out.vars.values_mut() {
+        let Some((lo, hi)) = valid_bounds(v) else { continue };
+        let x: ChunkedArray<f64> = v.array::<f64>();
+        let nan = crate::array::full(&[], f64::NAN, ChunkSpec::Uniform(usize::MAX));
+        let inside = where_(&x.ge_scalar(lo), &x, &nan);
+        let inside = where_(&inside.le_scalar(hi), &inside, &nan);
+        v.data = if v.dtype() == DType::F32 { inside.astype::<f32>().plan().clone() } else { inside.plan().clone() };
+    }
+    out
 }
 
 /// A coordinate as stored numbers: times as whole counts of the coarsest exact unit since

@@ -141,6 +141,13 @@ impl Dataset {
         self.labels.get(name).ok_or_else(|| self.unknown(name))
     }
 
+    /// Values outside each variable's `valid_range` (or `valid_min`/`valid_max`) made missing,
+    /// as netCDF4-python masks them by default; xarray keeps them, and so does `open_dataset`.
+    /// See [`crate::io::cf::mask_valid_range`].
+    pub fn mask_valid_range(&self) -> Dataset {
+        crate::io::cf::mask_valid_range(self)
+    }
+
     /// The dataset without the named variables or coordinates (xarray's `drop_vars`); a name
     /// it does not have is an error.
     pub fn drop_vars<S: AsRef<str>>(&self, names: impl IntoIterator<Item = S>) -> Result<Dataset, Error> {
