@@ -306,6 +306,27 @@ def test_sub_second_time_units_decode_as_xarray(tool, tmp_path, unit):
     np.testing.assert_array_equal(xr.open_zarr(copy).time.values, expected)
 
 
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_text_in_zarr_stores_opens_as_xarray_opens_it(tool, tmp_path, fmt):
+    """Strings xarray writes to Zarr (fixed-width unicode, and object strings through
+    vlen-utf8), as data variables and as a coordinate: read as labels, not fatal to the
+    store, with their values as xarray reads them."""
+    ds = xr.Dataset(
+        {"v": ("x", np.arange(3.0)), "name": ("x", np.array(["ab", "c", "déf"])), "obj": ("x", np.array(["p", "qq", "r"], dtype=object))},
+        coords={"x": [1, 2, 3], "code": ("x", np.array(["A", "B", "C"]))},
+    )
+    store = tmp_path / "text.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.to_zarr(store, zarr_format=fmt)
+    expected = xr.open_zarr(store)
+    got = run(tool, "describe", store)
+    for name in ("name", "obj"):
+        assert got["vars"][name]["labels"] == [str(x) for x in expected[name].values]
+    assert got["coords"]["code"]["values"] == [str(x) for x in expected.code.values]
+    np.testing.assert_array_equal(array(got["vars"]["v"]["values"]), expected.v.values)
+
+
 def test_valid_range_is_kept_as_xarray_keeps_it_or_applied_as_netcdf4_python_does(tool, tmp_path):
     """`valid_range`, `valid_min` and `valid_max`: open_dataset keeps the values outside them,
     as xarray does; Dataset::mask_valid_range masks them as netCDF4-python does, the bounds

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::io::cf::{self, StoredVariable};
+use crate::io::cf::{self, StoredText, StoredVariable};
 use crate::array::DType;
 use crate::error::Error;
 use crate::labeled::{Attrs, Dataset};
@@ -106,12 +106,29 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
         Node::Nothing => return Err(not_zarr(path, "no such directory")),
     };
     let mut arrays = Vec::new();
+    let mut texts = Vec::new();
+    // An array of text is read whole, as labels; any other array that does not open is an
+    // error naming it.
+    let mut text_or = |name: &str, metadata: Option<Value>, error: Error| -> Result<(), Error> {
+        let location = path.join(name);
+        let Some((values, mut attrs, names)) = super::read::read_text_array(&location, metadata)? else { return Err(error) };
+        let dims = match names {
+            Some(names) => names.iter().enumerate().map(|(i, n)| n.clone().unwrap_or_else(|| format!("dim_{i}"))).collect(),
+            None => (0..values.ndim()).map(|i| format!("dim_{i}")).collect(),
+        };
+        attrs.remove("_ARRAY_DIMENSIONS");
+        texts.push(StoredText { name: name.to_string(), dims, values, attrs });
+        Ok(())
+    };
     match consolidated {
         // One read for the whole store, as xarray does (and what it shows, if an array was
         // added without consolidating again).
         Some(described) => {
             for (name, metadata) in described {
-                arrays.push((name.clone(), open_array_described(&path.join(&name), metadata)?));
+                match open_array_described(&path.join(&name), metadata.clone()) {
+                    Ok(array) => arrays.push((name.clone(), array)),
+                    Err(e) => text_or(&name, Some(metadata), e)?,
+                }
             }
         }
         None => {
@@ -124,7 +141,10 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
                 .collect();
             names.sort();
             for name in names {
-                arrays.push((name.clone(), open_array(&path.join(&name))?));
+                match open_array(&path.join(&name)) {
+                    Ok(array) => arrays.push((name.clone(), array)),
+                    Err(e) => text_or(&name, None, e)?,
+                }
             }
         }
     }
@@ -148,7 +168,7 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
         let data = array.plan();
         stored.push(StoredVariable { name, dims, data, attrs, fill_value, attr_dtypes: Default::default() });
     }
-    cf::decode(stored, Vec::new(), attrs)
+    cf::decode(stored, texts, attrs)
 }
 
 /// Writes `dataset` as a Zarr store xarray opens (each variable in its own chunks,

@@ -53,6 +53,43 @@ fn array_from_metadata(location: &Path, metadata: Value) -> Result<Array<dyn Rea
     Array::new_with_metadata(store, "/", metadata).map_err(|e| not_zarr(e.to_string()))
 }
 
+/// A Zarr array of text read whole, as xarray writes strings (fixed-width `<U` and `|S`,
+/// zarr-python 3's `fixed_length_utf32`, and variable-length `string` / `|O` with the
+/// `vlen-utf8` codec): `None` when the array at `location` holds something else. `metadata`
+/// is its document as a group's consolidated metadata gives it, or read from the directory.
+///
+/// xarray writes a v2 text array's fill value as `null`, which zarrs refuses for these types:
+/// it reads as the empty string, which is what unwritten text chunks hold.
+pub(crate) fn read_text_array(location: &Path, metadata: Option<Value>) -> Result<Option<(ndarray::ArrayD<String>, Map<String, Value>, Option<Vec<Option<String>>>)>, Error> {
+    let not_zarr = |cause: String| Error::NotZarr { path: location.display().to_string(), cause };
+    let read = |name: &str| std::fs::read(location.join(name)).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let Some(mut metadata) = metadata.or_else(|| read("zarr.json")).or_else(|| {
+        let mut zarray = read(".zarray")?;
+        zarray.as_object_mut()?.insert("attributes".into(), read(".zattrs").unwrap_or_else(|| Value::Object(Map::new())));
+        Some(zarray)
+    }) else {
+        return Ok(None);
+    };
+    let v2_text = metadata.get("dtype").and_then(Value::as_str).is_some_and(|d| d.len() > 1 && (d[1..].starts_with('U') || d[1..].starts_with('S') || d == "|O"));
+    if v2_text && metadata.get("fill_value").is_some_and(Value::is_null) {
+        metadata["fill_value"] = Value::String(String::new());
+    }
+    let Ok(array) = array_from_metadata(location, metadata.clone()) else { return Ok(None) };
+    let subset = zarrs::array::ArraySubset::new_with_shape(array.shape().to_vec());
+    let failed = |e: zarrs::array::ArrayError| not_zarr(e.to_string());
+    let name = array.data_type().name(ZarrVersion::V3).map(|n| n.into_owned()).unwrap_or_default();
+    let strings: Vec<String> = match name.as_str() {
+        "string" => array.retrieve_array_subset::<Vec<String>>(&subset).map_err(failed)?,
+        "fixed_length_utf32" => array.retrieve_array_subset::<Vec<Vec<char>>>(&subset).map_err(failed)?.into_iter().map(|c| c.into_iter().collect()).collect(),
+        _ => return Ok(None),
+    };
+    let shape: Vec<usize> = array.shape().iter().map(|&n| n as usize).collect();
+    let values = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), strings).map_err(|e| not_zarr(e.to_string()))?;
+    let attributes = array.attributes().clone();
+    let names = dimension_names(&metadata, &attributes);
+    Ok(Some((values, attributes, names)))
+}
+
 /// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
 /// group: `store.zarr/temperature`). Only reads: where a writer was killed while swapping in
 /// a new array, the complete old one it had moved aside is read (and put back by the next
