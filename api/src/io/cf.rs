@@ -283,33 +283,29 @@ fn split_attrs(v: &StoredVariable, also: &[&str]) -> (Attrs, Attrs) {
 
 /// A coordinate, read whole and decoded (times included).
 fn decode_coordinate(v: &StoredVariable) -> Result<Coordinate, Error> {
-    let units = time_units(v).unwrap_or("");
     let decoded = decode_data(v);
+    // Read once, in the type it decodes to: integers stay exact (int64 time counts, ids).
     let integers = !decoded.dtype.is_float();
-    let values = ChunkedArray::<f64>::typed(decoded.clone()).compute()?;
-    let is_time = units.contains(" since ");
-    let (attrs, _) = split_attrs(v, if is_time { &["units", "calendar"] } else { &[] });
-    let values = if is_time {
-        let calendar = match v.attrs.get("calendar").and_then(|c| c.as_str()) {
-            Some(c) => Calendar::parse(c)?,
-            None => Calendar::Standard,
-        };
-        let parsed = TimeUnits::parse(units)?;
-        // Integer counts (what xarray writes) decode in integers, exactly; floats in float64.
-        let instants = if integers {
-            let counts: Vec<i64> = ChunkedArray::<i64>::typed(decoded).compute()?.iter().copied().collect();
-            parsed.decode_counts(&v.name, &counts, calendar)?
-        } else {
-            parsed.decode(&v.name, &values.iter().copied().collect::<Vec<f64>>(), calendar)?
-        };
-        let instants: Vec<i64> = instants.into_iter().map(|t| t.unwrap_or(NAT)).collect();
-        Values::Time(ArrayD::from_shape_vec(values.raw_dim(), instants).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar)
-    } else if !v.data.dtype.is_float() && !v.attrs.contains_key("scale_factor") && !v.attrs.contains_key("add_offset") && fill_values(v).is_empty() {
-        Values::I64(values.mapv(|x| x as i64))
-    } else {
-        Values::F64(values)
+    let Some(units) = time_units(v) else {
+        let values = if integers { Values::I64(ChunkedArray::<i64>::typed(decoded).compute()?) } else { Values::F64(ChunkedArray::<f64>::typed(decoded).compute()?) };
+        return Ok(Coordinate { dims: v.dims.clone(), values, attrs: split_attrs(v, &[]).0 });
     };
-    Ok(Coordinate { dims: v.dims.clone(), values, attrs })
+    let calendar = match v.attrs.get("calendar").and_then(|c| c.as_str()) {
+        Some(c) => Calendar::parse(c)?,
+        None => Calendar::Standard,
+    };
+    let parsed = TimeUnits::parse(units)?;
+    // Integer counts (what xarray writes) decode in integers, exactly; floats in float64.
+    let (shape, instants) = if integers {
+        let counts = ChunkedArray::<i64>::typed(decoded).compute()?;
+        (counts.raw_dim(), parsed.decode_counts(&v.name, &counts.iter().copied().collect::<Vec<i64>>(), calendar)?)
+    } else {
+        let numbers = ChunkedArray::<f64>::typed(decoded).compute()?;
+        (numbers.raw_dim(), parsed.decode(&v.name, &numbers.iter().copied().collect::<Vec<f64>>(), calendar)?)
+    };
+    let instants: Vec<i64> = instants.into_iter().map(|t| t.unwrap_or(NAT)).collect();
+    let values = Values::Time(ArrayD::from_shape_vec(shape, instants).map_err(|e| Error::InvalidChunks { reason: e.to_string() })?, calendar);
+    Ok(Coordinate { dims: v.dims.clone(), values, attrs: split_attrs(v, &["units", "calendar"]).0 })
 }
 
 /// The `units` of a variable that holds times ("<unit> since <date>").
