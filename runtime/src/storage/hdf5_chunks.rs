@@ -132,8 +132,8 @@ impl ChunkedVariable {
                 return None;
             }
             let item = h5t::H5Tget_size(t.0);
-            let stored_as = if dtype == DType::Bool { DType::U8 } else { dtype };
-            if item != stored_as.size_of() {
+            // NetCDF has no bool type, so a variable never arrives as one.
+            if dtype == DType::Bool || item != dtype.size_of() {
                 return None;
             }
             let big_endian = match h5t::H5Tget_order(t.0) {
@@ -325,12 +325,10 @@ impl ChunkedVariable {
         if self.big_endian {
             bytes.chunks_exact_mut(self.item).for_each(|e| e.reverse());
         }
-        let stored_as = if dtype == DType::Bool { DType::U8 } else { dtype };
-        let block = crate::with_dtype!(stored_as, T => {
+        Ok(crate::with_dtype!(dtype, T => {
             let values: Vec<T> = <T as FromLeBytes>::vec_from_le(&bytes);
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).map(T::wrap).map_err(|e| self.chunk_error(&[], e))?
-        });
-        Ok(if dtype == DType::Bool { block.cast(DType::Bool) } else { block })
+        }))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::AttributeValue;
 use serde_json::{json, Value};
@@ -95,6 +95,20 @@ fn attr_json(value: AttributeValue) -> Value {
         // xarray shows it, or CF would not find "days since ..." in it.
         A::Strs(s) => list(s.into_iter().map(Value::from).collect()),
     }
+}
+
+/// A variable's attributes as JSON, and the element types of its numeric ones.
+fn read_attrs(var: &netcdf::Variable) -> (Attrs, indexmap::IndexMap<String, DType>) {
+    let (mut attrs, mut types) = (Attrs::new(), indexmap::IndexMap::new());
+    for a in var.attributes() {
+        if let Ok(v) = a.value() {
+            if let Some(t) = attr_dtype(&v) {
+                types.insert(a.name().to_string(), t);
+            }
+            attrs.insert(a.name().to_string(), attr_json(v));
+        }
+    }
+    (attrs, types)
 }
 
 /// The element type of a numeric attribute (what xarray's packing rules look at).
@@ -211,16 +225,7 @@ pub(crate) fn open(path: &Path) -> Result<Dataset, Error> {
         };
         let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
         let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
-        let mut attrs = Attrs::new();
-        let mut attr_dtypes = indexmap::IndexMap::new();
-        for a in var.attributes() {
-            if let Ok(v) = a.value() {
-                if let Some(t) = attr_dtype(&v) {
-                    attr_dtypes.insert(a.name().to_string(), t);
-                }
-                attrs.insert(a.name().to_string(), attr_json(v));
-            }
-        }
+        let (attrs, attr_dtypes) = read_attrs(&var);
         let spec = chunking(&shape, var.chunking().ok().flatten(), dtype.size_of());
         let grid = ChunkGrid::from_spec(&shape, &spec, dtype.size_of())?;
         let source = NetcdfRef::new(path.to_path_buf(), name.clone());
@@ -244,12 +249,13 @@ fn read_text(path: &Path, var: &netcdf::Variable) -> Result<Option<StoredText>, 
     let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
     let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
     let err = |e: netcdf::Error| nc_error(path, format!("variable {:?}: {e}", var.name()));
+    let chars = || if shape.iter().product::<usize>() == 0 { Ok(Vec::new()) } else { var.get_raw_values(..).map_err(err) };
     let (dims, shape, values) = match var.vartype() {
         // A char variable with a fill value is masked character by character and keeps its
         // last axis, as xarray's mask coder runs before its character coder (the fill
         // character becomes an empty string, xarray's NaN).
         NcVariableType::Char if var.attribute("_FillValue").is_some() => {
-            let bytes = if shape.iter().product::<usize>() == 0 { Vec::new() } else { var.get_raw_values(..).map_err(err)? };
+            let bytes = chars()?;
             let fill = match var.attribute("_FillValue").and_then(|a| a.value().ok()) {
                 Some(AttributeValue::Str(f)) => f.bytes().next(),
                 Some(AttributeValue::Schar(f)) => Some(f as u8),
@@ -260,7 +266,7 @@ fn read_text(path: &Path, var: &netcdf::Variable) -> Result<Option<StoredText>, 
             (dims, shape, strings)
         }
         NcVariableType::Char => {
-            let bytes = if shape.iter().product::<usize>() == 0 { Vec::new() } else { var.get_raw_values(..).map_err(err)? };
+            let bytes = chars()?;
             let width = shape.last().copied().unwrap_or(1).max(1);
             let strings: Vec<String> = bytes.chunks(width).map(|c| String::from_utf8_lossy(c).trim_end_matches('\0').to_string()).collect();
             let (dims, shape) = if dims.is_empty() { (dims, shape) } else { (dims[..dims.len() - 1].to_vec(), shape[..shape.len() - 1].to_vec()) };
@@ -268,29 +274,13 @@ fn read_text(path: &Path, var: &netcdf::Variable) -> Result<Option<StoredText>, 
             (dims, shape, if strings.len() == n { strings } else { vec![String::new(); n] })
         }
         NcVariableType::String => {
-            let n: usize = shape.iter().product();
-            let mut strings = Vec::with_capacity(n);
-            for flat in 0..n {
-                let mut index = vec![0usize; shape.len()];
-                let mut rest = flat;
-                for (axis, &len) in shape.iter().enumerate().rev() {
-                    index[axis] = rest % len;
-                    rest /= len;
-                }
-                strings.push(var.get_string(index.as_slice()).map_err(err)?);
-            }
+            let strings = ndarray::indices(IxDyn(&shape)).into_iter().map(|index| var.get_string(index.slice()).map_err(err)).collect::<Result<_, _>>()?;
             (dims, shape, strings)
         }
         _ => return Ok(None),
     };
-    let mut attrs = Attrs::new();
-    for a in var.attributes() {
-        if let Ok(v) = a.value() {
-            attrs.insert(a.name().to_string(), attr_json(v));
-        }
-    }
     let values = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| nc_error(path, e))?;
-    Ok(Some(StoredText { name: var.name(), dims, values, attrs }))
+    Ok(Some(StoredText { name: var.name(), dims, values, attrs: read_attrs(var).0 }))
 }
 
 /// Writes `dataset` as a NetCDF-4 file (computing its variables), CF-encoded. The file
@@ -332,8 +322,7 @@ fn write_text(file: &mut netcdf::FileMut, path: &Path, t: &StoredText) -> Result
     let dims: Vec<&str> = t.dims.iter().map(String::as_str).collect();
     let mut var = file.add_string_variable(&t.name, &dims).map_err(|e| nc_error(path, format!("variable {:?}: {e}", t.name)))?;
     for (index, s) in t.values.indexed_iter() {
-        let index: Vec<usize> = ndarray::Dimension::slice(&index).to_vec();
-        var.put_string(s, index.as_slice()).map_err(|e| nc_error(path, format!("variable {:?}: {e}", t.name)))?;
+        var.put_string(s, index.slice()).map_err(|e| nc_error(path, format!("variable {:?}: {e}", t.name)))?;
     }
     for (k, a) in &t.attrs {
         put_attr(path, |n, val| var.put_attribute(n, val).map(|_| ()), k, a)?;

@@ -83,6 +83,12 @@ fn sorted(mut arrays: Vec<(String, Value)>) -> Vec<(String, Value)> {
     arrays
 }
 
+/// The dimension names an array declares, `dim_<i>` for those it leaves unnamed (as xarray
+/// names them).
+fn dim_names(names: Option<&[Option<String>]>, ndim: usize) -> Vec<String> {
+    (0..ndim).map(|i| names.and_then(|n| n.get(i).cloned().flatten()).unwrap_or_else(|| format!("dim_{i}"))).collect()
+}
+
 /// The base64 `_FillValue` xarray writes for floats in Zarr v3, as a number.
 fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
     use base64::Engine;
@@ -112,10 +118,7 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
     let mut text_or = |name: &str, metadata: Option<Value>, error: Error| -> Result<(), Error> {
         let location = path.join(name);
         let Some((values, mut attrs, names)) = super::read::read_text_array(&location, metadata)? else { return Err(error) };
-        let dims = match names {
-            Some(names) => names.iter().enumerate().map(|(i, n)| n.clone().unwrap_or_else(|| format!("dim_{i}"))).collect(),
-            None => (0..values.ndim()).map(|i| format!("dim_{i}")).collect(),
-        };
+        let dims = dim_names(names.as_deref(), values.ndim());
         attrs.remove("_ARRAY_DIMENSIONS");
         texts.push(StoredText { name: name.to_string(), dims, values, attrs });
         Ok(())
@@ -150,10 +153,7 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
     }
     let mut stored = Vec::new();
     for (name, array) in arrays {
-        let dims: Vec<String> = match array.dimension_names() {
-            Some(names) => names.iter().enumerate().map(|(i, n)| n.clone().unwrap_or_else(|| format!("dim_{i}"))).collect(),
-            None => (0..array.shape().len()).map(|i| format!("dim_{i}")).collect(),
-        };
+        let dims = dim_names(array.dimension_names(), array.shape().len());
         let mut attrs = array.attributes().clone();
         let dtype = array.dtype();
         let fill_value = if array.zarr_format() == 2 {
