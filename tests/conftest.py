@@ -57,6 +57,20 @@ def strata_kernelspec() -> Any:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_engine_pool(strata_kernelspec: Any) -> Iterator[None]:
+    """A spare engine from the start, as scripts/lab.sh has one, so that the first kernel of
+    the run starts warm too; every spare is stopped at the end (kernels start their own
+    spares as they go: see kernel/src/pool)."""
+    import subprocess
+
+    exe = strata_kernelspec.argv[0]
+    env = {**os.environ, **strata_kernelspec.env}
+    subprocess.run([exe, "pool", "start"], env=env, check=True)
+    yield
+    subprocess.run([exe, "pool", "stop"], env=env, check=False)
+
+
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[KernelSession]:
     """One kernel shared by the tests of a module that leave it usable."""

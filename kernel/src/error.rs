@@ -16,6 +16,8 @@ pub enum KernelError {
     Warm(String),
     #[error("cannot prepare the tutorial datasets: {0}")]
     Tutorial(String),
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use strata_kernel::engine::evcxr_engine::{self, EvcxrEngine};
 use strata_kernel::engine::workspace::Workspace;
-use strata_kernel::engine::{Engine, LiveOutput, OutputSink};
+use strata_kernel::engine::{Engine, EngineHost, LiveOutput, OutputSink};
 use strata_kernel::install::{self, Target};
+use strata_kernel::pool::{self, spare::SpareOptions, PoolError};
 use strata_kernel::protocol::ConnectionInfo;
 use strata_kernel::KernelError;
 
@@ -35,6 +36,35 @@ enum Command {
     Tutorial {
         /// Which ones (default: all of sst, sla, oxygen).
         names: Vec<String>,
+    },
+    /// The warm-engine pool: a spare engine that new kernels take, so they start warm.
+    Pool {
+        #[command(subcommand)]
+        action: PoolAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoolAction {
+    /// Start this build's spare engine in the background, unless one runs.
+    Start {
+        /// Also wait until it is warm.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds to wait with --wait.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Stop the spare engines of every build (running kernels are not affected).
+    Stop,
+    /// Say whether this build's spare engine is running, and what it does.
+    Status,
+    /// Be the spare engine, in the foreground (what `start` runs).
+    #[command(hide = true)]
+    Serve {
+        /// Warm only once this process (a kernel) and its children are idle.
+        #[arg(long)]
+        after_idle: Option<i32>,
     },
 }
 
@@ -67,12 +97,13 @@ struct InstallArgs {
 fn main() -> ExitCode {
     // When evcxr starts this binary to run compiled cells, it never returns from here.
     evcxr_engine::child_process_hook();
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("STRATA_LOG", "warn")).init();
+    strata_kernel::logging::init();
     let result = match Cli::parse().command {
         Command::Kernel { connection_file } => run_kernel(&connection_file),
         Command::Install(args) => run_install(args),
         Command::Warm => warm(),
         Command::Tutorial { names } => tutorial(&names),
+        Command::Pool { action } => run_pool(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,15 +131,39 @@ fn tutorial(names: &[String]) -> Result<(), KernelError> {
 }
 
 fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {
+    let root = Workspace::cache_root();
+    match pool::launcher::hand_off(&root, connection_file) {
+        Ok(handed) => {
+            log::info!("served by the warm engine {}", handed.engine_pid);
+            // Jupyter interrupts through the control channel; a stray terminal Ctrl-C must not
+            // end this process, which would end the engine.
+            // SAFETY: setting a signal to be ignored.
+            unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+            if let Err(e) = pool::launcher::start_spare(&root, Some(handed.engine_pid)) {
+                log::warn!("cannot start the next spare engine: {e}");
+            }
+            handed.hold();
+            return Ok(());
+        }
+        Err(e @ (PoolError::Disabled(_) | PoolError::NotWarmed)) => log::info!("starting cold: {e}"),
+        Err(e) => log::warn!("starting cold: {e}"),
+    }
     let conn = ConnectionInfo::from_file(connection_file)?;
-    let workspace = Workspace::acquire(&Workspace::cache_root())?;
+    let workspace = Workspace::acquire(&root)?;
     evcxr_engine::configure_process(&workspace);
+    let crates = evcxr_engine::crates_dir();
+    let engine = EngineHost::spawn(move |sink| EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>))
+        .map_err(|e| KernelError::Io { context: "starting the engine thread".into(), source: e })?;
+    serve_session(conn, engine)
+}
+
+/// Serves a kernel session with `engine` until shutdown, then ends the process.
+fn serve_session(conn: ConnectionInfo, engine: EngineHost) -> Result<(), KernelError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| KernelError::Io { context: "starting the async runtime".into(), source: e })?;
-    let crates = evcxr_engine::crates_dir();
     runtime.block_on(async move {
         // The frontend interrupts through the control channel; a stray terminal Ctrl-C must
         // not kill the kernel (and with it, the user's variables).
@@ -120,16 +175,44 @@ fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {
                 }
             });
         }
-        strata_kernel::server::serve(
-            conn,
-            Box::new(move |sink| {
-                EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>)
-            }),
-        )
-        .await
+        strata_kernel::server::serve(conn, engine).await
     })?;
     // Leave without unwinding the runtime: its socket tasks are parked in receives.
     std::process::exit(0);
+}
+
+fn run_pool(action: PoolAction) -> Result<(), KernelError> {
+    let root = Workspace::cache_root();
+    match action {
+        PoolAction::Start { wait, timeout } => {
+            pool::launcher::start_spare(&root, None)?;
+            if wait {
+                let state = pool::launcher::wait_ready(&root, std::time::Duration::from_secs(timeout))?;
+                println!("spare engine: {state}");
+            }
+            Ok(())
+        }
+        PoolAction::Stop => {
+            println!("stopped {} spare engine(s)", pool::launcher::stop_all(&root));
+            Ok(())
+        }
+        PoolAction::Status => {
+            let dir = pool::PoolDir::for_this_build(&root)?;
+            match dir.state() {
+                Some(state) => println!("spare engine: {state} ({})", dir.dir().display()),
+                None => println!("no spare engine is running for this build ({})", dir.dir().display()),
+            }
+            Ok(())
+        }
+        PoolAction::Serve { after_idle } => match pool::spare::run(&root, &SpareOptions { after_idle })? {
+            None => Ok(()),
+            Some(adopted) => {
+                adopted.end_with_launcher()?;
+                let pool::spare::Adopted { conn, engine, .. } = adopted;
+                serve_session(conn, engine)
+            }
+        },
+    }
 }
 
 fn run_install(args: InstallArgs) -> Result<(), KernelError> {

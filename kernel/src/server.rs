@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, Notify};
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use crate::engine::{
-    Completeness, Engine, EngineHost, ExecuteOutcome, InputSource, LiveOutput, OutputSink,
+    Completeness, EngineHost, ExecuteOutcome, InputSource, LiveOutput, OutputSink,
 };
 use crate::error::KernelError;
 use crate::history::{self, History};
@@ -30,11 +30,9 @@ use crate::protocol::{ConnectionInfo, Header, MessageFactory, Signer, WireMessag
 /// How many recent signatures the replay guard remembers, per channel.
 const REPLAY_MEMORY: usize = 65_536;
 
-/// Builds the engine on its own thread, given the sink for the cell's live output.
-pub type EngineFactory = Box<dyn FnOnce(Arc<dyn OutputSink>) -> Result<Box<dyn Engine>, String> + Send>;
-
-/// Serves one kernel session until a shutdown request.
-pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(), KernelError> {
+/// Serves one kernel session until a shutdown request, with `engine`: one still starting
+/// (requests wait for it) or a spare one, already warm.
+pub async fn serve(conn: ConnectionInfo, engine: EngineHost) -> Result<(), KernelError> {
     let signer = Signer::new(&conn.key);
     let factory = MessageFactory::new();
 
@@ -61,8 +59,7 @@ pub async fn serve(conn: ConnectionInfo, make_engine: EngineFactory) -> Result<(
         parent: parent.clone(),
         silent: silent.clone(),
     });
-    let engine = EngineHost::spawn(move || make_engine(sink))
-        .map_err(|e| KernelError::Io { context: "starting the engine thread".into(), source: e })?;
+    engine.connect_output(sink);
 
     let (stdin_send, stdin_recv) = stdin.split();
     let (stdin_out_tx, stdin_out_rx) = outbox();

@@ -15,7 +15,12 @@ const BUILT_WITH_CARGO: &str = env!("CARGO");
 /// `name` (`cargo`, `rustc`) on this process's `PATH`, else beside the cargo that built the
 /// kernel, else the bare name (whose failure to start then names it).
 pub fn tool(name: &str) -> PathBuf {
-    find_tool(name, std::env::var_os("PATH"), Path::new(BUILT_WITH_CARGO))
+    find_on(std::env::var_os("PATH"), name)
+}
+
+/// `name` as [`tool`] finds it, for a process whose `PATH` is `path`.
+pub fn find_on(path: Option<OsString>, name: &str) -> PathBuf {
+    find_tool(name, path, Path::new(BUILT_WITH_CARGO))
 }
 
 fn find_tool(name: &str, path: Option<OsString>, built_with_cargo: &Path) -> PathBuf {

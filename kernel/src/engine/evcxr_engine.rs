@@ -66,27 +66,44 @@ pub fn crates_dir() -> PathBuf {
 /// (as in `/tmp`); our persistent workspace lives under the home dir, so the child process
 /// that loads cells is told where libstd is.
 pub fn configure_process(workspace: &Workspace) {
-    std::env::set_var("EVCXR_TMPDIR", workspace.dir());
+    configure_environment(workspace.dir());
+}
+
+/// What [`configure_process`] does, for a workspace directory: also re-applied by a spare
+/// engine after it takes on a kernel session's environment (see [`crate::pool`]), so the
+/// session's `LD_LIBRARY_PATH` is kept behind libstd's directory.
+pub fn configure_environment(workspace_dir: &Path) {
+    std::env::set_var("EVCXR_TMPDIR", workspace_dir);
     // evcxr also reads ~/.config/evcxr/evcxr.toml; a user's settings there (tmpdir, linking,
     // preludes) must not change how this kernel builds cells. An `evcxr.toml` in the
     // notebook's own directory is still honoured, as evcxr users expect.
-    std::env::set_var("EVCXR_CONFIG_DIR", workspace.dir().join("evcxr-config"));
-    let libdir = std::process::Command::new(crate::toolchain::tool("rustc"))
-        .args(["--print", "target-libdir"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    if let Some(libdir) = libdir {
-        let mut paths = vec![PathBuf::from(libdir)];
+    std::env::set_var("EVCXR_CONFIG_DIR", workspace_dir.join("evcxr-config"));
+    if let Some(libdir) = toolchain_libdir() {
+        let mut paths = vec![libdir.clone()];
         if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH") {
-            paths.extend(std::env::split_paths(&existing));
+            paths.extend(std::env::split_paths(&existing).filter(|p| p != libdir));
         }
         if let Ok(joined) = std::env::join_paths(paths) {
             std::env::set_var("LD_LIBRARY_PATH", joined);
         }
     }
+}
+
+/// The toolchain's `libstd.so` directory (`rustc --print target-libdir`), asked once.
+fn toolchain_libdir() -> Option<&'static PathBuf> {
+    static LIBDIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    LIBDIR
+        .get_or_init(|| {
+            std::process::Command::new(crate::toolchain::tool("rustc"))
+                .args(["--print", "target-libdir"])
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .as_ref()
 }
 
 pub struct EvcxrEngine {
@@ -98,6 +115,8 @@ pub struct EvcxrEngine {
     interrupt: Arc<InterruptState>,
     /// The executor library each cell process loads.
     executor_library: PathBuf,
+    /// rust-analyzer has been asked its first question (see [`Engine::warm_up`]).
+    warmed: bool,
     /// Held for the engine's life: the lock that keeps other kernels out of this slot.
     _workspace: Workspace,
 }
@@ -190,7 +209,7 @@ impl EvcxrEngine {
         }
         pump.flush();
         log::info!("engine ready {:?} after start", started.elapsed());
-        Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, executor_library, _workspace: workspace })
+        Ok(EvcxrEngine { ctx, result_format: None, pump, interrupt, executor_library, warmed: false, _workspace: workspace })
     }
 
     /// Ends the engine (its cell process with it) and hands back its workspace, still locked.
@@ -342,12 +361,26 @@ impl Engine for EvcxrEngine {
     /// is asked anything (seconds), and it is asked at the first `let` (to infer the
     /// variable's type). One completion pays for that while the user reads.
     fn warm_up(&mut self) {
+        if std::mem::replace(&mut self.warmed, true) {
+            return;
+        }
         let started = std::time::Instant::now();
         let probe = "let _ = zer";
         if let Err(e) = self.ctx.completions(probe, probe.len()) {
             log::warn!("warm-up completion failed: {e}");
         }
         log::info!("rust-analyzer warmed up in {:?}", started.elapsed());
+    }
+
+    /// evcxr's `:restart` starts the cell process again from this process's environment;
+    /// the new process then needs the cell hooks and the executor, as after any restart.
+    fn adopt_process_environment(&mut self) -> Result<(), String> {
+        self.ctx.execute(":restart").map_err(|e| format!("could not restart the cell process: {e}"))?;
+        let setup = self.process_setup();
+        self.ctx.execute(&setup).map_err(|e| format!("could not set up the new cell process: {}", describe_error(&e, &setup).evalue))?;
+        self.pump.flush();
+        self.pump.signals().reset();
+        Ok(())
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completions {

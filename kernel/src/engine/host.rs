@@ -4,9 +4,9 @@
 //! engine is created on and never leaves its thread. The server awaits each job's answer;
 //! interrupts go around the queue through the engine's [`Interrupter`].
 
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock};
 
-use super::{Engine, Interrupter};
+use super::{Engine, Interrupter, LiveOutput, OutputSink};
 
 type Job = Box<dyn FnOnce(&mut dyn Engine) + Send>;
 
@@ -18,24 +18,52 @@ const IDLE_BEFORE_WARM_UP: std::time::Duration = std::time::Duration::from_milli
 #[error("the Rust engine is not available: {0}")]
 pub struct EngineUnavailable(pub String);
 
+/// Where an engine's live output goes: the kernel session that owns the engine, once there
+/// is one. A spare engine is built and warmed before any session exists (see
+/// [`crate::pool`]); whatever it prints until a session takes it is logged, not lost.
+#[derive(Default)]
+pub struct OutputRelay {
+    target: RwLock<Option<Arc<dyn OutputSink>>>,
+}
+
+impl OutputRelay {
+    /// Sends all further output to `sink`.
+    pub fn connect(&self, sink: Arc<dyn OutputSink>) {
+        *self.target.write().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+}
+
+impl OutputSink for OutputRelay {
+    fn emit(&self, output: LiveOutput) {
+        match self.target.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(sink) => sink.emit(output),
+            None => log::info!("engine output before a session: {output:?}"),
+        }
+    }
+}
+
 pub struct EngineHost {
     jobs: mpsc::Sender<Job>,
     interrupter: Arc<OnceLock<Arc<dyn Interrupter>>>,
     start_error: Arc<Mutex<Option<String>>>,
+    output: Arc<OutputRelay>,
 }
 
 impl EngineHost {
-    /// Starts `make` on a new thread; jobs sent before it finishes wait for it.
+    /// Starts `make` on a new thread, giving it the sink for the engine's live output (see
+    /// [`EngineHost::connect_output`]); jobs sent before it finishes wait for it.
     pub fn spawn<F>(make: F) -> std::io::Result<Self>
     where
-        F: FnOnce() -> Result<Box<dyn Engine>, String> + Send + 'static,
+        F: FnOnce(Arc<dyn OutputSink>) -> Result<Box<dyn Engine>, String> + Send + 'static,
     {
+        let output = Arc::new(OutputRelay::default());
+        let sink: Arc<dyn OutputSink> = output.clone();
         let (jobs, queue) = mpsc::channel::<Job>();
         let interrupter: Arc<OnceLock<Arc<dyn Interrupter>>> = Arc::new(OnceLock::new());
         let start_error = Arc::new(Mutex::new(None));
         let (slot, error_slot) = (interrupter.clone(), start_error.clone());
         std::thread::Builder::new().name("engine".into()).spawn(move || {
-            let mut engine = match make() {
+            let mut engine = match make(sink) {
                 Ok(engine) => engine,
                 Err(reason) => {
                     log::error!("engine failed to start: {reason}");
@@ -71,7 +99,29 @@ impl EngineHost {
                 }
             }
         })?;
-        Ok(EngineHost { jobs, interrupter, start_error })
+        Ok(EngineHost { jobs, interrupter, start_error, output })
+    }
+
+    /// Sends the engine's live output to `sink` from now on.
+    pub fn connect_output(&self, sink: Arc<dyn OutputSink>) {
+        self.output.connect(sink);
+    }
+
+    /// Runs `f` on the engine thread and blocks this thread until it is done: for callers
+    /// outside the async runtime (a spare engine, before it serves a session).
+    pub fn run_blocking<R, F>(&self, f: F) -> Result<R, EngineUnavailable>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Engine) -> R + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |engine| {
+            let _ = tx.send(f(engine));
+        });
+        if self.jobs.send(job).is_err() {
+            return Err(self.unavailable());
+        }
+        rx.recv().map_err(|_| self.unavailable())
     }
 
     /// Runs `f` on the engine thread and waits for its result.

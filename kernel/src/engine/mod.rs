@@ -19,7 +19,7 @@ pub mod workspace;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub use host::EngineHost;
+pub use host::{EngineHost, OutputRelay};
 pub use is_complete::Completeness;
 
 /// A MIME bundle: mime type -> JSON value (strings for text and base64 images).
@@ -93,7 +93,15 @@ pub trait Engine {
     /// Type and documentation of the name at `cursor` (a byte offset), if any.
     fn inspect(&mut self, code: &str, cursor: usize) -> Option<Inspection>;
     fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
-    /// Prepares caches that would otherwise slow the first cells down; called once, when
-    /// the engine is idle.
+    /// Prepares caches that would otherwise slow the first cells down; called when the
+    /// engine is first idle, and by a spare engine before it is offered. Only the first
+    /// call does anything.
     fn warm_up(&mut self) {}
+    /// Starts a new process for the user's code, which inherits this process's current
+    /// directory and environment as they are now: a spare engine, built and warmed before
+    /// its session existed, takes on the session's (see [`crate::pool`]). Nothing the user
+    /// defined is lost, because nothing has run yet.
+    fn adopt_process_environment(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }

@@ -27,8 +27,14 @@ pub fn kill_descendants_except(keep: i32) -> usize {
     kill_descendants_of(std::process::id() as i32, keep)
 }
 
-/// Kills every descendant of `root` except `keep` and its own descendants.
-fn kill_descendants_of(root: i32, keep: i32) -> usize {
+/// Kills every descendant of this process: the cell process and any build. For an engine
+/// whose kernel is gone.
+pub fn kill_all_descendants() -> usize {
+    kill_descendants_of(std::process::id() as i32, 0)
+}
+
+/// `root`'s descendants, except `keep` and its own descendants.
+fn descendants(root: i32, keep: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, ppid) in processes() {
         children.entry(ppid).or_default().push(pid);
@@ -42,6 +48,38 @@ fn kill_descendants_of(root: i32, keep: i32) -> usize {
         found.push(pid);
         stack.extend(children.get(&pid).cloned().unwrap_or_default());
     }
+    found
+}
+
+/// CPU time (user and system, in clock ticks) used so far by `root` and its descendants
+/// now running; `None` once `root` has ended.
+pub fn tree_cpu_ticks(root: i32) -> Option<u64> {
+    let ticks = |pid: i32| -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command name: state is field 3, utime and stime fields 14 and 15. A
+        // zombie (state Z) has ended.
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+        if fields.next()? == "Z" {
+            return None;
+        }
+        let mut times = fields.skip(10);
+        Some(times.next()?.parse::<u64>().ok()? + times.next()?.parse::<u64>().ok()?)
+    };
+    let own = ticks(root)?;
+    Some(own + descendants(root, 0).into_iter().filter_map(ticks).sum::<u64>())
+}
+
+/// Kills `pid` and its descendants (a spare engine being stopped, with its cell process).
+pub fn kill_tree(pid: i32) -> usize {
+    let killed = kill_descendants_of(pid, 0);
+    // SAFETY: kill(2) on a pid the caller names; a stale pid of another user's process is
+    // refused by the kernel.
+    killed + usize::from(unsafe { libc::kill(pid, libc::SIGKILL) } == 0)
+}
+
+/// Kills every descendant of `root` except `keep` and its own descendants.
+fn kill_descendants_of(root: i32, keep: i32) -> usize {
+    let found = descendants(root, keep);
     for &pid in &found {
         // SAFETY: kill(2) on a process we just saw as our own descendant.
         unsafe { libc::kill(pid, libc::SIGKILL) };

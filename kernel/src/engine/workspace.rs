@@ -126,6 +126,12 @@ impl Workspace {
         &self.dir
     }
 
+    /// The id of the seed's last complete warm-up under `root`, if there is one: what a
+    /// spare engine's build is from (see [`crate::pool`]).
+    pub fn seed_generation(root: &Path) -> Option<String> {
+        fs::read_to_string(root.join("sessions").join(SEED_DIR).join(SEED_GENERATION)).ok()
+    }
+
     fn is_seed(&self) -> bool {
         self.dir == self.sessions.join(SEED_DIR)
     }
