@@ -3,6 +3,7 @@
 
 For each kernel it measures, as a Jupyter client sees them:
   * start -> kernel_info reply: from launching the process to the first kernel_info_reply;
+  * start -> first cell result: from launching the process to the first cell's reply + idle;
   * first cell after start: `1 + 1` in the fresh kernel, from send to execute_reply + idle;
   * first cell using the Strata crates: a fresh kernel whose first cell touches the runtime
     and display crates. Strata has them preloaded; evcxr_jupyter loads the same crates with
@@ -12,7 +13,10 @@ For each kernel it measures, as a Jupyter client sees them:
   * `1 + 1` round trip p50 / p95 over --cells cells (after the first);
   * a typical notebook cell, p50 of 5 after a first: open the tutorial SST, select a box,
     reduce it to a number (Strata, and evcxr_jupyter with the same crates).
-Ratios are other / Strata (above 1 means Strata is faster).
+Strata runs twice: warm (a spare engine is ready when each kernel starts, as after
+`strata pool start`; see kernel/src/pool) and cold (STRATA_POOL=off: the kernel starts its
+own engine). The warm spare's memory (engine and cell process RSS) is printed too.
+Ratios are other / Strata warm (above 1 means Strata is faster).
 
 This is a benchmark, not a test: it prints figures and exits 0 unless it cannot run at all.
 Run it after scripts/setup.sh, with the project's venv:
@@ -65,6 +69,7 @@ EVCXR_DEPS = (
 class Figures:
     label: str
     start_s: float | None = None
+    start_to_first_s: float | None = None
     first_cell_s: float | None = None
     crates_first_cell_s: float | None = None
     first_let_s: float | None = None
@@ -77,13 +82,13 @@ class Figures:
 class Kernel:
     """A kernel started by jupyter_client, timed from the moment its process is launched."""
 
-    def __init__(self, kernel_name: str, timeout: float) -> None:
+    def __init__(self, kernel_name: str, timeout: float, env: dict[str, str] | None = None) -> None:
         from jupyter_client.manager import KernelManager
 
         self.timeout = timeout
         self.km = KernelManager(kernel_name=kernel_name)
-        t0 = time.perf_counter()
-        self.km.start_kernel()
+        self.t0 = t0 = time.perf_counter()
+        self.km.start_kernel(**({"env": env} if env is not None else {}))
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
@@ -157,14 +162,18 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure(label: str, kernel_name: str, cells: int, timeout: float,
             first_code: str = TRIVIAL, crates_code: str | None = None,
-            first_let: str | None = None, typical: str | None = None) -> Figures:
+            first_let: str | None = None, typical: str | None = None,
+            env: dict[str, str] | None = None, before_start: Any = None) -> Figures:
     fig = Figures(label)
     print(f"--- {label} ({kernel_name})", flush=True)
     try:
-        k = Kernel(kernel_name, timeout)
+        if before_start:
+            before_start()
+        k = Kernel(kernel_name, timeout, env)
         try:
             fig.start_s = k.start_s
             fig.first_cell_s, status = k.cell(first_code)
+            fig.start_to_first_s = time.perf_counter() - k.t0
             if status != "ok":
                 fig.notes.append(f"first cell: {status}")
             if first_let is not None:
@@ -178,7 +187,9 @@ def measure(label: str, kernel_name: str, cells: int, timeout: float,
         finally:
             k.close()
         if crates_code is not None:
-            k = Kernel(kernel_name, timeout)
+            if before_start:
+                before_start()
+            k = Kernel(kernel_name, timeout, env)
             try:
                 fig.crates_first_cell_s, status = k.cell(crates_code)
                 if status != "ok":
@@ -236,6 +247,7 @@ def fmt(value: float | None, base: float | None) -> str:
 def print_table(results: list[Figures]) -> None:
     rows = [
         ("start -> kernel_info reply", "start_s"),
+        ("start -> first cell result", "start_to_first_s"),
         ("first cell after start", "first_cell_s"),
         ("first cell using strata crates", "crates_first_cell_s"),
         ("first let in a fresh kernel", "first_let_s"),
@@ -252,10 +264,45 @@ def print_table(results: list[Figures]) -> None:
         base = getattr(strata, attr)
         cells = [fmt(getattr(r, attr), None if r is strata else base) for r in results]
         print(title.ljust(width[0]) + "".join(c.ljust(w) for c, w in zip(cells, width[1:])))
-    print("\n(x) = that kernel's time / Strata's time; above 1 means Strata is faster.")
+    print("\n(x) = that kernel's time / Strata warm's time; above 1 means Strata is faster.")
     for r in results:
         for note in r.notes:
             print(f"note, {r.label}: {note}")
+
+
+def strata_binary(kernel_name: str) -> tuple[str, dict[str, str]]:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    return spec.argv[0], {**os.environ, **spec.env}
+
+
+def spare_ready(kernel_name: str) -> None:
+    """Starts the build's spare engine if none runs and waits until it is warm."""
+    import subprocess
+
+    exe, env = strata_binary(kernel_name)
+    subprocess.run([exe, "pool", "start", "--wait"], env=env, check=True, capture_output=True)
+
+
+def spare_memory(kernel_name: str) -> str:
+    """RSS of the ready spare engine and of its cell process."""
+    import subprocess
+
+    spare_ready(kernel_name)
+    exe, env = strata_binary(kernel_name)
+    status = subprocess.run([exe, "pool", "status"], env=env, capture_output=True, text=True).stdout
+    pid = int(status.split("pid")[1].split()[0])
+
+    def rss_mib(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    cell = sum(rss_mib(c) for c in children)
+    return f"a ready spare engine holds {rss_mib(pid):.0f} MiB (engine) + {cell:.0f} MiB (cell process)"
 
 
 def main() -> int:
@@ -275,8 +322,16 @@ def main() -> int:
             [str(VENV_JUPYTER)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p]
         )
 
-    results = [measure("Strata", args.kernel_name, args.cells, args.timeout,
-                       crates_code=CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL)]
+    results = [measure("Strata warm", args.kernel_name, args.cells, args.timeout,
+                       crates_code=CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL,
+                       before_start=lambda: spare_ready(args.kernel_name)),
+               measure("Strata cold", args.kernel_name, args.cells, args.timeout,
+                       crates_code=CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL,
+                       env={**os.environ, "STRATA_POOL": "off"})]
+    try:
+        results[0].notes.append(spare_memory(args.kernel_name))
+    except Exception as exc:  # a benchmark reports what it could measure
+        results[0].notes.append(f"spare memory: {type(exc).__name__}: {exc}")
 
     with tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
         evcxr = None if args.skip_evcxr else find_evcxr(args.evcxr)

@@ -8,6 +8,11 @@ bash scripts/setup.sh
 # The notebooks' data: generated once into ~/.cache/strata/tutorial (or $STRATA_DATA).
 "${CARGO_TARGET_DIR:-target}/release/strata" tutorial
 
+# A warm spare engine beside JupyterLab, so that the first notebook of the day starts warm
+# too (each kernel that takes it starts the next; it exits after an hour unused). Started
+# with the kernelspec's environment, so kernels Jupyter starts can take it.
+STRATA_CRATES_DIR="$PWD" "${CARGO_TARGET_DIR:-target}/release/strata" pool start
+
 # The venv's kernelspec first, ahead of any `strata` installed with --user elsewhere.
 export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PATH="$PWD/.venv/bin:$PATH"

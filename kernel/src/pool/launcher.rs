@@ -25,10 +25,16 @@ impl Handed {
         let mut buf = [0u8; 64];
         loop {
             match self.stream.read(&mut buf) {
-                Ok(0) => return,
-                Ok(_) => continue,
+                Ok(0) => {
+                    log::info!("the engine {} has ended", self.engine_pid);
+                    return;
+                }
+                Ok(n) => log::warn!("unexpected {n} bytes from the engine {}", self.engine_pid),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+                Err(e) => {
+                    log::warn!("lost the connection to the engine {}: {e}", self.engine_pid);
+                    return;
+                }
             }
         }
     }

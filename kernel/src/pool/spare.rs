@@ -28,19 +28,35 @@ impl Adopted {
     /// Watches the launcher's end of the socket: when it closes (Jupyter killed or stopped
     /// the kernel process), this engine ends, and its cell process and any build with it.
     pub fn end_with_launcher(&self) -> Result<(), PoolError> {
-        let mut watched = self.launcher.try_clone().map_err(io_error("watching the launcher"))?;
+        let watched = self.launcher.try_clone().map_err(io_error("watching the launcher"))?;
         std::thread::Builder::new()
             .name("launcher-watch".into())
             .spawn(move || {
-                let mut byte = [0u8; 1];
-                // Nothing is ever sent: any return is the launcher gone (or a protocol error).
-                let _ = watched.read(&mut byte);
+                let why = wait_until_closed(watched);
                 let killed = process_tree::kill_all_descendants();
-                log::info!("the kernel process ended; stopping this engine ({killed} processes stopped)");
+                log::info!("{why}; stopping this engine ({killed} processes stopped)");
                 std::process::exit(0);
             })
             .map(|_| ())
             .map_err(io_error("watching the launcher"))
+    }
+}
+
+/// Blocks until the other end of `stream` is closed (or the connection breaks), and says
+/// which. Nothing is ever sent on it.
+fn wait_until_closed(mut stream: UnixStream) -> String {
+    // The handoff's read timeout belongs to the socket, shared by every descriptor of it.
+    if let Err(e) = stream.set_read_timeout(None) {
+        log::warn!("cannot clear the launcher socket's timeout: {e}");
+    }
+    let mut byte = [0u8; 1];
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) => return "the kernel process ended".to_owned(),
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e) => return format!("lost the kernel process: {e}"),
+        }
     }
 }
 
@@ -312,6 +328,20 @@ fn take_on_streams(streams: Vec<OwnedFd>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A read timeout left on the socket by the handoff (10 s there, 20 ms here) must not be
+    /// taken for the launcher's end: only closing it is.
+    #[test]
+    fn the_launcher_is_gone_only_when_its_end_closes() {
+        let (launcher, engine) = UnixStream::pair().unwrap();
+        engine.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done_tx.send(wait_until_closed(engine)));
+        assert!(done_rx.recv_timeout(Duration::from_millis(300)).is_err(), "ended while the launcher lives");
+        drop(launcher);
+        let why = done_rx.recv_timeout(Duration::from_secs(30)).expect("not ended after the launcher closed");
+        assert_eq!(why, "the kernel process ended");
+    }
 
     #[test]
     fn a_waiting_launcher_is_seen_only_while_it_lives() {
