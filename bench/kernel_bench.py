@@ -285,6 +285,14 @@ def spare_ready(kernel_name: str) -> None:
     subprocess.run([exe, "pool", "start", "--wait"], env=env, check=True, capture_output=True)
 
 
+def stop_spares(kernel_name: str) -> None:
+    """No spare warming in the background while cold starts are timed."""
+    import subprocess
+
+    exe, env = strata_binary(kernel_name)
+    subprocess.run([exe, "pool", "stop"], env=env, check=True, capture_output=True)
+
+
 def spare_memory(kernel_name: str) -> str:
     """RSS of the ready spare engine and of its cell process."""
     import subprocess
@@ -300,7 +308,9 @@ def spare_memory(kernel_name: str) -> str:
                 return int(line.split()[1]) / 1024
         return 0.0
 
-    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    # Children of any of the engine's threads (evcxr starts the cell process from its own).
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
     cell = sum(rss_mib(c) for c in children)
     return f"a ready spare engine holds {rss_mib(pid):.0f} MiB (engine) + {cell:.0f} MiB (cell process)"
 
@@ -327,7 +337,8 @@ def main() -> int:
                        before_start=lambda: spare_ready(args.kernel_name)),
                measure("Strata cold", args.kernel_name, args.cells, args.timeout,
                        crates_code=CRATES_CELL, first_let=FIRST_LET, typical=TYPICAL,
-                       env={**os.environ, "STRATA_POOL": "off"})]
+                       env={**os.environ, "STRATA_POOL": "off"},
+                       before_start=lambda: stop_spares(args.kernel_name))]
     try:
         results[0].notes.append(spare_memory(args.kernel_name))
     except Exception as exc:  # a benchmark reports what it could measure

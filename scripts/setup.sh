@@ -42,6 +42,20 @@ else
     touch "$stamp"
 fi
 
+# rust-analyzer (inside the kernel, for variable types and completions) reads the standard
+# library's sources. Without them it runs `rustup component add rust-src` itself each time a
+# kernel loads its crate graph, in front of the user (a download, or a failure offline), so the
+# component is added here, once.
+sysroot="$(rustc --print sysroot 2>/dev/null || true)"
+if [ -n "$sysroot" ] && ! [ -d "$sysroot/lib/rustlib/src/rust/library/core" ]; then
+    if command -v rustup >/dev/null 2>&1; then
+        say "adding the rust-src component (rustup) for rust-analyzer"
+        rustup component add rust-src || say "could not add rust-src: completions of std names will be missing"
+    else
+        say "no rust-src in $sysroot and no rustup: completions of std names will be missing"
+    fi
+fi
+
 say "building the kernel and the runtime's tools (cargo build --release --workspace --bins)"
 # The kernel, and strata-tutorial (which `strata tutorial` runs) and strata-eval from the runtime
 # package. Built with the whole workspace's features, as `cargo test --release --workspace`

@@ -29,6 +29,11 @@ export JUPYTER_PATH="$ROOT/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PATH="$ROOT/.venv/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 
+# Kernels start warm from spare engines (kernel/src/pool); none is left behind, whatever
+# the outcome (conftest.py stops them too; this covers an interrupted run).
+STRATA_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/strata"
+trap '"$STRATA_BIN" pool stop >/dev/null 2>&1 || true' EXIT
+
 say "pytest tests"
 "$ROOT/.venv/bin/python" -m pytest tests -v --durations=25 "$@"
 say "all tests passed"

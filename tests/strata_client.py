@@ -132,6 +132,18 @@ class KernelSession:
     buffers: dict[str, list[Received]] = field(
         default_factory=lambda: {"shell": [], "iopub": [], "control": [], "stdin": []}
     )
+    _engine_pid: int | None = None
+
+    def engine_pid(self) -> int:
+        """The process that runs this kernel's engine (and is the parent of its cell process):
+        the one Jupyter launched when the kernel started cold, a spare engine when one served it
+        (kernel/src/pool). Asked once, with a cell: call it while the kernel is idle."""
+        if self._engine_pid is None:
+            run = self.run_ok("std::process::id()")
+            cell = int(text_plain(run.result) or "0")
+            with open(f"/proc/{cell}/stat") as f:
+                self._engine_pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        return self._engine_pid
 
     # -- receiving ---------------------------------------------------------------------------
 

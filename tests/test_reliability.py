@@ -50,7 +50,9 @@ MB = 1024 * 1024
 
 
 def kernel_process(ks: KernelSession) -> psutil.Process:
-    return psutil.Process(ks.km.provisioner.pid)
+    """The kernel's engine process: the one Jupyter launched, or the spare engine that serves
+    the kernel (see KernelSession.engine_pid; asked while the kernel is idle)."""
+    return psutil.Process(ks.engine_pid())
 
 
 def descendants(ks: KernelSession) -> list[psutil.Process]:
@@ -402,6 +404,7 @@ def _submit_endless_compile(ks: KernelSession) -> tuple[str, str, str, float]:
     # The engine must be up: a fresh kernel answers kernel_info before its engine has loaded
     # the preloaded crates, and a first cell waits for that without compiling.
     ks.run_ok("1 + 1")
+    kernel_process(ks)  # known before the kernel is busy compiling
     tag = token()
     code = endless_compile_cell(tag)
     msg_id, sent_at = ks.submit(code)

@@ -33,6 +33,17 @@ pub fn kill_all_descendants() -> usize {
     kill_descendants_of(std::process::id() as i32, 0)
 }
 
+/// Sends `signal` to every descendant of this process; how many there were. A spare engine
+/// pauses (`SIGSTOP`) and resumes (`SIGCONT`) its builds with it.
+pub fn signal_descendants(signal: i32) -> usize {
+    let found = descendants(std::process::id() as i32, 0);
+    for &pid in &found {
+        // SAFETY: kill(2) on a process we just saw as our own descendant.
+        unsafe { libc::kill(pid, signal) };
+    }
+    found.len()
+}
+
 /// `root`'s descendants, except `keep` and its own descendants.
 fn descendants(root: i32, keep: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();

@@ -17,7 +17,8 @@
 //!   holds the socket for as long as it lives: when Jupyter kills it, the engine sees the
 //!   socket close and ends itself and everything it started.
 //! - After a handoff, the launcher asks for a new spare, which waits until the kernel that
-//!   took the last one is idle before it warms (it is heavy: compiles and rust-analyzer).
+//!   took the last one is idle before it warms (it is heavy: compiles and rust-analyzer),
+//!   and pauses its builds whenever that kernel is busy again ([`yielding`]).
 //! - When there is no usable spare (none running, the pool turned off with
 //!   `STRATA_POOL=off`, another build, a different toolchain in the kernel's environment),
 //!   the launcher starts cold, in its own process, as before, and says why in its log.
@@ -26,6 +27,7 @@ pub mod handoff;
 pub mod launcher;
 pub mod shape;
 pub mod spare;
+mod yielding;
 
 use std::fs::File;
 use std::io::Read;

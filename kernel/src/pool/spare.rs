@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::handoff::{self, Reply, Request};
 use super::shape::{local_evcxr_config, EngineShape};
+use super::yielding;
 use super::{io_error, seconds_from_env, PoolDir, PoolError, IDLE_EXIT_ENV};
 use crate::engine::evcxr_engine::{self, EvcxrEngine};
 use crate::engine::workspace::Workspace;
@@ -91,39 +92,6 @@ fn take_lock(pool: &PoolDir) -> Result<Option<File>, PoolError> {
     Ok(None)
 }
 
-/// Whether a launcher is waiting for a spare now (a `wanted.<pid>` file of a live process).
-fn launcher_waiting(pool: &PoolDir) -> bool {
-    let Ok(entries) = std::fs::read_dir(pool.dir()) else { return false };
-    entries.filter_map(|e| e.ok()).any(|e| {
-        let name = e.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix(super::WANTED_PREFIX)).and_then(|p| p.parse::<i32>().ok());
-        pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
-    })
-}
-
-/// Below this share of one CPU, a kernel's process tree counts as idle.
-const IDLE_CPU_SHARE: f64 = 0.1;
-
-/// Waits until `pid`'s process tree uses less than [`IDLE_CPU_SHARE`] of a CPU over half a
-/// second, has ended, or a launcher waits for a spare.
-fn wait_until_idle(pool: &PoolDir, pid: i32) -> &'static str {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let window = Duration::from_millis(500);
-    let Some(mut last) = process_tree::tree_cpu_ticks(pid) else { return "the kernel has ended" };
-    loop {
-        std::thread::sleep(window);
-        if launcher_waiting(pool) {
-            return "a kernel is waiting";
-        }
-        let Some(now) = process_tree::tree_cpu_ticks(pid) else { return "the kernel has ended" };
-        if (now.saturating_sub(last)) as f64 / hz / window.as_secs_f64() < IDLE_CPU_SHARE {
-            return "the kernel is idle";
-        }
-        last = now;
-    }
-}
-
 /// Runs a spare for this build until a launcher takes it (the session is returned) or it is
 /// not needed: another spare runs, it went unused for `STRATA_POOL_IDLE_EXIT` seconds, or
 /// its build was replaced (then `None`).
@@ -134,11 +102,15 @@ pub fn run(root: &Path, options: &SpareOptions) -> Result<Option<Adopted>, PoolE
         log::info!("a spare engine for this build is already running");
         return Ok(None);
     };
-    if let Some(pid) = options.after_idle {
-        set_state(&pool, &format!("waiting for kernel {pid} to be idle"));
-        let why = wait_until_idle(&pool, pid);
-        log::info!("warming a spare engine: {why}");
-    }
+    let yielder = match options.after_idle {
+        Some(pid) => {
+            set_state(&pool, &format!("waiting for kernel {pid} to be idle"));
+            let why = yielding::wait_until_idle(&pool, pid);
+            log::info!("warming a spare engine: {why}");
+            Some(yielding::Yielder::start(pool.clone(), pid))
+        }
+        None => None,
+    };
     set_state(&pool, "warming");
     let started = Instant::now();
     let shape = EngineShape::current();
@@ -149,6 +121,10 @@ pub fn run(root: &Path, options: &SpareOptions) -> Result<Option<Adopted>, PoolE
     let engine = EngineHost::spawn(move |sink| EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>))
         .map_err(io_error("starting the engine thread"))?;
     engine.run_blocking(|e| e.warm_up()).map_err(|e| PoolError::Engine(e.to_string()))?;
+    if let Some(yielder) = yielder {
+        log::info!("spare warming paused {} times, for {:?}, while its kernel was busy", yielder.pauses(), yielder.paused_for());
+        yielder.stop();
+    }
     log::info!("spare engine warm in {:?}", started.elapsed());
 
     let socket = pool.socket();
@@ -341,18 +317,5 @@ mod tests {
         drop(launcher);
         let why = done_rx.recv_timeout(Duration::from_secs(30)).expect("not ended after the launcher closed");
         assert_eq!(why, "the kernel process ended");
-    }
-
-    #[test]
-    fn a_waiting_launcher_is_seen_only_while_it_lives() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = PoolDir { dir: dir.path().to_owned(), key: "k".into() };
-        assert!(!launcher_waiting(&pool));
-        std::fs::write(pool.wanted_marker(std::process::id()), "").unwrap();
-        assert!(launcher_waiting(&pool));
-        std::fs::remove_file(pool.wanted_marker(std::process::id())).unwrap();
-        // A pid that cannot exist (above the kernel's pid_max).
-        std::fs::write(pool.wanted_marker(2_147_483_646), "").unwrap();
-        assert!(!launcher_waiting(&pool));
     }
 }
