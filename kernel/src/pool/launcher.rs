@@ -76,13 +76,24 @@ pub fn hand_off(root: &Path, connection_file: &Path) -> Result<Handed, PoolError
     let mut started_one = false;
     loop {
         match UnixStream::connect(pool.socket()) {
-            Ok(stream) => return offer(stream, &request),
+            Ok(stream) => match offer(stream, &request) {
+                Ok(handed) => return Ok(handed),
+                Err(e @ PoolError::Refused(_)) => return Err(e),
+                // Another kernel took the spare while this one waited in its queue (or the
+                // spare died): wait for the next one.
+                Err(e) if Instant::now() < deadline => {
+                    log::info!("the spare went away during the handoff ({e}); waiting for the next one");
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => return Err(e),
+            },
             Err(_) if !pool.spare_running() => {
                 if started_one {
                     return Err(PoolError::NoSpare);
                 }
                 // The spare was just taken by another kernel, or there was none: start one and
                 // wait for it, which costs no more than starting cold.
+                log::info!("no spare engine for this build is running; starting one and waiting for it");
                 start_spare(root, None)?;
                 started_one = true;
             }

@@ -19,9 +19,11 @@
 //! - After a handoff, the launcher asks for a new spare, which waits until the kernel that
 //!   took the last one is idle before it warms (it is heavy: compiles and rust-analyzer),
 //!   and pauses its builds whenever that kernel is busy again ([`yielding`]).
-//! - When there is no usable spare (none running, the pool turned off with
-//!   `STRATA_POOL=off`, another build, a different toolchain in the kernel's environment),
-//!   the launcher starts cold, in its own process, as before, and says why in its log.
+//! - When no spare runs, the launcher starts one and waits for it (as long as starting cold
+//!   would take). It starts cold, in its own process, as before, and says why in its log, when
+//!   the pool is turned off (`STRATA_POOL=off`), the compile cache was never warmed, no spare
+//!   is ready within `STRATA_POOL_WAIT` seconds, or the spare refuses (another toolchain or
+//!   cargo settings in the kernel's environment, see [`shape`]).
 
 pub mod handoff;
 pub mod launcher;
