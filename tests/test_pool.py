@@ -153,7 +153,7 @@ def test_three_kernels_at_once_each_get_their_own_engine_and_one_spare_remains(s
         ks = start_kernel()
         try:
             ks.run_ok(f"let me = {n};")
-            engine = parent_of(probe(ks)["pid"])
+            engine = ks.engine_pid()
             return n, engine, ks.run_ok("me * 10").result["text/plain"]
         finally:
             ks.close()
@@ -179,8 +179,10 @@ def test_killing_a_pooled_kernel_leaves_no_process_behind(spec: Any) -> None:
     cell = probe(ks)["pid"]
     engine = parent_of(cell)
     assert engine != launcher
-    msg_id, _ = ks.submit("std::thread::sleep(std::time::Duration::from_secs(600));")
-    time.sleep(1.0)
+    msg_id, _ = ks.submit('println!("sleeping"); std::thread::sleep(std::time::Duration::from_secs(600));')
+    # The cell runs (it printed) before the tree is taken and the kernel process killed.
+    ks.wait_for("iopub", lambda r: r.parent_id == msg_id and r.msg_type == "stream"
+                and "sleeping" in r.content.get("text", ""), timeout=120, what="the cell's output")
     tree = [engine, *descendants(engine)]
     assert cell in tree
     os.kill(launcher, signal.SIGKILL)
@@ -202,7 +204,7 @@ def test_a_spare_from_an_older_build_is_not_used(spec: Any) -> None:
         os.utime(exe, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
         ks = start_kernel()
         try:
-            engine = parent_of(probe(ks)["pid"])
+            engine = ks.engine_pid()
         finally:
             ks.close()
         assert engine != old_spare, "a kernel of the new build was served by the old build's spare"
@@ -224,7 +226,7 @@ def test_a_kernel_the_spare_cannot_serve_starts_cold_and_says_why(spec: Any, tmp
     with open(log_path, "wb") as log:
         ks = start_kernel(km=km, env={**os.environ, "CARGO_TERM_COLOR": "never"}, stdout=log, stderr=log)
     try:
-        engine = parent_of(probe(ks)["pid"])
+        engine = ks.engine_pid()
         assert engine == km.provisioner.process.pid, "the kernel did not start cold"
         assert ks.run_ok("6 * 7").result["text/plain"] == "42"
     finally:
@@ -249,6 +251,6 @@ def test_junk_on_the_spares_socket_does_not_take_it_down(spec: Any, tmp_path: Pa
     assert alive(spare)
     ks = start_kernel()
     try:
-        assert parent_of(probe(ks)["pid"]) == spare, "the spare did not serve the next kernel"
+        assert ks.engine_pid() == spare, "the spare did not serve the next kernel"
     finally:
         ks.close()

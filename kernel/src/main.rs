@@ -149,11 +149,7 @@ fn run_kernel(connection_file: &std::path::Path) -> Result<(), KernelError> {
         Err(e) => log::warn!("starting cold: {e}"),
     }
     let conn = ConnectionInfo::from_file(connection_file)?;
-    let workspace = Workspace::acquire(&root)?;
-    evcxr_engine::configure_process(&workspace);
-    let crates = evcxr_engine::crates_dir();
-    let engine = EngineHost::spawn(move |sink| EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>))
-        .map_err(|e| KernelError::Io { context: "starting the engine thread".into(), source: e })?;
+    let (engine, _) = evcxr_engine::spawn_in_slot(&root)?;
     serve_session(conn, engine)
 }
 

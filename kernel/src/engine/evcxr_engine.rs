@@ -106,6 +106,19 @@ fn toolchain_libdir() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
+/// Takes a compile slot under `root`, points evcxr at it, and starts an engine there on its
+/// own thread: what a cold kernel and a spare both do. Returns the host and the slot's
+/// directory. Must be called before the process has other threads (see [`configure_process`]).
+pub fn spawn_in_slot(root: &Path) -> Result<(super::EngineHost, PathBuf), crate::KernelError> {
+    let workspace = Workspace::acquire(root)?;
+    let dir = workspace.dir().to_owned();
+    configure_process(&workspace);
+    let crates = crates_dir();
+    let host = super::EngineHost::spawn(move |sink| EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>))
+        .map_err(|e| crate::KernelError::Io { context: "starting the engine thread".into(), source: e })?;
+    Ok((host, dir))
+}
+
 pub struct EvcxrEngine {
     ctx: CommandContext,
     /// The format set with `:fmt`, which the cell process must know too (see

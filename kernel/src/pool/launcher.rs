@@ -175,16 +175,14 @@ pub fn wait_ready(root: &Path, timeout: Duration) -> Result<String, PoolError> {
 pub fn stop_all(root: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(root.join("pool")) else { return 0 };
     let mut stopped = 0;
-    for dir in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-        let Ok(state) = std::fs::read_to_string(dir.join("state")) else { continue };
-        let pid = state.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok());
-        let Some(pid) = pid.filter(|&p| p > 1) else { continue };
-        // Only a spare: a process of this binary that still holds the pool's lock.
-        let holds_lock = File::options().read(true).write(true).open(dir.join("spare.lock")).is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)));
-        if holds_lock && crate::engine::process_tree::kill_tree(pid) > 0 {
+    for entry in entries.filter_map(|e| e.ok()) {
+        let pool = PoolDir { dir: entry.path(), key: entry.file_name().to_string_lossy().into_owned() };
+        // Only a spare: the pid its state names while it holds the pool's lock.
+        let Some(pid) = pool.spare_pid() else { continue };
+        if crate::engine::process_tree::kill_tree(pid) > 0 {
             stopped += 1;
-            let _ = std::fs::remove_file(dir.join("state"));
-            let _ = std::fs::remove_file(dir.join("spare.sock"));
+            let _ = std::fs::remove_file(pool.state_path());
+            let _ = std::fs::remove_file(pool.socket());
         }
     }
     stopped

@@ -158,6 +158,11 @@ impl PoolDir {
         self.dir.join("state")
     }
 
+    /// The pid the spare wrote into its state line, if a spare is running.
+    pub(crate) fn spare_pid(&self) -> Option<i32> {
+        self.state()?.split_whitespace().nth(1)?.parse().ok().filter(|&p: &i32| p > 1)
+    }
+
     /// The spare's state line, if a spare is running.
     pub fn state(&self) -> Option<String> {
         if !self.spare_running() {

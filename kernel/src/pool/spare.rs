@@ -12,9 +12,8 @@ use super::handoff::{self, Reply, Request};
 use super::shape::{local_evcxr_config, EngineShape};
 use super::yielding;
 use super::{io_error, seconds_from_env, PoolDir, PoolError, IDLE_EXIT_ENV};
-use crate::engine::evcxr_engine::{self, EvcxrEngine};
-use crate::engine::workspace::Workspace;
-use crate::engine::{process_tree, Engine, EngineHost};
+use crate::engine::evcxr_engine;
+use crate::engine::{process_tree, EngineHost};
 use crate::protocol::ConnectionInfo;
 
 /// A kernel session a spare has taken on: serve `conn` with `engine`, and end when the
@@ -114,12 +113,7 @@ pub fn run(root: &Path, options: &SpareOptions) -> Result<Option<Adopted>, PoolE
     set_state(&pool, "warming");
     let started = Instant::now();
     let shape = EngineShape::current();
-    let workspace = Workspace::acquire(root).map_err(|e| PoolError::Engine(e.to_string()))?;
-    let workspace_dir = workspace.dir().to_owned();
-    evcxr_engine::configure_process(&workspace);
-    let crates = evcxr_engine::crates_dir();
-    let engine = EngineHost::spawn(move |sink| EvcxrEngine::start(workspace, &crates, sink).map(|e| Box::new(e) as Box<dyn Engine>))
-        .map_err(io_error("starting the engine thread"))?;
+    let (engine, workspace_dir) = evcxr_engine::spawn_in_slot(root).map_err(|e| PoolError::Engine(e.to_string()))?;
     engine.run_blocking(|e| e.warm_up()).map_err(|e| PoolError::Engine(e.to_string()))?;
     if let Some(yielder) = yielder {
         log::info!("spare warming paused {} times, for {:?}, while its kernel was busy", yielder.pauses(), yielder.paused_for());
