@@ -24,9 +24,39 @@ if ! [ -e /usr/include/netcdf.h ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libnetcdf-dev >/dev/null
 fi
 
+# The newest data peers (kerchunk, VirtualiZarr, icechunk, zarr-python 3) need Python 3.12:
+# STRATA_PYTHON if set, else python3.12 on the PATH, else one pyenv installed, else pyenv
+# installs it.
+find_python() {
+    local candidate
+    for candidate in "${STRATA_PYTHON:-}" "$(command -v python3.12 || true)" \
+        "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    if command -v pyenv >/dev/null 2>&1; then
+        say "installing Python 3.12 with pyenv" >&2
+        pyenv install --skip-existing 3.12 >&2 || return 1
+        candidate="$(pyenv root)/versions/$(pyenv latest 3.12)/bin/python3.12"
+        [ -x "$candidate" ] && echo "$candidate" && return 0
+    fi
+    return 1
+}
+PYTHON="$(find_python)" || {
+    echo "setup.sh: Python 3.12 is needed (for kerchunk, VirtualiZarr and icechunk); install it, or point STRATA_PYTHON at one" >&2
+    exit 1
+}
+
+# A venv made with another Python (an older checkout's) is made again.
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+    say "replacing $VENV (made with $("$VENV/bin/python" --version 2>&1)) with a Python 3.12 one"
+    rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
-    say "creating Python environment $VENV"
-    python3 -m venv "$VENV"
+    say "creating Python environment $VENV with $PYTHON"
+    "$PYTHON" -m venv "$VENV"
 fi
 
 # The stamp names the hash of the requirements and of the interpreter, so an edit to either

@@ -222,6 +222,15 @@ pub enum Error {
         /// What failed.
         cause: String,
     },
+    /// An object store could not be reached or answered with an error (access denied, a
+    /// server that stopped answering, an unknown scheme or option).
+    #[error("{url}: {cause}")]
+    Storage {
+        /// The URL of the object or directory.
+        url: String,
+        /// What failed, as the server or client said it.
+        cause: String,
+    },
     /// `to_zarr` would replace an existing array and was not told to.
     #[error("{path} already exists; use overwrite(true) to replace it")]
     AlreadyExists {

@@ -26,8 +26,9 @@ use serde_json::{Map, Value};
 use crate::array::{Block, DType};
 use crate::error::Error;
 use crate::labeled::Dataset;
-use crate::plan::{NetcdfRef, NodeRef, ZarrRef};
+use crate::plan::{NetcdfRef, NodeRef, StoredRead, ZarrRef};
 use crate::session::Session;
+use crate::storage::Location;
 use crate::zarr::{ToZarr, ZarrArray, ZarrFormat};
 
 /// What the API asks of an executor. Implementations must be usable from any thread.
@@ -67,25 +68,32 @@ pub trait Executor: Send + Sync {
     /// bounded region is `chunk`, in its stored type `dtype`.
     fn read_zarr_chunk(&self, source: &ZarrRef, dtype: DType, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error>;
 
+    /// Starts fetching stored chunks that the tasks about to run will read, so that an object
+    /// store's requests go out together rather than one per running task. A hint: a chunk
+    /// not fetched ahead is read when a task asks for it; the default does nothing.
+    fn prefetch(&self, reads: &[StoredRead<'_>]) {
+        let _ = reads;
+    }
+
     /// Reads `region` of a NetCDF variable, in its stored type `dtype`.
     fn read_netcdf(&self, source: &NetcdfRef, dtype: DType, region: &[Range<usize>]) -> Result<Block, Error>;
 
     // -- storage --------------------------------------------------------------------------
 
     /// Opens a Zarr store (a group of arrays) as a dataset, CF-decoded as xarray does.
-    fn open_zarr(&self, path: &Path) -> Result<Dataset, Error>;
+    fn open_zarr(&self, at: &Location) -> Result<Dataset, Error>;
 
     /// Opens one Zarr array (reads its metadata only).
-    fn open_zarr_array(&self, path: &Path) -> Result<ZarrArray, Error>;
+    fn open_zarr_array(&self, at: &Location) -> Result<ZarrArray, Error>;
 
     /// Computes `node` and writes it as a Zarr array, all or nothing; returns it, opened.
-    fn write_zarr_array(&self, node: &NodeRef, path: &Path, options: &ToZarr) -> Result<ZarrArray, Error>;
+    fn write_zarr_array(&self, node: &NodeRef, at: &Location, options: &ToZarr) -> Result<ZarrArray, Error>;
 
     /// Writes a dataset as a Zarr store xarray opens, all or nothing; returns it, reopened.
-    fn write_zarr_dataset(&self, dataset: &Dataset, path: &Path, options: &ToZarr) -> Result<Dataset, Error>;
+    fn write_zarr_dataset(&self, dataset: &Dataset, at: &Location, options: &ToZarr) -> Result<Dataset, Error>;
 
     /// Creates a Zarr group (metadata only).
-    fn create_zarr_group(&self, path: &Path, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error>;
+    fn create_zarr_group(&self, at: &Location, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error>;
 
     /// Opens a NetCDF-3 or NetCDF-4 file as a dataset, CF-decoded as xarray does.
     fn open_netcdf(&self, path: &Path) -> Result<Dataset, Error>;
@@ -178,31 +186,31 @@ impl Executor for Inline {
     }
 
     fn read_zarr_chunk(&self, source: &ZarrRef, _: DType, _: usize, _: &[Range<usize>], _: &[Range<usize>]) -> Result<Block, Error> {
-        unavailable(&format!("reading the Zarr array {}", source.path.display()))
+        unavailable(&format!("reading the Zarr array {}", source.location))
     }
 
     fn read_netcdf(&self, source: &NetcdfRef, _: DType, _: &[Range<usize>]) -> Result<Block, Error> {
         unavailable(&format!("reading {} from {}", source.variable, source.path.display()))
     }
 
-    fn open_zarr(&self, path: &Path) -> Result<Dataset, Error> {
-        unavailable(&format!("opening {}", path.display()))
+    fn open_zarr(&self, at: &Location) -> Result<Dataset, Error> {
+        unavailable(&format!("opening {at}"))
     }
 
-    fn open_zarr_array(&self, path: &Path) -> Result<ZarrArray, Error> {
-        unavailable(&format!("opening {}", path.display()))
+    fn open_zarr_array(&self, at: &Location) -> Result<ZarrArray, Error> {
+        unavailable(&format!("opening {at}"))
     }
 
-    fn write_zarr_array(&self, _: &NodeRef, path: &Path, _: &ToZarr) -> Result<ZarrArray, Error> {
-        unavailable(&format!("writing {}", path.display()))
+    fn write_zarr_array(&self, _: &NodeRef, at: &Location, _: &ToZarr) -> Result<ZarrArray, Error> {
+        unavailable(&format!("writing {at}"))
     }
 
-    fn write_zarr_dataset(&self, _: &Dataset, path: &Path, _: &ToZarr) -> Result<Dataset, Error> {
-        unavailable(&format!("writing {}", path.display()))
+    fn write_zarr_dataset(&self, _: &Dataset, at: &Location, _: &ToZarr) -> Result<Dataset, Error> {
+        unavailable(&format!("writing {at}"))
     }
 
-    fn create_zarr_group(&self, path: &Path, _: ZarrFormat, _: &Map<String, Value>) -> Result<(), Error> {
-        unavailable(&format!("writing {}", path.display()))
+    fn create_zarr_group(&self, at: &Location, _: ZarrFormat, _: &Map<String, Value>) -> Result<(), Error> {
+        unavailable(&format!("writing {at}"))
     }
 
     fn open_netcdf(&self, path: &Path) -> Result<Dataset, Error> {
@@ -228,7 +236,7 @@ mod tests {
 
     #[test]
     fn without_an_executor_storage_says_so_and_names_what_was_asked() {
-        let err = Inline.open_zarr(Path::new("/data/sst.zarr")).unwrap_err();
+        let err = Inline.open_zarr(&Location::local("/data/sst.zarr")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("/data/sst.zarr") && text.contains("no executor"), "{text}");
     }

@@ -28,6 +28,7 @@ pub mod plan;
 pub mod present;
 pub mod prelude;
 pub mod session;
+pub mod storage;
 pub mod zarr;
 
 pub use error::Error;

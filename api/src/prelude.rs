@@ -13,6 +13,7 @@ pub use crate::labeled::{
 };
 pub use crate::exec::{map_tasks, map_tasks_with, set_memory_budget, set_progress_after, set_threads, with_threads, ComputeOptions};
 pub use crate::session::{CancelToken, Session};
-pub use crate::zarr::{from_zarr, open_array, Compressor, ToZarr, ZarrArray, ZarrFormat};
+pub use crate::storage::Storage;
+pub use crate::zarr::{from_zarr, open_array, open_array_with, open_zarr_with, Compressor, ToZarr, ZarrArray, ZarrFormat};
 pub use serde_json;
 pub use ndarray::{self, ArrayD, Axis};

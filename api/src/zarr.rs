@@ -12,6 +12,7 @@ use crate::exec::ComputeOptions;
 use crate::executor::executor;
 use crate::labeled::Dataset;
 use crate::plan::{Node, NodeRef, Op, ZarrRef};
+use crate::storage::{Location, Storage};
 
 /// Which version of the Zarr format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +120,9 @@ pub struct ToZarr {
     pub overwrite: bool,
     /// How the array is computed while it is written (threads, budget, observer).
     pub compute: ComputeOptions,
+    /// How to reach the object store written to (for `s3://`, `gs://` URLs; unused for
+    /// local paths).
+    pub storage: Storage,
 }
 
 impl Default for ToZarr {
@@ -134,6 +138,7 @@ impl Default for ToZarr {
             no_fill_value: false,
             overwrite: false,
             compute: ComputeOptions::default(),
+            storage: Storage::default(),
         }
     }
 }
@@ -152,6 +157,12 @@ impl ToZarr {
     /// Compresses chunks with `compressor`.
     pub fn compressor(mut self, compressor: Compressor) -> ToZarr {
         self.compressor = Some(compressor);
+        self
+    }
+
+    /// Reaches the object store written to with `storage` (credentials, endpoint, ...).
+    pub fn storage(mut self, storage: &Storage) -> ToZarr {
+        self.storage = storage.clone();
         self
     }
 
@@ -220,9 +231,9 @@ impl ZarrArray {
         ZarrArray { source, dtype, grid, zarr_format, attributes, dimension_names, fill_value }
     }
 
-    /// The array's directory.
-    pub fn path(&self) -> &Path {
-        &self.source.path
+    /// Where the array is: its directory, or its prefix in an object store.
+    pub fn location(&self) -> &Location {
+        &self.source.location
     }
 
     /// The stored array's shape.
@@ -272,11 +283,17 @@ impl ZarrArray {
 }
 
 /// Opens the Zarr array whose directory is `path` (an array at a store's root, or inside a
-/// group: `store.zarr/temperature`). Only reads: where a writer was killed while swapping in
-/// a new array, the complete old one it had moved aside is read (and put back by the next
-/// write).
+/// group: `store.zarr/temperature`), or whose URL it is (`s3://`, `gs://`, `https://`,
+/// reached as the environment says: see [`open_array_with`]). Only reads: where a writer
+/// was killed while swapping in a new array, the complete old one it had moved aside is read
+/// (and put back by the next write).
 pub fn open_array(path: impl AsRef<Path>) -> Result<ZarrArray, Error> {
-    executor().open_zarr_array(path.as_ref())
+    open_array_with(path, &Storage::default())
+}
+
+/// [`open_array`] in an object store reached with `storage` (credentials, endpoint, ...).
+pub fn open_array_with(path: impl AsRef<Path>, storage: &Storage) -> Result<ZarrArray, Error> {
+    executor().open_zarr_array(&Location::parse(path, storage))
 }
 
 /// Opens the Zarr array at `path` as a lazy array of `T` (converted if stored otherwise).
@@ -287,14 +304,31 @@ pub fn from_zarr<T: BlockElement>(path: impl AsRef<Path>) -> Result<ChunkedArray
 /// Opens the Zarr group at `path` as a lazy [`Dataset`]: metadata and coordinates are read,
 /// data variables are not. Stores written by xarray (v2 or v3, consolidated or not) open
 /// with their dimension names, coordinates, CF-decoded values, times and attributes.
+///
+/// `path` may be a URL: `s3://bucket/store.zarr`, `gs://...`, `https://...` (a server
+/// answering range requests), `file://...`. Credentials, region and endpoint come from the
+/// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`, `GOOGLE_APPLICATION_CREDENTIALS`); to give them in
+/// code, or to read a public bucket anonymously, use [`open_zarr_with`].
 pub fn open_zarr(path: impl AsRef<Path>) -> Result<Dataset, Error> {
-    executor().open_zarr(path.as_ref())
+    open_zarr_with(path, &Storage::default())
+}
+
+/// [`open_zarr`] in an object store reached with `storage`:
+///
+/// ```no_run
+/// use strata_api::{storage::Storage, zarr::open_zarr_with};
+/// let ds = open_zarr_with("s3://bucket/sst.zarr", &Storage::new().anonymous().endpoint("http://127.0.0.1:9000"))?;
+/// # Ok::<(), strata_api::Error>(())
+/// ```
+pub fn open_zarr_with(path: impl AsRef<Path>, storage: &Storage) -> Result<Dataset, Error> {
+    executor().open_zarr(&Location::parse(path, storage))
 }
 
 /// Creates a Zarr group at `path` (metadata only), so that arrays written inside it form one
 /// store zarr-python and xarray open as a whole.
 pub fn create_group(path: impl AsRef<Path>, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
-    executor().create_zarr_group(path.as_ref(), format, attributes)
+    executor().create_zarr_group(&Location::from(path.as_ref()), format, attributes)
 }
 
 impl Dataset {
@@ -308,6 +342,6 @@ impl Dataset {
     /// chunk shapes are each variable's own). The store appears only when complete: a failed
     /// or interrupted write leaves what was at `path` untouched. Returns the store, reopened.
     pub fn to_zarr_with(&self, path: impl AsRef<Path>, options: &ToZarr) -> Result<Dataset, Error> {
-        executor().write_zarr_dataset(self, path.as_ref(), options)
+        executor().write_zarr_dataset(self, &Location::parse(path, &options.storage), options)
     }
 }

@@ -6,6 +6,7 @@
 //!   labeled_tool daily STORE VAR             day-based operations on VAR(time, site)
 //!   labeled_tool copy SRC DST v2|v3          open a dataset and write it back as Zarr
 //!   labeled_tool describe SRC [--mask-valid-range]  variables, dims, coords, attrs
+//!   labeled_tool open SRC                    the same, without computing the variables
 //!   labeled_tool mfdataset DIR-OR-GLOB VAR   open_mfdataset along time, then a time series
 //!   labeled_tool summary SRC                 per variable and coordinate: dims, shape, dtype,
 //!                                            valid count, mean, first and last value
@@ -35,7 +36,7 @@ fn coord(values: &Values) -> Value {
 }
 
 fn open(path: &str) -> Result<Dataset, StrataError> {
-    if std::path::Path::new(path).is_dir() {
+    if std::path::Path::new(path).is_dir() || path.contains("://") {
         open_zarr(path)
     } else {
         strata::io::open_dataset(path)
@@ -117,6 +118,15 @@ fn describe(path: &str, mask_valid_range: bool) -> Result<Value, StrataError> {
     Ok(json!({ "vars": vars, "coords": coords, "attrs": ds.attrs() }))
 }
 
+/// What opening a dataset gives without computing anything: variables (dims, shape, dtype,
+/// attributes), coordinates (their labels, read as the dataset opens) and attributes.
+fn opened(path: &str) -> Result<Value, StrataError> {
+    let ds = open(path)?;
+    let vars: serde_json::Map<String, Value> = ds.variables().iter().map(|(n, v)| (n.to_string(), json!({ "dims": v.dims, "dtype": v.dtype().to_string(), "attrs": v.attrs }))).collect();
+    let coords: serde_json::Map<String, Value> = ds.coords().iter().map(|(n, c)| (n.clone(), json!({ "dims": c.dims, "values": coord(&c.values), "attrs": c.attrs }))).collect();
+    Ok(json!({ "vars": vars, "coords": coords, "attrs": ds.attrs() }))
+}
+
 /// What the real-file comparison checks of each variable, whatever it holds: numbers are
 /// summarised by their valid count and mean, times and text by their first and last value.
 fn summary(path: &str) -> Result<Value, StrataError> {
@@ -162,6 +172,7 @@ fn run(args: &[String]) -> Result<Value, StrataError> {
         Some("describe") if args.len() == 2 => describe(&args[1], false),
         Some("describe") if args.len() == 3 && args[2] == "--mask-valid-range" => describe(&args[1], true),
         Some("summary") if args.len() == 2 => summary(&args[1]),
+        Some("open") if args.len() == 2 => opened(&args[1]),
         Some("copy") if args.len() == 4 && args[3] == "nc" => {
             open(&args[1])?.to_netcdf(&args[2])?;
             Ok(json!({ "written": args[2] }))

@@ -12,6 +12,10 @@
 //! CHUNKS and SHARDS are shapes such as `4x5x6`. `--chunk-delay-ms` makes each chunk wait D ms
 //! before it is written and `--threads` limits how many are written at once, so that a test can
 //! interrupt a write that lasts seconds on any machine, however fast.
+//!
+//! SRC and DST may be URLs (`s3://bucket/store.zarr/sst`), reached as the environment says
+//! (`AWS_*`), or with `--anon`, `--endpoint=URL`, `--timeout-ms=T` and `--retries=N` (the
+//! object-storage tests use these to reach a server that hangs or dies).
 
 use std::process::ExitCode;
 
@@ -25,10 +29,17 @@ fn main() -> ExitCode {
     let overwrite = args.iter().any(|a| a == "--overwrite");
     let flag = |name: &str| args.iter().find_map(|a| a.strip_prefix(name)).map(str::to_string);
     let pace = Pace { threads: flag("--threads="), delay_ms: flag("--chunk-delay-ms=") };
+    let storage = match storage(&flag, args.iter().any(|a| a == "--anon")) {
+        Ok(storage) => storage,
+        Err(message) => {
+            eprintln!("zarr_tool: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     args.retain(|a| !a.starts_with("--"));
     let result = match args.first().map(String::as_str) {
-        Some("dump") if args.len() >= 2 => dump(&args[1], args.get(2).map(String::as_str)),
-        Some("copy") if args.len() >= 5 => copy(&args[1..], overwrite, &pace),
+        Some("dump") if args.len() >= 2 => dump(&args[1], args.get(2).map(String::as_str), &storage),
+        Some("copy") if args.len() >= 5 => copy(&args[1..], overwrite, &pace, &storage),
         _ => Err("usage: zarr_tool dump SRC [SELECTION] | copy SRC DST FORMAT COMPRESSOR [CHUNKS [SHARDS]]".into()),
     };
     match result {
@@ -38,6 +49,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The object-store options the flags give.
+fn storage(flag: &dyn Fn(&str) -> Option<String>, anon: bool) -> Result<Storage, String> {
+    let mut storage = Storage::new();
+    if anon {
+        storage = storage.anonymous();
+    }
+    if let Some(endpoint) = flag("--endpoint=") {
+        storage = storage.endpoint(endpoint);
+    }
+    if let Some(ms) = flag("--timeout-ms=") {
+        storage = storage.timeout(std::time::Duration::from_millis(ms.parse().map_err(|_| format!("bad --timeout-ms={ms}"))?));
+    }
+    if let Some(n) = flag("--retries=") {
+        storage = storage.retries(n.parse().map_err(|_| format!("bad --retries={n}"))?);
+    }
+    Ok(storage)
 }
 
 fn parse_selection(spec: &str) -> Result<Vec<Sel>, String> {
@@ -63,8 +92,8 @@ fn parse_selection(spec: &str) -> Result<Vec<Sel>, String> {
         .collect()
 }
 
-fn dump(src: &str, selection: Option<&str>) -> Result<(), String> {
-    let z = open_array(src).map_err(|e| e.to_string())?;
+fn dump(src: &str, selection: Option<&str>, storage: &Storage) -> Result<(), String> {
+    let z = open_array_with(src, storage).map_err(|e| e.to_string())?;
     let mut x: ChunkedArray<f64> = z.to_array();
     if let Some(spec) = selection {
         x = x.isel(&parse_selection(spec)?);
@@ -96,9 +125,9 @@ struct Pace {
     delay_ms: Option<String>,
 }
 
-fn copy(args: &[String], overwrite: bool, pace: &Pace) -> Result<(), String> {
+fn copy(args: &[String], overwrite: bool, pace: &Pace, storage: &Storage) -> Result<(), String> {
     let (src, dst, format, compressor) = (&args[0], &args[1], &args[2], &args[3]);
-    let z = open_array(src).map_err(|e| e.to_string())?;
+    let z = open_array_with(src, storage).map_err(|e| e.to_string())?;
     let mut options = match format.as_str() {
         "v2" => ToZarr::v2(),
         "v3" => ToZarr::v3(),
@@ -119,7 +148,7 @@ fn copy(args: &[String], overwrite: bool, pace: &Pace) -> Result<(), String> {
     if let Some(shards) = args.get(5) {
         options = options.shards(&shape(shards)?);
     }
-    options = options.overwrite(overwrite);
+    options = options.overwrite(overwrite).storage(storage);
     if let Some(fill) = z.fill_value().as_f64() {
         options = options.fill_value(fill);
     }

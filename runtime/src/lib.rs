@@ -21,7 +21,7 @@ pub use strata_api::*;
 pub mod local;
 mod memory;
 mod sigint;
-mod storage;
+pub mod storage;
 mod text;
 
 pub use local::LocalExecutor;

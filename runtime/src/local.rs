@@ -1,5 +1,5 @@
-//! The executor of this process: rayon pools per session, SIGINT, and local storage,
-//! registered with the API at load (see the crate's docs).
+//! The executor of this process: rayon pools per session, SIGINT, and storage (local files
+//! and object stores), registered with the API at load (see the crate's docs).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -12,19 +12,29 @@ use crate::array::{Block, DType};
 use crate::error::Error;
 use crate::executor::{Executor, InterruptWatch};
 use crate::labeled::Dataset;
-use crate::plan::{NetcdfRef, NodeRef, ZarrRef};
+use crate::plan::{NetcdfRef, NodeRef, StoredRead, ZarrRef};
 use crate::session::Session;
-use crate::storage::{netcdf, zarr};
+use crate::storage::object::ObjectStores;
+use crate::storage::{netcdf, zarr, Location};
 use crate::zarr::{ToZarr, ZarrArray, ZarrFormat};
 
-/// Computations on rayon, storage on the local file system.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LocalExecutor;
+/// Computations on rayon, storage on the local file system and in object stores.
+#[derive(Default)]
+pub struct LocalExecutor {
+    /// Object store clients and the runtime their requests run on, made on first use.
+    stores: ObjectStores,
+}
+
+impl std::fmt::Debug for LocalExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalExecutor")
+    }
+}
 
 /// Registers [`LocalExecutor`] as the process's executor, unless one already is (a program
 /// that also loads the shared library keeps the first). Runs when this crate is loaded.
 pub fn register() {
-    let _ = crate::executor::register(Box::new(LocalExecutor));
+    let _ = crate::executor::register(Box::new(LocalExecutor::default()));
 }
 
 fn build_pool(threads: usize) -> Result<ThreadPool, Error> {
@@ -68,31 +78,37 @@ impl Executor for LocalExecutor {
     }
 
     fn read_zarr_chunk(&self, source: &ZarrRef, dtype: DType, index: usize, chunk: &[Range<usize>], part: &[Range<usize>]) -> Result<Block, Error> {
-        zarr::read::read_chunk(source, dtype, index, chunk, part)
+        zarr::read::read_chunk(&self.stores, source, dtype, index, chunk, part)
+    }
+
+    fn prefetch(&self, reads: &[StoredRead<'_>]) {
+        for read in reads.iter().filter(|r| r.whole) {
+            zarr::read::prefetch(&self.stores, read.source, read.chunk);
+        }
     }
 
     fn read_netcdf(&self, source: &NetcdfRef, dtype: DType, region: &[Range<usize>]) -> Result<Block, Error> {
         netcdf::read_region(source, dtype, region)
     }
 
-    fn open_zarr(&self, path: &Path) -> Result<Dataset, Error> {
-        zarr::dataset::open_zarr(path)
+    fn open_zarr(&self, at: &Location) -> Result<Dataset, Error> {
+        zarr::dataset::open_zarr(&self.stores, at)
     }
 
-    fn open_zarr_array(&self, path: &Path) -> Result<ZarrArray, Error> {
-        zarr::read::open_array(path)
+    fn open_zarr_array(&self, at: &Location) -> Result<ZarrArray, Error> {
+        zarr::read::open_array(&self.stores, at)
     }
 
-    fn write_zarr_array(&self, node: &NodeRef, path: &Path, options: &ToZarr) -> Result<ZarrArray, Error> {
-        zarr::write::write_array(node, path, options)
+    fn write_zarr_array(&self, node: &NodeRef, at: &Location, options: &ToZarr) -> Result<ZarrArray, Error> {
+        zarr::write::write_array(&self.stores, node, at, options)
     }
 
-    fn write_zarr_dataset(&self, dataset: &Dataset, path: &Path, options: &ToZarr) -> Result<Dataset, Error> {
-        zarr::dataset::write_dataset(dataset, path, options)
+    fn write_zarr_dataset(&self, dataset: &Dataset, at: &Location, options: &ToZarr) -> Result<Dataset, Error> {
+        zarr::dataset::write_dataset(&self.stores, dataset, at, options)
     }
 
-    fn create_zarr_group(&self, path: &Path, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
-        zarr::write::create_group(path, format, attributes)
+    fn create_zarr_group(&self, at: &Location, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
+        zarr::write::create_group(&zarr::dir::Dir::open(at, &self.stores)?, format, attributes)
     }
 
     fn open_netcdf(&self, path: &Path) -> Result<Dataset, Error> {

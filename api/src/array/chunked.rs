@@ -297,7 +297,7 @@ impl<T: BlockElement> ChunkedArray<T> {
     /// Readers never see a partial result: the array appears (or replaces the old one, with
     /// `overwrite`) only once complete.
     pub fn to_zarr_with(&self, path: impl AsRef<std::path::Path>, options: &crate::zarr::ToZarr) -> Result<crate::zarr::ZarrArray, Error> {
-        crate::executor::executor().write_zarr_array(&self.node, path.as_ref(), options)
+        crate::executor::executor().write_zarr_array(&self.node, &crate::storage::Location::parse(path, &options.storage), options)
     }
 
     /// The same values cut into other chunks (dask's `rechunk`); an invalid spec is an

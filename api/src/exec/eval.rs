@@ -14,7 +14,7 @@ use super::elementwise;
 use crate::array::{Block, ChunkGrid};
 use crate::error::Error;
 use crate::plan::build::operand_dtype;
-use crate::plan::{AxisSelect, Distribution, Node, NodeId, Op};
+use crate::plan::{AxisSelect, Distribution, Node, NodeId, NodeRef, Op, StoredRead};
 
 /// Results materialised before the main pass (reductions), by node id.
 pub type Materialized = HashMap<NodeId, Arc<Block>>;
@@ -66,28 +66,10 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             if let Op::Random { seed, dist } = &input.op {
                 return Ok(random(*seed, *dist, &input.shape(), region, Some(perm)).into_dtype(node.dtype));
             }
-            let mut inner = vec![0..0; perm.len()];
-            for (k, &p) in perm.iter().enumerate() {
-                inner[p] = region[k].clone();
-            }
-            Ok(eval(input, &inner, done)?.permuted(perm))
+            Ok(eval(input, &transpose_inner(perm, region), done)?.permuted(perm))
         }
         Op::Select { input, axes } => {
-            let mut inner = Vec::with_capacity(axes.len());
-            let mut k = 0;
-            for sel in axes {
-                match sel {
-                    AxisSelect::Range { start, step, .. } => {
-                        let r = &region[k];
-                        let first = start + step * r.start;
-                        let end = if r.is_empty() { first } else { first + step * (r.len() - 1) + 1 };
-                        inner.push(first..end);
-                        k += 1;
-                    }
-                    AxisSelect::Index(i) => inner.push(*i..*i + 1),
-                }
-            }
-            let mut block = eval(input, &inner, done)?;
+            let mut block = eval(input, &select_inner(axes, region), done)?;
             for (axis, sel) in axes.iter().enumerate() {
                 if let AxisSelect::Range { step, .. } = sel {
                     if *step > 1 {
@@ -105,29 +87,15 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
         }
         Op::Take { input, axis, indices } => {
             let wanted = &indices[region[*axis].clone()];
-            let (lo, hi) = match (wanted.iter().min(), wanted.iter().max()) {
-                (Some(&lo), Some(&hi)) => (lo, hi + 1),
-                _ => (0, 0),
-            };
-            let mut inner = region.to_vec();
-            inner[*axis] = lo..hi;
+            let inner = take_inner(*axis, wanted, region);
             let block = eval(input, &inner, done)?;
-            let local: Vec<usize> = wanted.iter().map(|i| i - lo).collect();
+            let local: Vec<usize> = wanted.iter().map(|i| i - inner[*axis].start).collect();
             Ok(block.take(*axis, &local))
         }
         Op::Concat { inputs, axis } => {
             let mut parts = Vec::new();
-            let mut offset = 0;
-            let want = &region[*axis];
-            for input in inputs {
-                let len = input.shape()[*axis];
-                let (lo, hi) = (want.start.max(offset), want.end.min(offset + len));
-                if lo < hi {
-                    let mut inner = region.to_vec();
-                    inner[*axis] = lo - offset..hi - offset;
-                    parts.push(eval(input, &inner, done)?.into_dtype(node.dtype));
-                }
-                offset += len;
+            for (input, inner) in concat_parts(inputs, *axis, region) {
+                parts.push(eval(input, &inner, done)?.into_dtype(node.dtype));
             }
             if parts.len() == 1 {
                 return Ok(parts.remove(0));
@@ -197,17 +165,138 @@ fn reshape(input: &Node, keep: usize, out_shape: &[usize], region: &[Range<usize
     Ok(if part[keep + 1..].iter().zip(&out_shape[keep + 1..]).all(|(r, &n)| r.len() == n) { whole } else { whole.slice(&part) })
 }
 
-/// Evaluates an operand of a broadcasting operation for the output `region`: the part of it
-/// that broadcasts to the region (axes of length 1 and missing leading axes stay so).
+/// Evaluates an operand of a broadcasting operation for the output `region`.
 fn eval_operand(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
+    eval(node, &operand_inner(node, region), done)
+}
+
+/// The part of an operand of a broadcasting operation that broadcasts to the output
+/// `region` (axes of length 1 and missing leading axes stay so).
+fn operand_inner(node: &Node, region: &[Range<usize>]) -> Region {
     let shape = node.shape();
     let lead = region.len() - shape.len();
-    let inner: Vec<Range<usize>> = shape
-        .iter()
-        .enumerate()
-        .map(|(k, &n)| if n == 1 { 0..1 } else { region[lead + k].clone() })
-        .collect();
-    eval(node, &inner, done)
+    shape.iter().enumerate().map(|(k, &n)| if n == 1 { 0..1 } else { region[lead + k].clone() }).collect()
+}
+
+/// The input region a transposition's output `region` reads.
+fn transpose_inner(perm: &[usize], region: &[Range<usize>]) -> Region {
+    let mut inner = vec![0..0; perm.len()];
+    for (k, &p) in perm.iter().enumerate() {
+        inner[p] = region[k].clone();
+    }
+    inner
+}
+
+/// The input region a selection's output `region` reads: the span of each kept range (its
+/// step is applied afterwards), one position for each indexed axis.
+fn select_inner(axes: &[AxisSelect], region: &[Range<usize>]) -> Region {
+    let mut inner = Vec::with_capacity(axes.len());
+    let mut k = 0;
+    for sel in axes {
+        match sel {
+            AxisSelect::Range { start, step, .. } => {
+                let r = &region[k];
+                let first = start + step * r.start;
+                let end = if r.is_empty() { first } else { first + step * (r.len() - 1) + 1 };
+                inner.push(first..end);
+                k += 1;
+            }
+            AxisSelect::Index(i) => inner.push(*i..*i + 1),
+        }
+    }
+    inner
+}
+
+/// The input region a `take` of the positions `wanted` along `axis` reads: their span.
+fn take_inner(axis: usize, wanted: &[usize], region: &[Range<usize>]) -> Region {
+    let span = match (wanted.iter().min(), wanted.iter().max()) {
+        (Some(&lo), Some(&hi)) => lo..hi + 1,
+        _ => 0..0,
+    };
+    let mut inner = region.to_vec();
+    inner[axis] = span;
+    inner
+}
+
+/// The inputs of a concatenation along `axis` that the output `region` overlaps, each with
+/// the region of it read.
+fn concat_parts<'a>(inputs: &'a [NodeRef], axis: usize, region: &[Range<usize>]) -> Vec<(&'a Node, Region)> {
+    let mut parts = Vec::new();
+    let mut offset = 0;
+    let want = &region[axis];
+    for input in inputs {
+        let len = input.shape()[axis];
+        let (lo, hi) = (want.start.max(offset), want.end.min(offset + len));
+        if lo < hi {
+            let mut inner = region.to_vec();
+            inner[axis] = lo - offset..hi - offset;
+            parts.push((&**input, inner));
+        }
+        offset += len;
+    }
+    parts
+}
+
+/// The stored chunks that evaluating `region` of `node` reads, appended to `reads`: what the
+/// scheduler asks the executor to fetch ahead of the tasks (an object store's requests then
+/// go out together). It follows [`eval`]'s own mapping of regions through the operations a
+/// chunk passes through; below those it does not follow (reshapes, scans, reductions, which
+/// are materialised anyway) it stops, and those chunks are fetched when read.
+pub fn stored_reads<'a>(node: &'a Node, region: &[Range<usize>], reads: &mut Vec<StoredRead<'a>>) {
+    if region.iter().any(|r| r.is_empty()) {
+        return;
+    }
+    match &node.op {
+        Op::Zarr { source } => {
+            let grid_shape = node.grid.grid_shape();
+            let per_axis: Vec<Vec<(usize, Range<usize>)>> = region.iter().enumerate().map(|(axis, r)| node.grid.overlapping(axis, r)).collect();
+            // Every combination of overlapping chunks, row-major; each is read whole when the
+            // region covers it.
+            let mut chunks: Vec<(usize, bool)> = vec![(0, true)];
+            for (axis, overlapping) in per_axis.iter().enumerate() {
+                let (n, want) = (grid_shape[axis], &region[axis]);
+                chunks = chunks
+                    .iter()
+                    .flat_map(|&(index, whole)| overlapping.iter().map(move |(i, chunk)| (index * n + i, whole && want.start <= chunk.start && chunk.end <= want.end)))
+                    .collect();
+            }
+            reads.extend(chunks.into_iter().map(|(chunk, whole)| StoredRead { source, chunk, whole }));
+        }
+        Op::Unary { input, .. } | Op::Cast { input } | Op::Rechunk { input } => stored_reads(input, region, reads),
+        Op::Binary { lhs, rhs, .. } => {
+            stored_reads(lhs, &operand_inner(lhs, region), reads);
+            stored_reads(rhs, &operand_inner(rhs, region), reads);
+        }
+        Op::Where { cond, then, otherwise } => {
+            for operand in [cond, then, otherwise] {
+                stored_reads(operand, &operand_inner(operand, region), reads);
+            }
+        }
+        Op::Transpose { input, perm } => stored_reads(input, &transpose_inner(perm, region), reads),
+        Op::Select { input, axes } => stored_reads(input, &select_inner(axes, region), reads),
+        Op::Take { input, axis, indices } => stored_reads(input, &take_inner(*axis, &indices[region[*axis].clone()], region), reads),
+        Op::Concat { inputs, axis } => {
+            for (input, inner) in concat_parts(inputs, *axis, region) {
+                stored_reads(input, &inner, reads);
+            }
+        }
+        Op::ExpandDims { input, axis } => {
+            let mut inner = region.to_vec();
+            inner.remove(*axis);
+            stored_reads(input, &inner, reads);
+        }
+        Op::MapBlocks { input, .. } => {
+            // The function sees whole input chunks: the span of those the region overlaps.
+            let hull: Option<Region> = (0..region.len()).map(|axis| {
+                let overlapping = input.grid.overlapping(axis, &region[axis]);
+                Some(overlapping.first()?.1.start..overlapping.last()?.1.end)
+            }).collect();
+            if let Some(hull) = hull {
+                stored_reads(input, &hull, reads);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Builds `region` from the chunks of `grid` it overlaps. `piece(index, chunk, part)` returns
@@ -382,5 +471,41 @@ fn sample(stream: &Stream, dist: Distribution, index: u64) -> f64 {
             let u2 = stream.unit(2, index);
             mean + std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::{ChunkedArray, DType, Sel};
+    use crate::plan::ZarrRef;
+    use crate::storage::Location;
+
+    /// A 10 x 10 stored array in 4 x 4 chunks (3 x 3 of them), as a plan.
+    fn stored() -> ChunkedArray<f64> {
+        let source = ZarrRef::new(Location::new("s3://b/a.zarr", &Default::default()), serde_json::json!({}));
+        let grid = ChunkGrid::regular(&[10, 10], &[4, 4]).unwrap();
+        ChunkedArray::typed(Node::new(Op::Zarr { source }, grid, DType::F64))
+    }
+
+    fn reads(x: &ChunkedArray<f64>, region: &[Range<usize>]) -> Vec<(usize, bool)> {
+        let mut out = Vec::new();
+        stored_reads(x.plan(), region, &mut out);
+        out.iter().map(|r| (r.chunk, r.whole)).collect()
+    }
+
+    #[test]
+    fn the_chunks_a_region_reads_are_found_through_the_operations() {
+        let x = stored();
+        assert_eq!(reads(&x, &[0..4, 0..8]), vec![(0, true), (1, true)]);
+        assert_eq!(reads(&x, &[2..6, 4..8]), vec![(1, false), (4, false)]);
+        // Through a transposition and an element-wise operation with itself.
+        let y = &x.t() * 2.0 + &x;
+        assert_eq!(reads(&y, &[0..4, 4..8]), vec![(3, true), (1, true)]);
+        // Through a selection: rows 1, 3, 5 of columns 8 and 9.
+        let z = x.isel(&[Sel::from(1..7).step(2), Sel::from(8..)]);
+        assert_eq!(reads(&z, &[0..3, 0..2]), vec![(2, false), (5, false)]);
+        // An empty region reads nothing.
+        assert!(reads(&x, &[0..0, 0..4]).is_empty());
     }
 }

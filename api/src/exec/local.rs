@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use super::eval::{Materialized, Region};
+use super::eval::{stored_reads, Materialized, Region};
 use super::graph::{Partial, Stage, StageKind};
 use super::run::Run;
 use super::scheduler::{BlockSink, Scheduler};
@@ -29,7 +29,10 @@ impl Scheduler for LocalScheduler {
             StageKind::Reduce { .. } | StageKind::Output => "the reduction",
         };
         // Each task holds its chunk and its slot's partial; the stage's result is held once.
-        let width = waves(task_bytes(&stage.expr, &stage.grid) + partial, held(inputs) + stage.result_bytes(), budget, what)?;
+        let task = task_bytes(&stage.expr, &stage.grid) + partial;
+        let reserved = held(inputs) + stage.result_bytes();
+        let width = waves(task, reserved, budget, what)?;
+        let ahead = lookahead(&stage.grid, task, reserved, budget, width);
         // One partial per task slot of a wave, so that tasks never share one and large
         // partials (group-bys) are not allocated and merged once per chunk; chunk `i` always
         // goes to slot `i % width`, so the order of additions, and the result, do not vary by
@@ -42,12 +45,14 @@ impl Scheduler for LocalScheduler {
                 Ok(((), stage.fold(partial, region, inputs)?))
             })
         };
-        in_waves(&stage.grid.regions(), width, task)?;
+        in_waves(&stage.expr, &stage.grid.regions(), width, ahead, task)?;
         Ok(slots.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect())
     }
 
     fn outputs(&self, stage: &Stage, inputs: &Materialized, run: &Run, budget: u64, reserved: u64, sink: &BlockSink<'_>) -> Result<(), Error> {
-        let width = waves(task_bytes(&stage.expr, &stage.grid), held(inputs) + reserved, budget, "the computation")?;
+        let task_size = task_bytes(&stage.expr, &stage.grid);
+        let width = waves(task_size, held(inputs) + reserved, budget, "the computation")?;
+        let ahead = lookahead(&stage.grid, task_size, held(inputs) + reserved, budget, width);
         let task = |index: usize, region: &Region| {
             run.task(stage.op_name(), || {
                 let block = stage.output(region, inputs)?;
@@ -56,7 +61,7 @@ impl Scheduler for LocalScheduler {
                 Ok(((), bytes))
             })
         };
-        in_waves(&stage.grid.regions(), width, task)
+        in_waves(&stage.expr, &stage.grid.regions(), width, ahead, task)
     }
 }
 
@@ -88,11 +93,46 @@ fn waves(task: u64, reserved: u64, budget: u64, what: &str) -> Result<usize, Err
     Ok(((available / task.max(1)) as usize).clamp(1, executor().current_threads().max(1)))
 }
 
-/// Runs `task` on every region, `width` at a time (each task checks for cancellation
-/// through [`Run::task`]).
-fn in_waves(regions: &[Region], width: usize, task: impl Fn(usize, &Region) -> Result<(), Error> + Sync) -> Result<(), Error> {
+/// Tasks whose stored chunks may be fetched ahead of the running wave, at most.
+const PREFETCH_TASKS: usize = 64;
+
+/// Stored chunks handed to the executor to fetch at a time, at most: dozens of requests keep
+/// an object store busy; more only queue.
+const PREFETCH_READS: usize = 64;
+
+/// How many tasks past the running wave may have their stored chunks fetched ahead: what the
+/// budget leaves after the wave, counting a fetched chunk at its decoded size.
+fn lookahead(grid: &ChunkGrid, task: u64, reserved: u64, budget: u64, width: usize) -> usize {
+    let chunk: u64 = grid.chunk_shape().iter().map(|&n| n as u64).product::<u64>() * 8;
+    let left = budget.saturating_sub(reserved).saturating_sub(task * width as u64);
+    ((left / 2 / chunk.max(1)) as usize).min(PREFETCH_TASKS)
+}
+
+/// Runs `task` on every region of `expr`, `width` at a time (each task checks for
+/// cancellation through [`Run::task`]). Before each wave, the stored chunks of its tasks and
+/// of up to `ahead` tasks after it are handed to the executor to fetch
+/// ([`crate::executor::Executor::prefetch`]).
+fn in_waves(expr: &Node, regions: &[Region], width: usize, ahead: usize, task: impl Fn(usize, &Region) -> Result<(), Error> + Sync) -> Result<(), Error> {
+    let mut fetched = 0;
     for (w, wave) in regions.chunks(width).enumerate() {
-        executor().try_for_each(wave.len(), &|i| task(w * width + i, &wave[i]))?;
+        let start = w * width;
+        fetched = prefetch(expr, regions, fetched.max(start), (start + wave.len() + ahead).min(regions.len()));
+        executor().try_for_each(wave.len(), &|i| task(start + i, &wave[i]))?;
     }
     Ok(())
+}
+
+/// Hands the executor the stored reads of the tasks `from..to`, up to [`PREFETCH_READS`] of
+/// them; returns the first task whose reads were not handed over.
+fn prefetch(expr: &Node, regions: &[Region], from: usize, to: usize) -> usize {
+    let mut reads = Vec::new();
+    let mut next = from;
+    while next < to && reads.len() < PREFETCH_READS {
+        stored_reads(expr, &regions[next], &mut reads);
+        next += 1;
+    }
+    if !reads.is_empty() {
+        executor().prefetch(&reads);
+    }
+    next
 }

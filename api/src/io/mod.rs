@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::executor::executor;
 use crate::labeled::{Dataset, Variable};
 
-pub use crate::zarr::open_zarr;
+pub use crate::zarr::{open_zarr, open_zarr_with};
 
 /// Opens a NetCDF-3 or NetCDF-4 file as a lazy [`Dataset`] (xarray's `open_dataset`), with CF
 /// decoding. Variables of types the runtime has no equivalent for (strings, chars,

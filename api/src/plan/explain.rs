@@ -88,7 +88,7 @@ pub fn label(node: &NodeRef) -> String {
         Op::Full { value } => format!("full {value}"),
         Op::Arange { start, step } => format!("arange start={start} step={step}"),
         Op::Literal { data } => format!("array in memory ({} bytes)", data.nbytes()),
-        Op::Zarr { source } => format!("from-zarr {}", source.path.display()),
+        Op::Zarr { source } => format!("from-zarr {}", source.location),
         Op::Netcdf { source } => format!("from-netcdf {} variable {:?}", source.path.display(), source.variable),
         Op::Persisted { data } => format!("persisted ({} chunks in memory)", data.blocks().len()),
         Op::Unary { op, .. } => snake(&format!("{op:?}")),

@@ -33,7 +33,7 @@ pub mod source;
 pub use embedded::Embedded;
 pub use explain::Explain;
 pub use op::{AxisSelect, BinaryOp, BlockFn, Distribution, Groups, Op, ReduceOp, UnaryOp};
-pub use source::{NetcdfRef, ZarrRef};
+pub use source::{NetcdfRef, StoredRead, ZarrRef};
 
 /// A shared node: how plans refer to their inputs, so a sub-plan used twice is one node.
 pub type NodeRef = Arc<Node>;

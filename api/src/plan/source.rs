@@ -4,6 +4,8 @@
 
 use std::any::Any;
 use std::path::PathBuf;
+
+use crate::storage::Location;
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -27,11 +29,12 @@ impl Handle {
     }
 }
 
-/// A Zarr array (v2 or v3) in a directory.
+/// A Zarr array (v2 or v3) in a directory or an object store.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ZarrRef {
-    /// The array's directory (an array at a store's root, or inside a group).
-    pub path: PathBuf,
+    /// The array's directory or prefix (an array at a store's root, or inside a group), with
+    /// the options that reach it.
+    pub location: Location,
     /// The array's metadata as read when it was opened (`zarr.json`, or `.zarray` with
     /// `.zattrs`, in zarrs' normalised form): how its chunks are laid out and decoded.
     pub metadata: serde_json::Value,
@@ -41,16 +44,28 @@ pub struct ZarrRef {
 }
 
 impl ZarrRef {
-    /// The array at `path` with the metadata read from it, not yet opened in this process.
-    pub fn new(path: PathBuf, metadata: serde_json::Value) -> ZarrRef {
-        ZarrRef { path, metadata, handle: Handle::default() }
+    /// The array at `location` with the metadata read from it, not yet opened in this process.
+    pub fn new(location: Location, metadata: serde_json::Value) -> ZarrRef {
+        ZarrRef { location, metadata, handle: Handle::default() }
     }
 }
 
 impl std::fmt::Debug for ZarrRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "zarr {}", self.path.display())
+        write!(f, "zarr {}", self.location)
     }
+}
+
+/// A stored chunk a task is about to read (see [`crate::exec::eval::stored_reads`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredRead<'a> {
+    /// The array.
+    pub source: &'a ZarrRef,
+    /// The chunk's row-major number in the array's chunk grid.
+    pub chunk: usize,
+    /// Whether the task reads the whole chunk (else only part of it, which the executor may
+    /// read in part).
+    pub whole: bool,
 }
 
 /// One variable of a NetCDF-3 or NetCDF-4 file.

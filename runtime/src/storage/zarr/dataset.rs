@@ -3,25 +3,20 @@
 //! consolidated metadata (`.zmetadata` in v2, inline in the v3 group) that xarray opens in
 //! one read.
 
-use std::fs;
-use std::path::Path;
-
 use serde_json::{json, Map, Value};
 
 use crate::io::cf::{self, StoredText, StoredVariable};
 use crate::array::DType;
 use crate::error::Error;
 use crate::labeled::{Attrs, Dataset};
-use super::read::{open_array, open_array_described};
-use super::write::create_group;
+use super::dir::Dir;
+use super::read::{array_metadata, open_array_described};
+use crate::storage::object::ObjectStores;
+use crate::storage::Location;
 use crate::zarr::{ToZarr, ZarrFormat};
 
-fn not_zarr(path: &Path, cause: impl Into<String>) -> Error {
-    Error::NotZarr { path: path.display().to_string(), cause: cause.into() }
-}
-
-fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
+fn not_zarr(dir: &Dir, cause: impl Into<String>) -> Error {
+    Error::NotZarr { path: dir.shown(), cause: cause.into() }
 }
 
 /// What a directory holds, by its metadata files.
@@ -32,28 +27,36 @@ enum Node {
     Nothing,
 }
 
-/// Each metadata file is read once: a v3 group's `zarr.json` holds its consolidated metadata,
-/// a v2 group's sits in `.zmetadata` beside it.
-fn node_at(path: &Path) -> Node {
-    if let Some(meta) = read_json(&path.join("zarr.json")) {
-        return match meta.get("node_type").and_then(|t| t.as_str()) {
+/// Each metadata document is read once, and consolidated metadata first, so that opening a
+/// consolidated store in an object store costs one request (v3: `zarr.json` holds it) or two
+/// (v2: `zarr.json` is missing, `.zmetadata` holds the rest, `.zgroup` and `.zattrs` too).
+fn node_at(dir: &Dir) -> Result<Node, Error> {
+    if let Some(meta) = dir.read_json("zarr.json")? {
+        return Ok(match meta.get("node_type").and_then(|t| t.as_str()) {
             Some("group") => Node::Group {
                 attrs: meta.get("attributes").and_then(|a| a.as_object()).cloned().unwrap_or_default(),
                 consolidated: consolidated_v3(&meta),
             },
             Some("array") => Node::Array,
             _ => Node::Nothing,
+        });
+    }
+    if let Some(zmetadata) = dir.read_json(".zmetadata")? {
+        let inline = zmetadata.get("metadata");
+        let attrs = match inline.and_then(|m| m.get(".zattrs")) {
+            Some(attrs) => attrs.as_object().cloned().unwrap_or_default(),
+            None => dir.read_json(".zattrs")?.and_then(|a| a.as_object().cloned()).unwrap_or_default(),
         };
+        return Ok(Node::Group { attrs, consolidated: consolidated_v2(&zmetadata) });
     }
-    if path.join(".zarray").is_file() {
-        return Node::Array;
+    if dir.read(".zarray")?.is_some() {
+        return Ok(Node::Array);
     }
-    let zmetadata = read_json(&path.join(".zmetadata"));
-    if zmetadata.is_some() || path.join(".zgroup").is_file() {
-        let attrs = read_json(&path.join(".zattrs")).and_then(|a| a.as_object().cloned()).unwrap_or_default();
-        return Node::Group { attrs, consolidated: zmetadata.as_ref().and_then(consolidated_v2) };
+    if dir.read(".zgroup")?.is_some() {
+        let attrs = dir.read_json(".zattrs")?.and_then(|a| a.as_object().cloned()).unwrap_or_default();
+        return Ok(Node::Group { attrs, consolidated: None });
     }
-    Node::Nothing
+    Ok(Node::Nothing)
 }
 
 /// The group's arrays (its direct children) from a v3 group's inline consolidated metadata.
@@ -103,21 +106,26 @@ fn v3_fill(value: &Value, dtype: DType) -> Option<f64> {
 /// Opens the Zarr group at `path` as a lazy [`Dataset`]: metadata and coordinates are read,
 /// data variables are not. Stores written by xarray (v2 or v3, consolidated or not) open
 /// with their dimension names, coordinates, CF-decoded values, times and attributes.
-pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
-    let path = &super::write::readable_location(path);
-    let (attrs, consolidated) = match node_at(path) {
+pub(crate) fn open_zarr(stores: &ObjectStores, at: &Location) -> Result<Dataset, Error> {
+    let dir = &match at.local_path() {
+        Some(path) => Dir::local(super::write::readable_location(&path)),
+        None => Dir::open(at, stores)?,
+    };
+    let (attrs, consolidated) = match node_at(dir)? {
         Node::Group { attrs, consolidated } => (attrs, consolidated),
-        Node::Array => return Err(not_zarr(path, "this is a Zarr array, not a group of them; open it with open_array")),
-        Node::Nothing if path.is_dir() => return Err(not_zarr(path, "no Zarr group metadata (.zgroup or zarr.json) here")),
-        Node::Nothing => return Err(not_zarr(path, "no such directory")),
+        Node::Array => return Err(not_zarr(dir, "this is a Zarr array, not a group of them; open it with open_array")),
+        Node::Nothing => match &dir.kind {
+            super::dir::DirKind::Local(path) if !path.is_dir() => return Err(not_zarr(dir, "no such directory")),
+            super::dir::DirKind::Local(_) => return Err(not_zarr(dir, "no Zarr group metadata (.zgroup or zarr.json) here")),
+            super::dir::DirKind::Remote(_) => return Err(not_zarr(dir, "no Zarr group metadata (zarr.json, .zmetadata or .zgroup) at this URL")),
+        },
     };
     let mut arrays = Vec::new();
     let mut texts = Vec::new();
     // An array of text is read whole, as labels; any other array that does not open is an
     // error naming it.
     let mut text_or = |name: &str, metadata: Option<Value>, error: Error| -> Result<(), Error> {
-        let location = path.join(name);
-        let Some((values, mut attrs, names)) = super::read::read_text_array(&location, metadata)? else { return Err(error) };
+        let Some((values, mut attrs, names)) = super::read::read_text_array(&dir.join(name), metadata)? else { return Err(error) };
         let dims = dim_names(names.as_deref(), values.ndim());
         attrs.remove("_ARRAY_DIMENSIONS");
         texts.push(StoredText { name: name.to_string(), dims, values, attrs });
@@ -128,26 +136,30 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
         // added without consolidating again).
         Some(described) => {
             for (name, metadata) in described {
-                match open_array_described(&path.join(&name), metadata.clone()) {
+                match open_array_described(&dir.join(&name), metadata.clone()) {
                     Ok(array) => arrays.push((name.clone(), array)),
                     Err(e) => text_or(&name, Some(metadata), e)?,
                 }
             }
         }
         None => {
-            let mut names: Vec<String> = fs::read_dir(path)
-                .map_err(|e| not_zarr(path, e.to_string()))?
-                .flatten()
-                .filter(|e| e.path().is_dir() && matches!(node_at(&e.path()), Node::Array))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect();
-            names.sort();
-            for name in names {
-                match open_array(&path.join(&name)) {
+            for name in dir.child_dirs()? {
+                let child = dir.join(&name);
+                // Subgroups and directories that hold no array are not variables.
+                let Some(metadata) = array_metadata(&child)? else { continue };
+                match open_array_described(&child, metadata.clone()) {
                     Ok(array) => arrays.push((name.clone(), array)),
-                    Err(e) => text_or(&name, None, e)?,
+                    Err(e) => text_or(&name, Some(metadata), e)?,
                 }
+            }
+        }
+    }
+    // Dimension coordinates are read as the dataset opens (as xarray loads them): in an object
+    // store their requests go out together rather than one after another.
+    for (name, array) in &arrays {
+        if array.dimension_names().is_some_and(|d| d.len() == 1 && d[0].as_deref() == Some(name.as_str())) {
+            if let crate::plan::Op::Zarr { source } = &array.plan().op {
+                (0..array.chunks()[0].len()).for_each(|chunk| super::read::prefetch(stores, source, chunk));
             }
         }
     }
@@ -173,9 +185,9 @@ pub(crate) fn open_zarr(path: &Path) -> Result<Dataset, Error> {
 
 /// Writes `dataset` as a Zarr store xarray opens (each variable in its own chunks,
 /// consolidated metadata) with `options`, all or nothing: the store appears only when
-/// complete, and a failed or interrupted write leaves what was at `path` untouched. Returns
+/// complete, and a failed or interrupted write leaves what was at `at` untouched. Returns
 /// the store, reopened.
-pub(crate) fn write_dataset(dataset: &Dataset, path: &Path, options: &ToZarr) -> Result<Dataset, Error> {
+pub(crate) fn write_dataset(stores: &ObjectStores, dataset: &Dataset, at: &Location, options: &ToZarr) -> Result<Dataset, Error> {
     let stored = cf::encode(dataset)?;
     if let Some(text) = cf::encode_text(dataset).first() {
         return Err(Error::Mismatch {
@@ -183,8 +195,7 @@ pub(crate) fn write_dataset(dataset: &Dataset, path: &Path, options: &ToZarr) ->
             reason: "it holds text, which Strata does not write to Zarr yet: write NetCDF (to_netcdf), or leave it out with drop_vars".into(),
         });
     }
-    super::write::write_staged(path, options.overwrite, |staging| {
-        create_group(staging, options.format, dataset.attrs())?;
+    super::write::write_staged(stores, at, options.overwrite, |dir| {
         for v in &stored {
             let mut opts = ToZarr { format: options.format, compressor: options.compressor.clone(), compute: options.compute.clone(), ..ToZarr::default() };
             opts.attributes = v.attrs.clone();
@@ -204,45 +215,51 @@ pub(crate) fn write_dataset(dataset: &Dataset, path: &Path, options: &ToZarr) ->
                 use base64::Engine;
                 opts.attributes.insert("_FillValue".into(), base64::engine::general_purpose::STANDARD.encode(f64::NAN.to_le_bytes()).into());
             }
-            super::write::write_array(&v.data, &staging.join(&v.name), &opts)?;
+            super::write::write_array_into(&v.data, &dir.join(&v.name), &opts)?;
         }
-        consolidate(staging, options.format)
+        let mut names: Vec<&str> = stored.iter().map(|v| v.name.as_str()).collect();
+        names.sort();
+        finish_group(dir, options.format, dataset.attrs(), &names)
     })?;
-    open_zarr(path)
+    open_zarr(stores, at)
 }
 
-/// Writes the store's consolidated metadata, as zarr-python's `consolidate_metadata`.
-fn consolidate(root: &Path, format: ZarrFormat) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::ZarrWrite { path: root.display().to_string(), cause: e.to_string() };
-    let mut names: Vec<String> = fs::read_dir(root).map_err(fail)?.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
-    names.sort();
+/// Writes the group's metadata once its arrays are written, consolidated as zarr-python's
+/// `consolidate_metadata` does, and in the order that makes the group visible last (v2:
+/// `.zgroup` after `.zmetadata`; v3: one `zarr.json`).
+fn finish_group(dir: &Dir, format: ZarrFormat, attrs: &Attrs, names: &[&str]) -> Result<(), Error> {
     let bytes = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    let attrs = Value::Object(attrs.clone());
     match format {
         ZarrFormat::V2 => {
+            let group = json!({ "zarr_format": 2 });
             let mut meta = Map::new();
-            for key in [".zgroup", ".zattrs"] {
-                meta.insert(key.into(), read_json(&root.join(key)).unwrap_or(json!({})));
-            }
-            for name in &names {
+            meta.insert(".zgroup".into(), group.clone());
+            meta.insert(".zattrs".into(), attrs.clone());
+            for name in names {
                 for key in [".zarray", ".zattrs"] {
-                    if let Some(v) = read_json(&root.join(name).join(key)) {
+                    if let Some(v) = dir.join(name).read_json(key)? {
                         meta.insert(format!("{name}/{key}"), v);
                     }
                 }
             }
             let doc = json!({ "zarr_consolidated_format": 1, "metadata": meta });
-            super::store::write_atomically(&root.join(".zmetadata"), &bytes(&doc)).map_err(fail)
+            dir.write(".zattrs", bytes(&attrs))?;
+            dir.write(".zmetadata", bytes(&doc))?;
+            dir.write(".zgroup", bytes(&group))
         }
         ZarrFormat::V3 => {
-            let mut group = read_json(&root.join("zarr.json")).unwrap_or(json!({}));
             let mut meta = Map::new();
-            for name in &names {
-                if let Some(v) = read_json(&root.join(name).join("zarr.json")) {
-                    meta.insert(name.clone(), v);
+            for name in names {
+                if let Some(v) = dir.join(name).read_json("zarr.json")? {
+                    meta.insert((*name).to_owned(), v);
                 }
             }
-            group["consolidated_metadata"] = json!({ "kind": "inline", "must_understand": false, "metadata": meta });
-            super::store::write_atomically(&root.join("zarr.json"), &bytes(&group)).map_err(fail)
+            let group = json!({
+                "zarr_format": 3, "node_type": "group", "attributes": attrs,
+                "consolidated_metadata": { "kind": "inline", "must_understand": false, "metadata": meta },
+            });
+            dir.write("zarr.json", bytes(&group))
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Zarr storage (v2 and v3) through zarrs: arrays read lazily chunk by chunk, and arrays
 //! written chunk by chunk without a reader ever seeing a half-written chunk or array
 //! ([`read`], [`write`]); groups of arrays as labeled datasets, as xarray reads and writes
-//! them ([`dataset`]). Stores are directories on the local filesystem.
+//! them ([`dataset`]). Stores are directories on the local filesystem or prefixes in an object
+//! store ([`dir`]).
 
 pub(crate) mod dataset;
+pub(crate) mod dir;
 pub(crate) mod read;
 pub(crate) mod store;
 pub(crate) mod write;

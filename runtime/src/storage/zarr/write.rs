@@ -10,7 +10,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -18,9 +17,12 @@ use crate::array::block::slice_info;
 use serde_json::{json, Map, Value};
 use zarrs::array::{Array, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
 
+use super::dir::{Dir, DirKind};
 use super::read::open_array;
+use super::store::PARTIAL_MARKER;
+use crate::storage::object::{ObjectStores, Remote};
+use crate::storage::Location;
 use crate::zarr::{BloscShuffle, Compressor, ToZarr, ZarrArray, ZarrFormat};
-use super::store::{AtomicFsStore, PARTIAL_MARKER};
 use crate::array::{Block, BlockElement, ChunkGrid, DType};
 use crate::error::Error;
 use crate::exec::for_each_region;
@@ -55,9 +57,18 @@ fn codec_v3(compressor: Compressor, dtype: DType) -> Option<Value> {
     })
 }
 
-/// Computes `node` and writes it as a Zarr array at `path`; returns the written array, opened.
-pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Result<ZarrArray, Error> {
-    let shown = path.display().to_string();
+/// Computes `node` and writes it as a Zarr array at `at`, all or nothing (see
+/// [`write_staged`]); returns the written array, opened.
+pub(crate) fn write_array(stores: &ObjectStores, node: &NodeRef, at: &Location, options: &ToZarr) -> Result<ZarrArray, Error> {
+    write_staged(stores, at, options.overwrite, |dir| write_array_into(node, dir, options))?;
+    open_array(stores, at)
+}
+
+/// Computes `node` and writes it as a Zarr array into `dir`: its chunks first, its metadata
+/// last, so that where `dir` is the final place (a new store in a bucket) no reader sees an
+/// array before its chunks are all there.
+pub(crate) fn write_array_into(node: &NodeRef, dir: &Dir, options: &ToZarr) -> Result<(), Error> {
+    let shown = dir.shown();
     let fail = |cause: String| Error::ZarrWrite { path: shown.clone(), cause };
     if let Some(error) = node.first_error() {
         return Err(error);
@@ -65,30 +76,94 @@ pub(crate) fn write_array(node: &NodeRef, path: &Path, options: &ToZarr) -> Resu
     let shape = node.shape();
     let chunks = options.chunks.clone().unwrap_or_else(|| node.grid.chunk_shape());
     let layout = Layout::new(&shape, chunks, options.shards.clone(), options.format).map_err(&fail)?;
-    write_staged(path, options.overwrite, |staging| {
-        let fill = options.fill_value.unwrap_or(if node.dtype.is_float() { f64::NAN } else { 0.0 });
-        let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
-        let array = Array::new_with_metadata(Arc::new(AtomicFsStore::new(staging)), "/", metadata)
-            .map_err(|e| fail(e.to_string()))?;
-        array
-            .store_metadata_opt(&zarrs::array::ArrayMetadataOptions::default().with_include_zarrs_metadata(false))
-            .map_err(|e| fail(e.to_string()))?;
-        let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
-        let grid_shape = grid.grid_shape();
-        for_each_region(node, &grid, &options.compute, |index, _region, block| {
-            let indices = super::unravel(index, &grid_shape);
-            let block = pad(block, &layout.file_shape, fill);
-            crate::with_block!(&block, values, _T => array.store_chunk(&indices, values))
-                .map_err(|e| fail(format!("chunk {indices:?}: {e}")))
-        })
+    let fill = options.fill_value.unwrap_or(if node.dtype.is_float() { f64::NAN } else { 0.0 });
+    let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
+    let array = Array::new_with_metadata(dir.writable(), "/", metadata).map_err(|e| fail(e.to_string()))?;
+    let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
+    let grid_shape = grid.grid_shape();
+    for_each_region(node, &grid, &options.compute, |index, _region, block| {
+        let indices = super::unravel(index, &grid_shape);
+        let block = pad(block, &layout.file_shape, fill);
+        crate::with_block!(&block, values, _T => array.store_chunk(&indices, values)).map_err(|e| fail(format!("chunk {indices:?}: {e}")))
     })?;
-    open_array(path)
+    array
+        .store_metadata_opt(&zarrs::array::ArrayMetadataOptions::default().with_include_zarrs_metadata(false))
+        .map_err(|e| fail(e.to_string()))
 }
 
-/// Writes a directory at `path` all or nothing: `write` fills a hidden staging directory,
-/// which replaces `path` only once complete. An error (or an interrupt) removes it and leaves
-/// `path` as it was; debris of writers that were killed is cleaned up first.
-pub(crate) fn write_staged(path: &Path, overwrite: bool, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
+/// Writes a Zarr node at `at` all or nothing: `write` fills a directory that becomes `at`
+/// only once complete. An error (or an interrupt) leaves `at` as it was.
+///
+/// On a local file system, `write` fills a hidden staging directory that replaces `at` by
+/// rename; debris of writers that were killed is cleaned up first. In an object store,
+/// where nothing renames a directory, see [`write_staged_remote`].
+pub(crate) fn write_staged(stores: &ObjectStores, at: &Location, overwrite: bool, write: impl FnOnce(&Dir) -> Result<(), Error>) -> Result<(), Error> {
+    match at.local_path() {
+        Some(path) => write_staged_local(&path, overwrite, |staging| write(&Dir::local(staging))),
+        None => {
+            let target = stores.remote(at)?;
+            write_staged_remote(&target, overwrite, |remote| write(&Dir { at: Location::new(remote.url(), at.storage()), kind: DirKind::Remote(remote.clone()) }))
+        }
+    }
+}
+
+/// Marks a directory in an object store as being written: written first and deleted last, so
+/// that what a killed writer left is recognised as debris and removed by the next write.
+const WRITING_MARKER: &str = ".strata-writing";
+
+/// Whether `key` is Zarr metadata (what makes a node visible to readers).
+fn is_metadata(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    matches!(name, "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata")
+}
+
+/// [`write_staged`] in an object store, which has no rename: what makes a store visible is its
+/// root metadata, so that is written last.
+///
+/// - Nothing at `target` (or only a killed writer's debris): `write` fills `target` itself,
+///   chunks before metadata; on error everything it wrote is deleted.
+/// - A store at `target`, with `overwrite`: `write` fills a hidden sibling prefix, so a
+///   failed write leaves the old store whole. Then the old store's root metadata is deleted
+///   (it disappears, rather than mixing old and new), the new keys are copied in by the
+///   server (chunks, then metadata, the root's last), keys of the old store that the new one
+///   lacks are deleted, and so is the staging prefix.
+fn write_staged_remote(target: &Remote, overwrite: bool, write: impl FnOnce(&Remote) -> Result<(), Error>) -> Result<(), Error> {
+    let existing = target.list()?;
+    let debris = existing.iter().any(|k| k == WRITING_MARKER);
+    let is_store = existing.iter().any(|k| !k.contains('/') && is_metadata(k));
+    if !existing.is_empty() && !debris && !overwrite {
+        return Err(Error::AlreadyExists { path: target.url().to_owned() });
+    }
+    if existing.is_empty() || debris || !is_store {
+        target.delete(&existing)?;
+        target.put(WRITING_MARKER, bytes::Bytes::from(format!("pid {}", std::process::id())))?;
+        if let Err(error) = write(target) {
+            let _ = target.delete_all();
+            return Err(error);
+        }
+        return target.delete(&[WRITING_MARKER.to_owned()]);
+    }
+    let name = target.url().rsplit('/').next().unwrap_or_default().to_owned();
+    let staging = target.sibling(&format!(".{name}{PARTIAL_MARKER}-{}", std::process::id()));
+    staging.delete_all()?;
+    if let Err(error) = write(&staging) {
+        let _ = staging.delete_all();
+        return Err(error);
+    }
+    let new = staging.list()?;
+    let root_metadata: Vec<String> = existing.iter().filter(|k| !k.contains('/') && is_metadata(k)).cloned().collect();
+    target.delete(&root_metadata)?;
+    let (metadata, chunks): (Vec<String>, Vec<String>) = new.iter().cloned().partition(|k| is_metadata(k));
+    let (root, inner): (Vec<String>, Vec<String>) = metadata.into_iter().partition(|k| !k.contains('/'));
+    staging.copy_to(target, &chunks)?;
+    staging.copy_to(target, &inner)?;
+    let stale: Vec<String> = existing.iter().filter(|k| !new.contains(k) && !root_metadata.contains(k)).cloned().collect();
+    target.delete(&stale)?;
+    staging.copy_to(target, &root)?;
+    staging.delete_all()
+}
+
+fn write_staged_local(path: &Path, overwrite: bool, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
     let shown = path.display().to_string();
     let fail = |cause: String| Error::ZarrWrite { path: shown.clone(), cause };
     recover(path);
@@ -311,18 +386,20 @@ fn replace(staging: &Path, path: &Path) -> std::io::Result<()> {
 
 /// Creates a Zarr group at `path` (metadata only), so that arrays written inside it form one
 /// store zarr-python and xarray open as a whole.
-pub(crate) fn create_group(path: &Path, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::ZarrWrite { path: path.display().to_string(), cause: e.to_string() };
-    fs::create_dir_all(path).map_err(fail)?;
+pub(crate) fn create_group(dir: &Dir, format: ZarrFormat, attributes: &Map<String, Value>) -> Result<(), Error> {
+    if let DirKind::Local(path) = &dir.kind {
+        fs::create_dir_all(path).map_err(|e| Error::ZarrWrite { path: dir.shown(), cause: e.to_string() })?;
+    }
     let json = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     match format {
+        // The attributes first: `.zgroup` is what makes the group visible.
         ZarrFormat::V2 => {
-            super::store::write_atomically(&path.join(".zgroup"), &json(&json!({ "zarr_format": 2 }))).map_err(fail)?;
-            super::store::write_atomically(&path.join(".zattrs"), &json(&Value::Object(attributes.clone()))).map_err(fail)
+            dir.write(".zattrs", json(&Value::Object(attributes.clone())))?;
+            dir.write(".zgroup", json(&json!({ "zarr_format": 2 })))
         }
         ZarrFormat::V3 => {
             let meta = json!({ "zarr_format": 3, "node_type": "group", "attributes": attributes });
-            super::store::write_atomically(&path.join("zarr.json"), &json(&meta)).map_err(fail)
+            dir.write("zarr.json", json(&meta))
         }
     }
 }
