@@ -16,82 +16,28 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import s3fs
 import xarray as xr
 import zarr
 
 from conftest import cargo_example
+from s3_server import KEY, SECRET, S3Server, start_s3
 
 BUCKET = "strata-test"
-KEY, SECRET = "testing", "testing"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class S3Server:
-    endpoint: str
-    log: Path
-    process: subprocess.Popen
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment a Strata process reaches the server with: only the standard
-        variables, as a user's shell would have them."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1", AWS_ENDPOINT_URL=self.endpoint)
-        env.update(extra)
-        return env
-
-    def storage_options(self) -> dict:
-        return {"endpoint_url": self.endpoint, "key": KEY, "secret": SECRET}
-
-    def fs(self) -> s3fs.S3FileSystem:
-        return s3fs.S3FileSystem(**self.storage_options(), skip_instance_cache=True)
-
-    def requests(self) -> list[str]:
-        """The request lines the server logged so far ("GET /bucket/key HTTP/1.1")."""
-        text = self.log.read_text(errors="replace")
-        return re.findall(r'"((?:GET|HEAD|PUT|POST|DELETE) [^"]*)"', text)
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory) -> S3Server:
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    binary = Path(sys.executable).parent / "moto_server"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
-    server = S3Server(f"http://127.0.0.1:{port}", log, process)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"moto_server did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    server = start_s3(tmp_path_factory.mktemp("moto"))
     server.fs().mkdir(BUCKET)
     yield server
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -285,28 +231,14 @@ def test_missing_stores_and_arrays_are_named_in_the_error(zarr_tool, labeled_too
 def test_wrong_credentials_are_a_clear_error(labeled_tool, tmp_path):
     """A server that checks signatures (moto with authentication on) refuses an unknown key:
     the error says access was denied and names the URL."""
-    port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="0")
-    log = tmp_path / "moto-auth.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
+    server = start_s3(tmp_path, env=dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="0"))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID="AKIANOTAREALKEY00000", AWS_SECRET_ACCESS_KEY="wrong", AWS_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+        env = server.env(AWS_ACCESS_KEY_ID="AKIANOTAREALKEY00000", AWS_SECRET_ACCESS_KEY="wrong")
         done = run_tool(labeled_tool, ["describe", f"s3://{BUCKET}/sst.zarr"], env, timeout=120)
         assert done.returncode != 0
         assert f"s3://{BUCKET}/sst.zarr" in done.stderr and "access denied" in done.stderr, done.stderr
     finally:
-        proc.kill()
-        proc.wait()
+        server.stop()
 
 
 class FaultyServer:

@@ -7,7 +7,7 @@ pub use crate::array::{
 pub use crate::bag::Bag;
 pub use crate::delayed::{delayed, join_all, Delayed, TaskGraph};
 pub use crate::error::Error as StrataError;
-pub use crate::io::{open_dataset, open_mfdataset, open_zarr};
+pub use crate::io::{open_dataset, open_dataset_with, open_mfdataset, open_zarr};
 pub use crate::labeled::{
     concat, nearest, nearest_within, Boundary, Calendar, Coordinate, DataArray, Dataset, DateTime, Values,
 };

@@ -138,8 +138,10 @@ pub struct Location {
     storage: Storage,
 }
 
-/// The schemes an object store serves.
-const REMOTE_SCHEMES: [&str; 6] = ["s3", "s3a", "gs", "gcs", "http", "https"];
+/// The schemes an object store serves, and `reference`: a reference set (kerchunk's JSON)
+/// whose URL follows (`reference://refs.json`, `reference://s3://bucket/refs.json`), read as
+/// a Zarr store; a node inside it follows a `#` (`reference://refs.json#sst`).
+const REMOTE_SCHEMES: [&str; 7] = ["s3", "s3a", "gs", "gcs", "http", "https", "reference"];
 
 impl Location {
     /// `url` (a path, `file://`, `s3://`, `gs://`, `http(s)://`) reached with `storage`.
@@ -184,15 +186,18 @@ impl Location {
 
     /// The entry `name` inside this directory.
     pub fn join(&self, name: &str) -> Location {
-        match self.local_path() {
-            Some(path) => Location { url: path.join(name).to_string_lossy().into_owned(), storage: self.storage.clone() },
-            None => Location { url: format!("{}/{}", self.url, name.trim_matches('/')), storage: self.storage.clone() },
-        }
+        let name = name.trim_matches('/');
+        let url = match self.local_path() {
+            Some(path) => path.join(name).to_string_lossy().into_owned(),
+            None if self.scheme() == Some("reference") && !self.url.contains('#') => format!("{}#{name}", self.url),
+            None => format!("{}/{name}", self.url),
+        };
+        Location { url, storage: self.storage.clone() }
     }
 
     /// The last component of the path or URL.
     pub fn name(&self) -> &str {
-        self.url.rsplit('/').next().unwrap_or(&self.url)
+        self.url.rsplit(['/', '#']).next().unwrap_or(&self.url)
     }
 }
 
@@ -240,6 +245,9 @@ mod tests {
         assert_eq!(sst.name(), "sst");
         assert!(sst.storage().anon);
         assert_eq!(Location::local("/tmp/a").join("b").url(), "/tmp/a/b");
+        let refs = Location::new("reference://s3://b/refs.json", &s).join("sst");
+        assert_eq!((refs.url(), refs.scheme(), refs.name()), ("reference://s3://b/refs.json#sst", Some("reference"), "sst"));
+        assert_eq!(refs.join("x").url(), "reference://s3://b/refs.json#sst/x");
     }
 
     #[test]

@@ -12,13 +12,29 @@ use serde_json::json;
 use crate::error::Error;
 use crate::executor::executor;
 use crate::labeled::{Dataset, Variable};
+use crate::storage::{Location, Storage};
 
 pub use crate::zarr::{open_zarr, open_zarr_with};
 
 /// Opens a NetCDF-3 or NetCDF-4 file as a lazy [`Dataset`] (xarray's `open_dataset`), with CF
 /// decoding. Variables of types the runtime has no equivalent for (strings, chars,
 /// compounds) are left out.
+///
+/// `reference://refs.json` (or `reference://s3://bucket/refs.json`) opens a reference set
+/// instead: kerchunk's JSON, which VirtualiZarr writes too, describing a Zarr store whose
+/// chunks are byte ranges of other files (a year of daily NetCDF-4 files as one dataset,
+/// read where they lie). The files it points into are reached as [`open_dataset_with`]'s
+/// storage options say.
 pub fn open_dataset(path: impl AsRef<Path>) -> Result<Dataset, Error> {
+    open_dataset_with(path, &Storage::default())
+}
+
+/// [`open_dataset`] with the options that reach an object store (see [`Storage`]).
+pub fn open_dataset_with(path: impl AsRef<Path>, storage: &Storage) -> Result<Dataset, Error> {
+    let at = Location::parse(path.as_ref(), storage);
+    if at.scheme() == Some("reference") {
+        return executor().open_zarr(&at);
+    }
     executor().open_netcdf(path.as_ref())
 }
 

@@ -23,6 +23,7 @@ use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStore
 use tokio::sync::Semaphore;
 
 use crate::error::Error;
+use crate::storage::references::ReferenceSet;
 use crate::storage::{Location, Storage};
 
 /// Requests in flight at once, across all stores: S3 serves dozens per connection pool
@@ -36,6 +37,8 @@ const MAX_IN_FLIGHT: usize = 64;
 pub(crate) struct ObjectStores {
     io: OnceLock<Result<Io, String>>,
     clients: Mutex<HashMap<(String, Storage), Arc<dyn ObjectStore>>>,
+    /// Reference sets read so far, by URL and options: read and parsed once per process.
+    references: Mutex<HashMap<Location, Arc<ReferenceSet>>>,
 }
 
 /// The runtime requests run on and the limit they share.
@@ -74,6 +77,16 @@ impl ObjectStores {
             Ok(Io { handle, limit: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) })
         });
         io.clone().map_err(|cause| Error::Storage { url: String::new(), cause })
+    }
+
+    /// The reference set at `at` (its file's path or URL), read once per process.
+    pub(crate) fn references(&self, at: &Location) -> Result<Arc<ReferenceSet>, Error> {
+        if let Some(set) = self.references.lock().unwrap_or_else(|p| p.into_inner()).get(at) {
+            return Ok(set.clone());
+        }
+        let set = Arc::new(ReferenceSet::open(at, self)?);
+        self.references.lock().unwrap_or_else(|p| p.into_inner()).insert(at.clone(), set.clone());
+        Ok(set)
     }
 
     /// The directory `at` names in its object store (an error for a local path).
@@ -350,6 +363,12 @@ impl Remote {
             }
         }
         self.io.block_on(self.get_async(key, None))
+    }
+
+    /// The part `range` of the value at `key` (all of it for `None`), `None` when there is
+    /// no such key.
+    pub(crate) fn get_range(&self, key: &str, range: Option<GetRange>) -> Result<Option<Bytes>, Error> {
+        self.io.block_on(self.get_async(key, range))
     }
 
     /// The parts `ranges` of the value at `key` (adjacent and nearby ranges fetched as one

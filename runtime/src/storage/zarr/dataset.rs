@@ -117,7 +117,7 @@ pub(crate) fn open_zarr(stores: &ObjectStores, at: &Location) -> Result<Dataset,
         Node::Nothing => match &dir.kind {
             super::dir::DirKind::Local(path) if !path.is_dir() => return Err(not_zarr(dir, "no such directory")),
             super::dir::DirKind::Local(_) => return Err(not_zarr(dir, "no Zarr group metadata (.zgroup or zarr.json) here")),
-            super::dir::DirKind::Remote(_) => return Err(not_zarr(dir, "no Zarr group metadata (zarr.json, .zmetadata or .zgroup) at this URL")),
+            _ => return Err(not_zarr(dir, "no Zarr group metadata (zarr.json, .zmetadata or .zgroup) at this URL")),
         },
     };
     let mut arrays = Vec::new();
@@ -143,6 +143,9 @@ pub(crate) fn open_zarr(stores: &ObjectStores, at: &Location) -> Result<Dataset,
             }
         }
         None => {
+            if matches!(dir.at.scheme(), Some("http" | "https")) {
+                return Err(not_zarr(dir, "an HTTP server cannot list the arrays of a store without consolidated metadata: consolidate it (zarr.consolidate_metadata), or open each array with open_array"));
+            }
             for name in dir.child_dirs()? {
                 let child = dir.join(&name);
                 // Subgroups and directories that hold no array are not variables.

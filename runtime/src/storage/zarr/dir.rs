@@ -14,6 +14,7 @@ use super::store::{write_atomically, AtomicFsStore};
 use crate::error::Error;
 use crate::storage::object::zarr_store::RemoteStore;
 use crate::storage::object::{ObjectStores, Remote};
+use crate::storage::references::{ReferenceSet, ReferenceStore};
 use crate::storage::Location;
 
 /// The directory of a Zarr group or array.
@@ -28,14 +29,21 @@ pub(crate) struct Dir {
 pub(crate) enum DirKind {
     Local(PathBuf),
     Remote(Remote),
+    /// A node of a reference set (read-only).
+    Reference { set: Arc<ReferenceSet>, prefix: String },
 }
 
 impl Dir {
     /// The directory `at` names: a local path as it is, a URL through its object store.
     pub(crate) fn open(at: &Location, stores: &ObjectStores) -> Result<Dir, Error> {
-        let kind = match at.local_path() {
-            Some(path) => DirKind::Local(path),
-            None => DirKind::Remote(stores.remote(at)?),
+        let kind = match (at.local_path(), at.scheme()) {
+            (Some(path), _) => DirKind::Local(path),
+            (None, Some("reference")) => {
+                let rest = &at.url()["reference://".len()..];
+                let (file, prefix) = rest.split_once('#').unwrap_or((rest, ""));
+                DirKind::Reference { set: stores.references(&Location::new(file, at.storage()))?, prefix: prefix.to_owned() }
+            }
+            (None, _) => DirKind::Remote(stores.remote(at)?),
         };
         Ok(Dir { at: at.clone(), kind })
     }
@@ -51,6 +59,7 @@ impl Dir {
         let kind = match &self.kind {
             DirKind::Local(path) => DirKind::Local(path.join(name)),
             DirKind::Remote(remote) => DirKind::Remote(remote.join(name)),
+            DirKind::Reference { set, prefix } => DirKind::Reference { set: set.clone(), prefix: join_key(prefix, name) },
         };
         Dir { at: self.at.join(name), kind }
     }
@@ -60,6 +69,7 @@ impl Dir {
         match &self.kind {
             DirKind::Local(path) => path.display().to_string(),
             DirKind::Remote(remote) => remote.url().to_owned(),
+            DirKind::Reference { .. } => self.at.url().to_owned(),
         }
     }
 
@@ -72,6 +82,7 @@ impl Dir {
                 Err(e) => Err(Error::NotZarr { path: path.join(key).display().to_string(), cause: e.to_string() }),
             },
             DirKind::Remote(remote) => Ok(remote.get(key)?.map(|b| b.to_vec())),
+            DirKind::Reference { set, prefix } => Ok(set.get(&join_key(prefix, key))?.map(|b| b.to_vec())),
         }
     }
 
@@ -86,6 +97,7 @@ impl Dir {
         match &self.kind {
             DirKind::Local(path) => write_atomically(&path.join(key), &bytes).map_err(|e| Error::ZarrWrite { path: path.join(key).display().to_string(), cause: e.to_string() }),
             DirKind::Remote(remote) => remote.put(key, bytes.into()),
+            DirKind::Reference { .. } => Err(self.read_only()),
         }
     }
 
@@ -99,6 +111,7 @@ impl Dir {
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect(),
             DirKind::Remote(remote) => remote.child_dirs()?,
+            DirKind::Reference { set, prefix } => set.children(prefix),
         };
         names.retain(|n| !n.starts_with('.'));
         names.sort();
@@ -110,14 +123,29 @@ impl Dir {
         Ok(match &self.kind {
             DirKind::Local(path) => Arc::new(FilesystemStore::new(path).map_err(|e| Error::NotZarr { path: path.display().to_string(), cause: e.to_string() })?),
             DirKind::Remote(remote) => RemoteStore::new(remote.clone()),
+            DirKind::Reference { set, prefix } => Arc::new(ReferenceStore { set: set.clone(), prefix: prefix.clone() }),
         })
     }
 
     /// A zarrs store writing this directory, each key atomically.
-    pub(crate) fn writable(&self) -> Arc<dyn WritableStorageTraits> {
+    pub(crate) fn writable(&self) -> Result<Arc<dyn WritableStorageTraits>, Error> {
         match &self.kind {
-            DirKind::Local(path) => Arc::new(AtomicFsStore::new(path)),
-            DirKind::Remote(remote) => RemoteStore::new(remote.clone()),
+            DirKind::Local(path) => Ok(Arc::new(AtomicFsStore::new(path))),
+            DirKind::Remote(remote) => Ok(RemoteStore::new(remote.clone())),
+            DirKind::Reference { .. } => Err(self.read_only()),
         }
+    }
+
+    fn read_only(&self) -> Error {
+        Error::ZarrWrite { path: self.shown(), cause: "a reference set is read-only: write the dataset to a Zarr store or a NetCDF file".into() }
+    }
+}
+
+/// `key` inside the node `prefix` of a reference set.
+fn join_key(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}/{key}")
     }
 }

@@ -38,7 +38,7 @@ impl OpenedZarr {
         let chunk_shape = array.chunk_shape(&vec![0; ndim]).map_err(|e| e.to_string())?.iter().map(|n| n.get() as usize).collect();
         let remote = match &dir.kind {
             DirKind::Remote(remote) => Some(remote.clone()),
-            DirKind::Local(_) => None,
+            DirKind::Local(_) | DirKind::Reference { .. } => None,
         };
         Ok(OpenedZarr { array, grid_shape, chunk_shape, remote })
     }

@@ -78,7 +78,7 @@ pub(crate) fn write_array_into(node: &NodeRef, dir: &Dir, options: &ToZarr) -> R
     let layout = Layout::new(&shape, chunks, options.shards.clone(), options.format).map_err(&fail)?;
     let fill = options.fill_value.unwrap_or(if node.dtype.is_float() { f64::NAN } else { 0.0 });
     let metadata = metadata(node.dtype, &shape, &layout, fill, options).map_err(&fail)?;
-    let array = Array::new_with_metadata(dir.writable(), "/", metadata).map_err(|e| fail(e.to_string()))?;
+    let array = Array::new_with_metadata(dir.writable()?, "/", metadata).map_err(|e| fail(e.to_string()))?;
     let grid = ChunkGrid::regular(&shape, &layout.file_shape)?;
     let grid_shape = grid.grid_shape();
     for_each_region(node, &grid, &options.compute, |index, _region, block| {
@@ -98,6 +98,9 @@ pub(crate) fn write_array_into(node: &NodeRef, dir: &Dir, options: &ToZarr) -> R
 /// rename; debris of writers that were killed is cleaned up first. In an object store,
 /// where nothing renames a directory, see [`write_staged_remote`].
 pub(crate) fn write_staged(stores: &ObjectStores, at: &Location, overwrite: bool, write: impl FnOnce(&Dir) -> Result<(), Error>) -> Result<(), Error> {
+    if at.scheme() == Some("reference") {
+        return Err(Error::ZarrWrite { path: at.to_string(), cause: "a reference set is read-only: write the dataset to a Zarr store or a NetCDF file".into() });
+    }
     match at.local_path() {
         Some(path) => write_staged_local(&path, overwrite, |staging| write(&Dir::local(staging))),
         None => {
