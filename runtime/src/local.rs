@@ -82,8 +82,8 @@ impl Executor for LocalExecutor {
     }
 
     fn prefetch(&self, reads: &[StoredRead<'_>]) {
-        for read in reads.iter().filter(|r| r.whole) {
-            zarr::read::prefetch(&self.stores, read.source, read.chunk);
+        for read in reads {
+            zarr::read::prefetch(&self.stores, read.source, read.chunk, read.whole);
         }
     }
 

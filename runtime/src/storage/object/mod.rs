@@ -353,16 +353,20 @@ impl Remote {
         prefetched.insert(path, Prefetched { started: Instant::now(), request });
     }
 
+    /// The value at `key` if it was fetched ahead (waiting for the request to finish), taken
+    /// out of the prefetched values; `None` when it was not, or its request was lost.
+    pub(crate) fn take_prefetched(&self, key: &str) -> Option<Result<Option<Bytes>, Error>> {
+        let ahead = self.prefetched.lock().unwrap_or_else(|p| p.into_inner()).remove(self.path(key).as_ref())?;
+        // A request that panicked or was aborted is made again by the caller.
+        self.io.block_on(ahead.request).ok()
+    }
+
     /// The value at `key`, `None` when there is none: fetched ahead, or now.
     pub(crate) fn get(&self, key: &str) -> Result<Option<Bytes>, Error> {
-        let ahead = self.prefetched.lock().unwrap_or_else(|p| p.into_inner()).remove(self.path(key).as_ref());
-        if let Some(ahead) = ahead {
-            // A request that panicked or was aborted is made again.
-            if let Ok(result) = self.io.block_on(ahead.request) {
-                return result;
-            }
+        match self.take_prefetched(key) {
+            Some(result) => result,
+            None => self.io.block_on(self.get_async(key, None)),
         }
-        self.io.block_on(self.get_async(key, None))
     }
 
     /// The part `range` of the value at `key` (all of it for `None`), `None` when there is

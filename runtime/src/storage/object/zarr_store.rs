@@ -33,6 +33,23 @@ impl ReadableStorageTraits for RemoteStore {
 
     fn get_partial_many<'a>(&'a self, key: &StoreKey, byte_ranges: ByteRangeIterator<'a>) -> Result<MaybeBytesIterator<'a>, StorageError> {
         let ranges: Vec<ByteRange> = byte_ranges.collect();
+        // A value fetched ahead serves any ranges of it (zarrs reads a compressed chunk "in
+        // part" as one range over all of it).
+        if let Some(fetched) = self.0.take_prefetched(key.as_str()) {
+            let Some(bytes) = fetched.map_err(failed)? else { return Ok(None) };
+            let size = bytes.len() as u64;
+            let parts: Vec<Result<Bytes, StorageError>> = ranges
+                .iter()
+                .map(|r| {
+                    let (start, end) = (r.start(size), r.end(size));
+                    if start > end || end > size {
+                        return Err(StorageError::Other(format!("{}: bytes {start}..{end} of a {size}-byte value", key.as_str())));
+                    }
+                    Ok(bytes.slice(start as usize..end as usize))
+                })
+                .collect();
+            return Ok(Some(Box::new(parts.into_iter())));
+        }
         let bounded: Option<Vec<std::ops::Range<u64>>> = ranges
             .iter()
             .map(|r| match r {

@@ -162,7 +162,7 @@ pub(crate) fn open_zarr(stores: &ObjectStores, at: &Location) -> Result<Dataset,
     for (name, array) in &arrays {
         if array.dimension_names().is_some_and(|d| d.len() == 1 && d[0].as_deref() == Some(name.as_str())) {
             if let crate::plan::Op::Zarr { source } = &array.plan().op {
-                (0..array.chunks()[0].len()).for_each(|chunk| super::read::prefetch(stores, source, chunk));
+                (0..array.chunks()[0].len()).for_each(|chunk| super::read::prefetch(stores, source, chunk, true));
             }
         }
     }

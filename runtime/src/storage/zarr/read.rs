@@ -179,16 +179,24 @@ fn dimension_names(metadata: &Value, attributes: &Map<String, Value>) -> Option<
 }
 
 /// Starts fetching the chunk numbered `index` (row-major) of the array `source` describes, for
-/// a task that will read it whole: only arrays in object stores are fetched ahead; a local
-/// array, or one that does not open, is left to the task (which reports the error).
-pub(crate) fn prefetch(stores: &ObjectStores, source: &ZarrRef, index: usize) {
-    if source.location.scheme().is_none() {
+/// a task that will read it (`whole`, or only part of it). Only arrays in object stores are
+/// fetched ahead; a local array, or one that does not open, is left to the task (which
+/// reports the error). Part of a sharded chunk is left to zarrs too, which reads the shard's
+/// index and then only the inner chunks it needs; any other chunk is one object, read whole
+/// whatever part of it a task keeps.
+pub(crate) fn prefetch(stores: &ObjectStores, source: &ZarrRef, index: usize, whole: bool) {
+    if source.location.scheme().is_none() || (!whole && is_sharded(&source.metadata)) {
         return;
     }
     let Ok(opened) = source.handle.get_or_open(|| OpenedZarr::from_ref(stores, source)) else { return };
     let Some(remote) = &opened.remote else { return };
     let indices = super::unravel(index, &opened.grid_shape);
     remote.prefetch(opened.array.chunk_key(&indices).as_str());
+}
+
+/// Whether an array's metadata stores its chunks in shards.
+fn is_sharded(metadata: &Value) -> bool {
+    metadata.get("codecs").and_then(Value::as_array).is_some_and(|codecs| codecs.iter().any(|c| c.get("name").and_then(Value::as_str) == Some("sharding_indexed")))
 }
 
 /// Reads `part` (array coordinates) of the chunk numbered `index` (row-major), whose
