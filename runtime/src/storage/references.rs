@@ -159,15 +159,18 @@ impl ReferenceSet {
                         file.read_exact_at(&mut buffer, *offset).map_err(|e| failed(format!("bytes {offset}..{}: {e}", offset + length)))?;
                         Ok(Some(Bytes::from(buffer)))
                     }
-                    Target::Remote { dir, name: object } => {
-                        let range = match length {
-                            Some(n) => Some(GetRange::Bounded(*offset..offset + n)),
-                            None if *offset == 0 => None,
-                            None => Some(GetRange::Offset(*offset)),
-                        };
-                        dir.get_range(object, range)?.map(Some).ok_or_else(|| failed("no such object".into()))
-                    }
+                    Target::Remote { dir, name: object } => dir.get_range(object, range(*offset, *length))?.map(Some).ok_or_else(|| failed("no such object".into())),
                 }
+            }
+        }
+    }
+
+    /// Starts fetching the bytes of `key` where they lie in an object store (local files
+    /// and inline values are read when asked).
+    pub(crate) fn prefetch(&self, key: &str) {
+        if let Some(Reference::Range { target, offset, length }) = self.refs.get(key) {
+            if let (_, Target::Remote { dir, name }) = &self.targets[*target] {
+                dir.prefetch(name, range(*offset, *length));
             }
         }
     }
@@ -178,6 +181,15 @@ impl ReferenceSet {
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         let names: BTreeSet<String> = self.refs.keys().filter_map(|k| k.strip_prefix(&prefix)?.split_once('/').map(|(n, _)| n.to_owned())).collect();
         names.into_iter().collect()
+    }
+}
+
+/// The part of an object a reference names (`None`: all of it).
+fn range(offset: u64, length: Option<u64>) -> Option<GetRange> {
+    match length {
+        Some(n) => Some(GetRange::Bounded(offset..offset + n)),
+        None if offset == 0 => None,
+        None => Some(GetRange::Offset(offset)),
     }
 }
 

@@ -212,6 +212,14 @@ pub(crate) struct Remote {
     prefetched: Arc<Mutex<HashMap<String, Prefetched>>>,
 }
 
+/// What names a value fetched ahead: its full path and the part of it.
+fn prefetch_id(path: &ObjectPath, range: Option<&GetRange>) -> String {
+    match range {
+        None => path.to_string(),
+        Some(range) => format!("{path}#{range}"),
+    }
+}
+
 /// A value fetched ahead: the request, running on the I/O runtime.
 struct Prefetched {
     started: Instant,
@@ -333,11 +341,12 @@ impl Remote {
         }
     }
 
-    /// Starts fetching the value at `key` for a task that will soon [`get`](Self::get) it.
-    pub(crate) fn prefetch(&self, key: &str) {
-        let path = self.path(key).to_string();
+    /// Starts fetching the value at `key` (or its part `range`) for a task that will soon
+    /// read it ([`get`](Self::get), [`take_prefetched`](Self::take_prefetched)).
+    pub(crate) fn prefetch(&self, key: &str, range: Option<GetRange>) {
+        let id = prefetch_id(&self.path(key), range.as_ref());
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
-        if prefetched.contains_key(&path) || self.known_missing(key) {
+        if prefetched.contains_key(&id) || self.known_missing(key) {
             return;
         }
         prefetched.retain(|_, p| {
@@ -349,21 +358,22 @@ impl Remote {
         });
         let remote = self.clone();
         let key = key.to_owned();
-        let request = self.io.handle.spawn(async move { remote.get_async(&key, None).await });
-        prefetched.insert(path, Prefetched { started: Instant::now(), request });
+        let request = self.io.handle.spawn(async move { remote.get_async(&key, range).await });
+        prefetched.insert(id, Prefetched { started: Instant::now(), request });
     }
 
-    /// The value at `key` if it was fetched ahead (waiting for the request to finish), taken
-    /// out of the prefetched values; `None` when it was not, or its request was lost.
-    pub(crate) fn take_prefetched(&self, key: &str) -> Option<Result<Option<Bytes>, Error>> {
-        let ahead = self.prefetched.lock().unwrap_or_else(|p| p.into_inner()).remove(self.path(key).as_ref())?;
+    /// The value at `key` (or its part `range`) if it was fetched ahead (waiting for the
+    /// request to finish), taken out of the prefetched values; `None` when it was not, or its
+    /// request was lost.
+    pub(crate) fn take_prefetched(&self, key: &str, range: Option<&GetRange>) -> Option<Result<Option<Bytes>, Error>> {
+        let ahead = self.prefetched.lock().unwrap_or_else(|p| p.into_inner()).remove(&prefetch_id(&self.path(key), range))?;
         // A request that panicked or was aborted is made again by the caller.
         self.io.block_on(ahead.request).ok()
     }
 
     /// The value at `key`, `None` when there is none: fetched ahead, or now.
     pub(crate) fn get(&self, key: &str) -> Result<Option<Bytes>, Error> {
-        match self.take_prefetched(key) {
+        match self.take_prefetched(key, None) {
             Some(result) => result,
             None => self.io.block_on(self.get_async(key, None)),
         }
@@ -372,7 +382,10 @@ impl Remote {
     /// The part `range` of the value at `key` (all of it for `None`), `None` when there is
     /// no such key.
     pub(crate) fn get_range(&self, key: &str, range: Option<GetRange>) -> Result<Option<Bytes>, Error> {
-        self.io.block_on(self.get_async(key, range))
+        match self.take_prefetched(key, range.as_ref()) {
+            Some(result) => result,
+            None => self.io.block_on(self.get_async(key, range)),
+        }
     }
 
     /// The parts `ranges` of the value at `key` (adjacent and nearby ranges fetched as one

@@ -35,7 +35,7 @@ impl ReadableStorageTraits for RemoteStore {
         let ranges: Vec<ByteRange> = byte_ranges.collect();
         // A value fetched ahead serves any ranges of it (zarrs reads a compressed chunk "in
         // part" as one range over all of it).
-        if let Some(fetched) = self.0.take_prefetched(key.as_str()) {
+        if let Some(fetched) = self.0.take_prefetched(key.as_str(), None) {
             let Some(bytes) = fetched.map_err(failed)? else { return Ok(None) };
             let size = bytes.len() as u64;
             let parts: Vec<Result<Bytes, StorageError>> = ranges

@@ -11,6 +11,7 @@ use zarrs::storage::ReadableStorageTraits;
 
 use super::dir::{Dir, DirKind};
 use crate::storage::object::{ObjectStores, Remote};
+use crate::storage::references::ReferenceStore;
 use crate::storage::Location;
 
 use crate::array::{Block, BlockElement, ChunkGrid, ChunkSpec, DType};
@@ -26,9 +27,15 @@ struct OpenedZarr {
     grid_shape: Vec<usize>,
     /// The full (unbounded) chunk shape; edge chunks are stored padded to it.
     chunk_shape: Vec<usize>,
-    /// The object store directory it is read from, for fetching chunks ahead; `None` for a
-    /// local array.
-    remote: Option<Remote>,
+    /// Where chunks are fetched ahead from; `None` for a local array.
+    remote: Option<Fetched>,
+}
+
+/// What an array's chunks can be fetched ahead from.
+enum Fetched {
+    Remote(Remote),
+    /// A reference set whose chunks lie in objects.
+    References(ReferenceStore),
 }
 
 impl OpenedZarr {
@@ -37,8 +44,9 @@ impl OpenedZarr {
         let grid_shape = array.chunk_grid_shape().iter().map(|&n| n as usize).collect();
         let chunk_shape = array.chunk_shape(&vec![0; ndim]).map_err(|e| e.to_string())?.iter().map(|n| n.get() as usize).collect();
         let remote = match &dir.kind {
-            DirKind::Remote(remote) => Some(remote.clone()),
-            DirKind::Local(_) | DirKind::Reference { .. } => None,
+            DirKind::Remote(remote) => Some(Fetched::Remote(remote.clone())),
+            DirKind::Reference { set, prefix } => Some(Fetched::References(ReferenceStore { set: set.clone(), prefix: prefix.clone() })),
+            DirKind::Local(_) => None,
         };
         Ok(OpenedZarr { array, grid_shape, chunk_shape, remote })
     }
@@ -189,9 +197,12 @@ pub(crate) fn prefetch(stores: &ObjectStores, source: &ZarrRef, index: usize, wh
         return;
     }
     let Ok(opened) = source.handle.get_or_open(|| OpenedZarr::from_ref(stores, source)) else { return };
-    let Some(remote) = &opened.remote else { return };
-    let indices = super::unravel(index, &opened.grid_shape);
-    remote.prefetch(opened.array.chunk_key(&indices).as_str());
+    let key = opened.array.chunk_key(&super::unravel(index, &opened.grid_shape));
+    match &opened.remote {
+        Some(Fetched::Remote(remote)) => remote.prefetch(key.as_str(), None),
+        Some(Fetched::References(store)) => store.set.prefetch(&store.key(key.as_str())),
+        None => {}
+    }
 }
 
 /// Whether an array's metadata stores its chunks in shards.
