@@ -12,10 +12,12 @@ The store: monthly SST on a 1-degree grid for 40 years (480 x 180 x 360 float32,
 "land"), chunks of 12 months by the full grid, Zarr v3, consolidated, written by xarray.
 
 Workloads (each in its own process, so that peak memory is its own):
-  open    open the dataset (metadata and coordinates)
-  mean    the global mean (W3: every chunk once)
-  point   the time series at one grid point (a sliver of every chunk)
-  nino34  climatology by month, anomalies, the Nino 3.4 box mean (W2 without the rolling mean)
+  open      open the dataset (metadata and coordinates)
+  mean      the global mean (W3: every chunk once)
+  point     the time series at one grid point (a sliver of every chunk)
+  nino34    climatology by month, anomalies, the Nino 3.4 box mean (W2 without the rolling mean)
+  kerchunk  the global mean of a year of daily NetCDF-4 files (1 degree, deflate + shuffle) in the
+            bucket, through kerchunk's reference set (xarray: fsspec's reference file system)
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/cloud_bench.py [--latency-ms 0,20] [--repeats 3] [--workloads mean,point,nino34]
@@ -42,8 +44,17 @@ KEY = SECRET = "testing"
 PYTHON_SIDE = r"""
 import json, resource, sys, time
 import dask, numpy as np, xarray as xr
-url, workload, client, endpoint, repeats = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+url, workload, client, endpoint, repeats, variable = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 dask.config.set(scheduler="threads")
+
+def open_():
+    if url.startswith("reference://"):
+        # fsspec's reference file system over s3fs, as the kerchunk tutorials open one.
+        so = {"endpoint_url": endpoint, "key": "testing", "secret": "testing"}
+        options = {"fo": url.removeprefix("reference://"), "target_protocol": "s3", "target_options": so,
+                   "remote_protocol": "s3", "remote_options": {**so, "asynchronous": True}, "asynchronous": True}
+        return xr.open_dataset("reference://", engine="zarr", chunks={}, backend_kwargs={"consolidated": False, "storage_options": options})
+    return xr.open_zarr(store(), consolidated=True)
 
 def store():
     if client == "s3fs":
@@ -57,7 +68,7 @@ def store():
     return zarr.storage.ObjectStore(s3, read_only=True)
 
 def run():
-    sst = xr.open_zarr(store(), consolidated=True).sst
+    sst = open_()[variable]
     if workload == "mean":
         return np.atleast_1d(sst.mean().values)
     if workload == "point":
@@ -66,7 +77,7 @@ def run():
     anom = gb - gb.mean("time")
     return anom.sel(lat=slice(-5, 5), lon=slice(190, 240)).mean(["lat", "lon"]).values
 
-t = time.perf_counter(); xr.open_zarr(store(), consolidated=True); opened = time.perf_counter() - t
+t = time.perf_counter(); open_(); opened = time.perf_counter() - t
 times = []
 for _ in range(repeats):
     t = time.perf_counter(); values = run(); times.append(time.perf_counter() - t)
@@ -94,6 +105,39 @@ for t in range(480):
 ds = xr.Dataset({"sst": (("time", "lat", "lon"), sst, {"units": "degC"})}, coords={"time": time_, "lat": lat, "lon": lon})
 ds.to_zarr(url, storage_options={"endpoint_url": endpoint, "key": "testing", "secret": "testing"}, zarr_format=3,
            consolidated=True, mode="w", encoding={"sst": {"chunks": (12, 180, 360)}})
+"""
+
+
+MAKE_DAILY = r"""
+import json, sys
+from pathlib import Path
+import numpy as np, pandas as pd, xarray as xr, s3fs
+from kerchunk.hdf import SingleHdf5ToZarr
+from kerchunk.combine import MultiZarrToZarr
+local, bucket_url, endpoint, days = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+local.mkdir(parents=True, exist_ok=True)
+lat = np.arange(-89.5, 90, 1.0); lon = np.arange(0.5, 360, 1.0)
+y, x = np.meshgrid(lat, lon, indexing="ij")
+land = np.sin(np.radians(3 * x)) * np.cos(np.radians(2 * y)) > 0.6
+files = []
+for day in range(days):
+    path = local / f"dt_{day:03d}.nc"
+    files.append(path)
+    if path.exists():
+        continue
+    rng = np.random.default_rng(day)
+    sla = (0.1 * np.sin(np.radians(x + day)) + rng.normal(0, 0.05, x.shape)).astype("f4")[None]
+    sla[0][land] = np.nan
+    ds = xr.Dataset({"sla": (("time", "lat", "lon"), sla, {"units": "m"})},
+                    coords={"time": pd.date_range("2020-01-01", periods=1) + pd.Timedelta(days=day), "lat": lat, "lon": lon})
+    ds.to_netcdf(path, encoding={"sla": {"zlib": True, "shuffle": True, "chunksizes": (1, 180, 360), "_FillValue": -9999.0},
+                                 "time": {"units": "days since 1950-01-01"}})
+fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="testing", secret="testing")
+singles = [SingleHdf5ToZarr(str(p), inline_threshold=300).translate() for p in files]
+refs = MultiZarrToZarr(singles, concat_dims=["time"], identical_dims=["lat", "lon"], coo_map={"time": "cf:time"}).translate()
+text = json.dumps(refs).replace(str(local) + "/", bucket_url + "/nc/")
+fs.put([str(p) for p in files], [bucket_url.removeprefix("s3://") + "/nc/" + p.name for p in files])
+fs.pipe(bucket_url.removeprefix("s3://") + "/refs.json", text.encode())
 """
 
 
@@ -177,7 +221,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--latency-ms", default="0,20")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--workloads", default="mean,point,nino34")
+    ap.add_argument("--workloads", default="mean,point,nino34,kerchunk")
+    ap.add_argument("--days", type=int, default=365, help="daily NetCDF files behind the kerchunk workload")
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "--workspace", "--examples"], check=True, cwd=REPO)
@@ -200,6 +245,9 @@ def main() -> int:
         url = f"s3://{BUCKET}/sst.zarr"
         print("writing the store (xarray, through s3fs) ...", flush=True)
         subprocess.run([sys.executable, "-c", MAKE_STORE, url, proxy.endpoint], check=True)
+        if "kerchunk" in args.workloads:
+            print(f"writing {args.days} daily NetCDF-4 files, uploading them and kerchunk's references ...", flush=True)
+            subprocess.run([sys.executable, "-c", MAKE_DAILY, str(REPO / "build" / "bench" / "daily_nc"), f"s3://{BUCKET}/daily", proxy.endpoint, str(args.days)], check=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-east-1", AWS_ENDPOINT_URL=proxy.endpoint)
 
@@ -210,9 +258,15 @@ def main() -> int:
             print(f"{'workload':8} {'side':22} {'open s':>8} {'run s':>8} {'requests':>9} {'MiB':>7} {'peak MiB':>9}  ratio")
             for workload in args.workloads.split(","):
                 rows = {}
-                for client in ("s3fs", "obstore"):
-                    rows[f"xarray+zarr ({client})"] = measured(proxy, [sys.executable, "-c", PYTHON_SIDE, url, workload, client, proxy.endpoint, str(args.repeats)], env)
-                rows["strata"] = measured(proxy, [strata, url, workload, str(args.repeats)], env)
+                if workload == "kerchunk":
+                    # The global mean of a year of daily files through kerchunk's reference set.
+                    refs = f"reference://s3://{BUCKET}/daily/refs.json"
+                    rows["xarray+kerchunk (s3fs)"] = measured(proxy, [sys.executable, "-c", PYTHON_SIDE, refs, "mean", "s3fs", proxy.endpoint, str(args.repeats), "sla"], env)
+                    rows["strata"] = measured(proxy, [strata, refs, "mean", str(args.repeats), "sla"], env)
+                else:
+                    for client in ("s3fs", "obstore"):
+                        rows[f"xarray+zarr ({client})"] = measured(proxy, [sys.executable, "-c", PYTHON_SIDE, url, workload, client, proxy.endpoint, str(args.repeats), "sst"], env)
+                    rows["strata"] = measured(proxy, [strata, url, workload, str(args.repeats)], env)
                 best_python = min(v["seconds"] for k, v in rows.items() if k != "strata")
                 checks = {k: round(v["checksum"], 3) for k, v in rows.items()}
                 for side, r in rows.items():

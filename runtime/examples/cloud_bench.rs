@@ -2,20 +2,21 @@
 //! zarr-python on the same bucket): opens a Zarr store by URL and runs one workload on its
 //! variable `sst(time, lat, lon)`. Prints one JSON line.
 //!
-//!     cloud_bench URL WORKLOAD [REPEATS]
+//!     cloud_bench URL WORKLOAD [REPEATS [VARIABLE]]
 //!
 //! WORKLOAD is `mean` (the global mean: every chunk once), `point` (the series at one grid
 //! point: a sliver of every chunk) or `nino34` (climatology by month, anomalies, the Niño 3.4
 //! box mean). The store is reached as the `AWS_*` variables say. The first open is timed on
-//! its own; each repeat opens the store again and computes.
+//! its own; each repeat opens the store again and computes. VARIABLE is `sst` unless given;
+//! URL may be a reference set (`reference://s3://bucket/refs.json`).
 
 use std::time::Instant;
 use strata::prelude::*;
 
 mod common;
 
-fn workload(url: &str, name: &str) -> Result<Vec<f64>, StrataError> {
-    let sst = open_zarr(url)?.var("sst")?;
+fn workload(url: &str, name: &str, variable: &str) -> Result<Vec<f64>, StrataError> {
+    let sst = open_zarr(url)?.var(variable)?;
     let result = match name {
         "mean" => sst.mean(["time", "lat", "lon"])?,
         "point" => {
@@ -40,6 +41,7 @@ fn main() {
         std::process::exit(2);
     };
     let repeats = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let variable = args.get(3).map_or("sst", String::as_str);
     let fail = |e: StrataError| -> ! {
         eprintln!("cloud_bench: {e}");
         std::process::exit(1)
@@ -51,7 +53,7 @@ fn main() {
     let mut values = Vec::new();
     for _ in 0..repeats {
         let started = Instant::now();
-        values = workload(url, name).unwrap_or_else(|e| fail(e));
+        values = workload(url, name, variable).unwrap_or_else(|e| fail(e));
         times.push(started.elapsed().as_secs_f64());
     }
     let checksum: f64 = values.iter().filter(|v| v.is_finite()).sum();

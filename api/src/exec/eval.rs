@@ -4,7 +4,8 @@
 //! reads the part of its source it keeps (pushdown). Reductions are the exception: the
 //! scheduler materialises them first, and here they are looked up.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -21,6 +22,64 @@ pub type Materialized = HashMap<NodeId, Arc<Block>>;
 
 /// A box of an array: one range of positions per axis.
 pub type Region = Vec<Range<usize>>;
+
+thread_local! {
+    /// The stored reads of the task running on this thread that its plan uses more than once
+    /// (see [`eval_task`]), by node and region. Task-scoped: set and cleared around one task.
+    static SHARED_READS: RefCell<Option<SharedReads>> = const { RefCell::new(None) };
+}
+
+/// Stored reads a task's plan makes more than once, and their values once read.
+struct SharedReads {
+    shared: HashSet<NodeId>,
+    values: HashMap<(NodeId, Region), Block>,
+}
+
+/// The values of `node` inside `region`, as one task computes them: a source the plan reads
+/// more than once over the same region (a CF mask is `where(x == fill, NaN, x)`, which names
+/// `x` twice) is read once, and its other uses take a copy.
+pub fn eval_task(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
+    let mut counts = HashMap::new();
+    count_sources(node, &mut counts);
+    let shared: HashSet<NodeId> = counts.into_iter().filter(|&(_, n)| n > 1).map(|(id, _)| id).collect();
+    if shared.is_empty() {
+        return eval(node, region, done);
+    }
+    let outer = SHARED_READS.with(|s| s.replace(Some(SharedReads { shared, values: HashMap::new() })));
+    let result = eval(node, region, done);
+    SHARED_READS.with(|s| *s.borrow_mut() = outer);
+    result
+}
+
+/// How many times each stored source appears in the plan under `node` (reductions, which
+/// are materialised, are not looked into).
+fn count_sources(node: &Node, counts: &mut HashMap<NodeId, usize>) {
+    match &node.op {
+        Op::Zarr { .. } | Op::Netcdf { .. } => *counts.entry(node.id).or_default() += 1,
+        Op::Reduce { .. } => {}
+        op => op.inputs().into_iter().for_each(|input| count_sources(input, counts)),
+    }
+}
+
+/// Reads `region` of the stored source `node` with `read`, or takes the value the running
+/// task already read (see [`eval_task`]).
+fn stored(node: &Node, region: &[Range<usize>], read: impl FnOnce() -> Result<Block, Error>) -> Result<Block, Error> {
+    let key = (node.id, region.to_vec());
+    let kept = SHARED_READS.with(|s| s.borrow().as_ref().filter(|r| r.shared.contains(&node.id)).map(|r| r.values.get(&key).cloned()));
+    match kept {
+        None => read(),
+        Some(Some(block)) => Ok(block),
+        Some(None) => {
+            let block = read()?;
+            SHARED_READS.with(|s| {
+                if let Some(reads) = s.borrow_mut().as_mut() {
+                    reads.values.insert(key, block.clone());
+                }
+            });
+            Ok(block)
+        }
+    }
+}
 
 /// The values of `node` inside `region`.
 pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result<Block, Error> {
@@ -43,8 +102,8 @@ pub fn eval(node: &Node, region: &[Range<usize>], done: &Materialized) -> Result
             let block = data.blocks().first().ok_or(Error::InvalidChunks { reason: "a literal array without values".into() })?;
             Ok(block.slice(region))
         }
-        Op::Netcdf { source } => crate::executor::executor().read_netcdf(source, node.dtype, region),
-        Op::Zarr { source } => assemble(&node.grid, region, |index, chunk, part| crate::executor::executor().read_zarr_chunk(source, node.dtype, index, chunk, part)),
+        Op::Netcdf { source } => stored(node, region, || crate::executor::executor().read_netcdf(source, node.dtype, region)),
+        Op::Zarr { source } => stored(node, region, || assemble(&node.grid, region, |index, chunk, part| crate::executor::executor().read_zarr_chunk(source, node.dtype, index, chunk, part))),
         Op::Persisted { data } => assemble(&node.grid, region, |index, chunk, part| {
             let block = data.blocks().get(index).ok_or(Error::InvalidChunks { reason: "persisted chunk missing".into() })?;
             Ok(block.slice(&local(chunk, part)))

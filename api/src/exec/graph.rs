@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use ndarray::ArrayD;
 
-use super::eval::{eval, Materialized, Region};
+use super::eval::{eval_task, Materialized, Region};
 use super::reduce::{Accumulator, ReduceSpec};
 use crate::array::{Block, ChunkGrid, DType};
 use crate::error::Error;
@@ -111,7 +111,7 @@ impl Stage {
     /// One task of a partial stage: evaluates `region` and folds it into `partial`. Returns the
     /// bytes of the chunk it evaluated.
     pub fn fold(&self, partial: &mut Partial, region: &Region, inputs: &Materialized) -> Result<u64, Error> {
-        let block = eval(&self.expr, region, inputs)?;
+        let block = eval_task(&self.expr, region, inputs)?;
         match (&self.kind, partial) {
             (StageKind::Reduce { spec, groups: Some(groups) }, Partial::Reduce(acc)) => acc.add_grouped(spec, groups, &block, region),
             (StageKind::Reduce { spec, groups: None }, Partial::Reduce(acc)) => acc.add_chunk(spec, &block, region),
@@ -123,7 +123,7 @@ impl Stage {
 
     /// One task of the output stage: the chunk at `region`.
     pub fn output(&self, region: &Region, inputs: &Materialized) -> Result<Block, Error> {
-        eval(&self.expr, region, inputs)
+        eval_task(&self.expr, region, inputs)
     }
 
     /// Merges `other` into `into` (associative). Partials of another kind (from a scheduler

@@ -227,7 +227,13 @@ impl ReadableStorageTraits for ReferenceStore {
     }
 
     fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
-        Ok(self.get(key)?.map(|b| b.len() as u64))
+        // Known from the reference itself, without reading the bytes.
+        match self.set.refs.get(&self.key(key.as_str())) {
+            None => Ok(None),
+            Some(Reference::Inline(bytes)) => Ok(Some(bytes.len() as u64)),
+            Some(Reference::Range { length: Some(n), .. }) => Ok(Some(*n)),
+            Some(Reference::Range { length: None, .. }) => Ok(self.get(key)?.map(|b| b.len() as u64)),
+        }
     }
 
     fn supports_get_partial(&self) -> bool {
