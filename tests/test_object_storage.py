@@ -167,21 +167,29 @@ def test_xarray_reads_back_what_strata_writes_into_the_bucket(labeled_tool, s3, 
     assert not left, left
 
 
+def slow_copy_under_way(zarr_tool: Path, s3: S3Server, src: str, dst: str) -> subprocess.Popen:
+    """Starts copying `src` to `dst` one chunk at a time, each held back 200 ms, and returns
+    once some chunks are in the bucket (the store's own progress, not a clock)."""
+    args = ["copy", src, dst, "v3", "zstd", "1x18x36", "--threads=1", "--chunk-delay-ms=200"]
+    proc = subprocess.Popen([str(zarr_tool), *args], env=s3.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fs = s3.fs()
+    prefix = dst.removeprefix("s3://")
+    deadline = time.monotonic() + 60
+    while not [p for p in fs.find(prefix) if "/c/" in p]:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no chunk was written within 60 s"
+        time.sleep(0.1)
+        fs.invalidate_cache()
+    return proc
+
+
 def test_a_write_killed_midway_leaves_no_store_and_the_next_write_succeeds(zarr_tool, s3, stores):
     """A writer killed mid-write leaves chunks but no metadata: no reader sees a store. The
     next write to the same URL recognises the debris and replaces it."""
     src = f"{stores['v3']}/sst"
     dst = f"s3://{BUCKET}/killed.zarr"
-    args = ["copy", src, dst, "v3", "zstd", "1x18x36", "--threads=1", "--chunk-delay-ms=200"]
-    proc = subprocess.Popen([str(zarr_tool), *args], env=s3.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = slow_copy_under_way(zarr_tool, s3, src, dst)
     fs = s3.fs()
-    deadline = time.monotonic() + 60
-    # Killed once some chunks are in the bucket (the store's own progress, not a clock).
-    while not [p for p in fs.find(f"{BUCKET}/killed.zarr") if "/c/" in p]:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "no chunk was written within 60 s"
-        time.sleep(0.1)
-        fs.invalidate_cache()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     fs.invalidate_cache()
@@ -202,15 +210,8 @@ def test_a_write_killed_midway_leaves_no_store_and_the_next_write_succeeds(zarr_
 def test_an_interrupted_write_deletes_what_it_wrote(zarr_tool, s3, stores):
     src = f"{stores['v3']}/sst"
     dst = f"s3://{BUCKET}/interrupted.zarr"
-    args = ["copy", src, dst, "v3", "zstd", "1x18x36", "--threads=1", "--chunk-delay-ms=200"]
-    proc = subprocess.Popen([str(zarr_tool), *args], env=s3.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = slow_copy_under_way(zarr_tool, s3, src, dst)
     fs = s3.fs()
-    deadline = time.monotonic() + 60
-    while not [p for p in fs.find(f"{BUCKET}/interrupted.zarr") if "/c/" in p]:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        fs.invalidate_cache()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "interrupted" in err.decode(), err.decode()

@@ -212,18 +212,7 @@ impl ReadableStorageTraits for ReferenceStore {
 
     fn get_partial_many<'a>(&'a self, key: &StoreKey, byte_ranges: ByteRangeIterator<'a>) -> Result<MaybeBytesIterator<'a>, StorageError> {
         // References are chunk-sized: read the whole value once and cut the ranges from it.
-        let Some(bytes) = self.get(key)? else { return Ok(None) };
-        let size = bytes.len() as u64;
-        let parts: Vec<Result<Bytes, StorageError>> = byte_ranges
-            .map(|range| {
-                let (start, end) = (range.start(size), range.end(size));
-                if start > end || end > size {
-                    return Err(StorageError::Other(format!("{}: bytes {start}..{end} of a {size}-byte value", key.as_str())));
-                }
-                Ok(bytes.slice(start as usize..end as usize))
-            })
-            .collect();
-        Ok(Some(Box::new(parts.into_iter())))
+        Ok(self.get(key)?.map(|bytes| super::object::zarr_store::cut(key, &bytes, byte_ranges)))
     }
 
     fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {

@@ -17,6 +17,21 @@ fn failed(error: crate::error::Error) -> StorageError {
     StorageError::Other(error.to_string())
 }
 
+/// `ranges` of a whole value `bytes` (of `key`), as zarrs' partial reads want them.
+pub(crate) fn cut<'a>(key: &StoreKey, bytes: &Bytes, ranges: impl Iterator<Item = ByteRange>) -> Box<dyn Iterator<Item = Result<Bytes, StorageError>> + 'a> {
+    let size = bytes.len() as u64;
+    let parts: Vec<Result<Bytes, StorageError>> = ranges
+        .map(|r| {
+            let (start, end) = (r.start(size), r.end(size));
+            if start > end || end > size {
+                return Err(StorageError::Other(format!("{}: bytes {start}..{end} of a {size}-byte value", key.as_str())));
+            }
+            Ok(bytes.slice(start as usize..end as usize))
+        })
+        .collect();
+    Box::new(parts.into_iter())
+}
+
 /// A zarrs store over a directory in an object store.
 pub(crate) struct RemoteStore(pub(crate) Remote);
 
@@ -36,19 +51,7 @@ impl ReadableStorageTraits for RemoteStore {
         // A value fetched ahead serves any ranges of it (zarrs reads a compressed chunk "in
         // part" as one range over all of it).
         if let Some(fetched) = self.0.take_prefetched(key.as_str(), None) {
-            let Some(bytes) = fetched.map_err(failed)? else { return Ok(None) };
-            let size = bytes.len() as u64;
-            let parts: Vec<Result<Bytes, StorageError>> = ranges
-                .iter()
-                .map(|r| {
-                    let (start, end) = (r.start(size), r.end(size));
-                    if start > end || end > size {
-                        return Err(StorageError::Other(format!("{}: bytes {start}..{end} of a {size}-byte value", key.as_str())));
-                    }
-                    Ok(bytes.slice(start as usize..end as usize))
-                })
-                .collect();
-            return Ok(Some(Box::new(parts.into_iter())));
+            return Ok(fetched.map_err(failed)?.map(|bytes| cut(key, &bytes, ranges.into_iter())));
         }
         let bounded: Option<Vec<std::ops::Range<u64>>> = ranges
             .iter()
