@@ -9,6 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,26 @@ class S3Server:
         # Werkzeug colours the lines of answers other than 200 (206, 404) with ANSI escapes.
         text = re.sub(r"\x1b\[[0-9;]*m", "", self.log.read_text(errors="replace"))
         return re.findall(r'"((?:GET|HEAD|PUT|POST|DELETE) [^"]*)"', text)
+
+    def settled_requests(self) -> list[str]:
+        """The request lines logged so far, once the server has logged every request answered
+        before this call: the server logs a request after answering it, so a marker request
+        is sent now and the log read until the marker's line is in it."""
+        marker = f"/strata-sync-{uuid.uuid4().hex}"
+        try:
+            urllib.request.urlopen(self.endpoint + marker, timeout=30).close()
+        except urllib.error.HTTPError:
+            pass  # a 404 (no such bucket) is logged all the same
+        deadline = time.monotonic() + 30
+        while True:
+            lines = self.requests()
+            for i, line in enumerate(lines):
+                if marker in line:
+                    # Earlier markers are this helper's own, not the client's.
+                    return [l for l in lines[:i] if "/strata-sync-" not in l]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server never logged {marker}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -120,13 +119,12 @@ def test_a_reference_set_and_its_files_in_a_bucket(labeled_tool, daily, tmp_path
         fs.pipe("virtual/refs.json", text.encode())
         # The same files as on disk: xarray reads those.
         want = xarray_open(str(refs))
-        before = len(server.requests())
+        before = len(server.settled_requests())
         summary = strata_summary(labeled_tool, "reference://s3://virtual/refs.json", env=server.env())
         assert_same_dataset(summary, want)
         # The chunks came from the bucket's files, each read once: a masked variable's plan
         # names its source twice (where(x == fill, NaN, x)), and a task reads it once.
-        time.sleep(0.3)
-        seen = server.requests()[before:]
+        seen = server.settled_requests()[before:]
         for f in files:
             refs_into = sum(1 for v in doc["refs"].values() if isinstance(v, list) and v[0].endswith(f.name))
             assert seen.count(f"GET /virtual/nc/{f.name} HTTP/1.1") == refs_into, (f.name, refs_into, seen)
